@@ -1,0 +1,1 @@
+"""Adversarial attacks on point clouds (registered in ATTACKS)."""

@@ -1,0 +1,1 @@
+"""Prior work: miniature recipes of ULIP, OpenShape, ... (registered in METHODS)."""

@@ -1,0 +1,237 @@
+"""The Point-BERT point encoder of ULIP-1 and ULIP-2, at official or miniature size.
+
+Parameter names equal the official ULIP state_dict (`point_encoder.*`, `pc_projection`), so a
+published checkpoint loads with strict key accounting and the miniature shares the exact
+forward that the parity fixtures pin down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.errors import ConfigError, DataError
+from bench.pointops import FpsStart, farthest_point_sample, gather, knn
+
+
+@dataclass(frozen=True)
+class PointBertConfig:
+    """Hyperparameters of a Point-BERT encoder; field names follow the harness, not ULIP's yaml."""
+
+    num_groups: int
+    group_size: int
+    width: int
+    depth: int
+    heads: int
+    encoder_dims: int
+    proj_dim: int
+    in_channels: int = 3
+    # The mini-PointNet's inner widths, hard-coded to 128/256/512 officially.
+    encoder_widths: tuple[int, int, int] = (128, 256, 512)
+    mlp_ratio: float = 4.0
+    fps_start: FpsStart = "first"
+
+    def __post_init__(self) -> None:
+        if self.in_channels not in (3, 6):
+            raise ConfigError(f"in_channels must be 3 (xyz) or 6 (xyz+rgb), got {self.in_channels}")
+        if self.width % self.heads:
+            raise ConfigError(f"width {self.width} must be divisible by heads {self.heads}")
+        if self.fps_start not in ("first", "random"):
+            raise ConfigError(f"fps_start must be 'first' or 'random', got {self.fps_start!r}")
+
+
+# ULIP-1 PointBERT (xyz, 8k points in the official evaluation), projection to SLIP's 512.
+ULIP1 = PointBertConfig(
+    num_groups=512, group_size=32, width=384, depth=12, heads=6, encoder_dims=256, proj_dim=512
+)
+# ULIP-2 PointBERT: xyz+rgb, deeper, projection to OpenCLIP ViT-bigG-14's 1280.
+ULIP2 = replace(ULIP1, depth=18, in_channels=6, proj_dim=1280)
+# Trainable on two CPU cores; projects to the offline teacher's 384 (all-MiniLM-L6-v2).
+MINIATURE = PointBertConfig(
+    num_groups=64,
+    group_size=32,
+    width=128,
+    depth=4,
+    heads=4,
+    encoder_dims=128,
+    proj_dim=384,
+    encoder_widths=(32, 64, 128),
+)
+
+
+class MiniPointNet(nn.Module):
+    """Embeds each group of centred points into one token (Point-BERT's `Encoder`)."""
+
+    def __init__(self, in_channels: int, widths: tuple[int, int, int], out_dims: int) -> None:
+        super().__init__()
+        first, second, third = widths
+        self.first_conv = nn.Sequential(
+            nn.Conv1d(in_channels, first, 1),
+            nn.BatchNorm1d(first),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(first, second, 1),
+        )
+        self.second_conv = nn.Sequential(
+            nn.Conv1d(2 * second, third, 1),
+            nn.BatchNorm1d(third),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(third, out_dims, 1),
+        )
+
+    def forward(self, groups: torch.Tensor) -> torch.Tensor:
+        """Tokens [B, G, out_dims] from groups [B, G, k, C]."""
+        batch, num_groups, size, channels = groups.shape
+        x = _pointwise(self.first_conv, groups.reshape(-1, channels))
+        x = x.reshape(batch * num_groups, size, -1)
+        pooled = x.max(dim=1, keepdim=True).values
+        x = torch.cat([pooled.expand(-1, size, -1), x], dim=-1)
+        x = _pointwise(self.second_conv, x.reshape(batch * num_groups * size, -1))
+        return x.reshape(batch, num_groups, size, -1).max(dim=2).values
+
+
+def _pointwise(stack: nn.Sequential, rows: torch.Tensor) -> torch.Tensor:
+    """Run a kernel-1 Conv1d/BN/ReLU stack on channels-last rows [M, C].
+
+    The Conv1d modules stay for their official names and shapes, but a kernel-1 convolution is a
+    matmul, and on CPU F.linear runs it several times faster (backward especially) than mkldnn.
+    BatchNorm1d on [M, C] uses the same per-channel statistics as on [B, C, L].
+    """
+    for layer in stack:
+        if isinstance(layer, nn.Conv1d):
+            rows = F.linear(rows, layer.weight.squeeze(-1), layer.bias)
+        else:
+            rows = layer(rows)
+    return rows
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with a bias-free fused qkv, as in ULIP's Point-BERT."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width, bias=False)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens, width = x.shape
+        qkv = self.qkv(x).reshape(batch, tokens, 3, self.heads, width // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        x = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(x.transpose(1, 2).reshape(batch, tokens, width))
+
+
+class Mlp(nn.Module):
+    """fc1 -> GELU (erf) -> fc2."""
+
+    def __init__(self, width: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(width, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block; submodules registered in the official order."""
+
+    def __init__(self, width: int, heads: int, mlp_ratio: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = Mlp(width, int(width * mlp_ratio))
+        self.attn = Attention(width, heads)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class TransformerEncoder(nn.Module):
+    """Blocks that re-add the positions before every block, as ULIP does (Uni3D adds them once)."""
+
+    def __init__(self, config: PointBertConfig) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            Block(config.width, config.heads, config.mlp_ratio) for _ in range(config.depth)
+        )
+
+    def forward(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x + pos)
+        return x
+
+
+class PointTransformer(nn.Module):
+    """Grouping, tokens and transformer: ULIP's `point_encoder` (without the projection)."""
+
+    def __init__(self, config: PointBertConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, config.width))
+        self.cls_pos = nn.Parameter(torch.randn(1, 1, config.width))
+        self.encoder = MiniPointNet(config.in_channels, config.encoder_widths, config.encoder_dims)
+        self.reduce_dim = nn.Linear(config.encoder_dims, config.width)
+        self.pos_embed = nn.Sequential(nn.Linear(3, 128), nn.GELU(), nn.Linear(128, config.width))
+        self.blocks = TransformerEncoder(config)
+        self.norm = nn.LayerNorm(config.width)
+
+    def group(
+        self, points: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Neighbourhoods [B, G, k, C] (xyz centred, rgb raw) and their centres [B, G, 3]."""
+        cfg = self.config
+        xyz = points[..., :3]
+        centre_idx = farthest_point_sample(
+            xyz, cfg.num_groups, start=cfg.fps_start, generator=generator
+        )
+        centres = gather(xyz, centre_idx)
+        neighbours = gather(points, knn(centres, xyz, cfg.group_size))
+        offset = F.pad(centres, (0, points.shape[-1] - 3)).unsqueeze(2)
+        return neighbours - offset, centres
+
+    def forward(
+        self, points: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Group tokens [B, G, width] after the final norm, and [CLS || max over groups]."""
+        groups, centres = self.group(points, generator)
+        tokens = self.reduce_dim(self.encoder(groups))
+        batch = tokens.shape[0]
+        x = torch.cat([self.cls_token.expand(batch, -1, -1), tokens], dim=1)
+        pos = torch.cat([self.cls_pos.expand(batch, -1, -1), self.pos_embed(centres)], dim=1)
+        x = self.norm(self.blocks(x, pos))
+        return x[:, 1:], torch.cat([x[:, 0], x[:, 1:].max(dim=1).values], dim=-1)
+
+
+class PointBertEncoder(nn.Module):
+    """Point cloud [B, N, in_channels] -> embedding [B, proj_dim] in the teacher's space."""
+
+    def __init__(self, config: PointBertConfig) -> None:
+        super().__init__()
+        self.config = config
+        # A raw matrix applied as feature @ W, as ULIP stores it (an nn.Linear would transpose it).
+        self.pc_projection = nn.Parameter(torch.empty(2 * config.width, config.proj_dim))
+        nn.init.normal_(self.pc_projection, std=config.proj_dim**-0.5)
+        self.point_encoder = PointTransformer(config)
+
+    def forward_features(
+        self, points: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-group tokens H [B, G, width] and pooled feature h [B, 2 * width], before projection.
+
+        `generator` seeds the FPS start when the config asks for a random one.
+        """
+        if points.dim() != 3 or points.shape[-1] != self.config.in_channels:
+            raise DataError(
+                f"expected points shaped [B, N, {self.config.in_channels}], "
+                f"got {list(points.shape)}"
+            )
+        return self.point_encoder(points, generator)
+
+    def forward(self, points: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.forward_features(points, generator)[1] @ self.pc_projection

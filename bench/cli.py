@@ -1,0 +1,107 @@
+"""The `bench` command: run cells, train miniatures, list plugins, print results, draw datasets.
+
+Only this module prints. User errors are one sentence on stderr with exit code 2 (usage) or 1;
+`--debug` shows the traceback instead. Heavy imports happen inside the commands, so
+`bench --help` and `bench list` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.errors import BenchError
+
+log = logging.getLogger("bench")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.home:
+        os.environ["BENCH_HOME"] = str(Path(args.home).expanduser().resolve())
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return int(args.command(args) or 0)
+    except BenchError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bench import commands
+
+    parser = argparse.ArgumentParser(
+        prog="bench",
+        description="Zero-shot adversarial robustness benchmark for 3D point-cloud recognition.",
+    )
+    parser.add_argument("--home", help="home directory for the store and caches (env BENCH_HOME)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.set_defaults(command=lambda args: parser.print_help())
+    sub = parser.add_subparsers(title="commands")
+
+    run = sub.add_parser("run", help="evaluate (method x dataset x attack) cells and store them")
+    run.add_argument("--method", help="method name, e.g. ulip")
+    run.add_argument("--attack", help="attack name, e.g. pgd or none (clean)")
+    run.add_argument("--dataset", default="procedural40")
+    run.add_argument("--defense", default="none")
+    run.add_argument("--preset", help="a named attack preset, e.g. standard")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--spec", type=Path, help="a YAML run spec instead of --method/--attack")
+    _add_runtime(run)
+    run.add_argument("--rerun", action="store_true", help="recompute cells already stored")
+    run.add_argument("--dry-run", action="store_true", help="print the resolved cells only")
+    run.set_defaults(command=commands.run)
+
+    train = sub.add_parser("train", help="train (or load from cache) a method's miniature weights")
+    train.add_argument("--method", required=True)
+    _add_runtime(train)
+    train.add_argument("--retrain", action="store_true", help="ignore cached weights")
+    train.set_defaults(command=commands.train)
+
+    listing = sub.add_parser("list", help="list registered plugins")
+    listing.add_argument(
+        "kind", nargs="?", help="methods, attacks, datasets, defenses or text_encoders"
+    )
+    listing.set_defaults(command=commands.list_plugins)
+
+    results = sub.add_parser("results", help="print the stored results as a table")
+    results.add_argument("--format", choices=("markdown", "json", "csv"), default="markdown")
+    results.set_defaults(command=commands.results)
+
+    datasets = sub.add_parser("datasets", help="dataset tools")
+    datasets_sub = datasets.add_subparsers(title="dataset commands", required=True)
+    gallery = datasets_sub.add_parser("gallery", help="draw one example per class to a PNG")
+    gallery.add_argument("name")
+    gallery.add_argument("--out", type=Path, required=True)
+    gallery.add_argument("--split", default="test")
+    gallery.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
+    gallery.set_defaults(command=commands.gallery)
+    return parser
+
+
+def _add_runtime(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="PLUGIN.KEY=VALUE",
+        help="override a config value, e.g. --set attack.eps=0.02 (repeatable)",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--batch-size", type=int, default=32)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

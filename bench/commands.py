@@ -1,0 +1,185 @@
+"""What each `bench` subcommand does; the parser lives in `bench.cli`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from bench.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from bench.training import Progress
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.home import subdir
+    from bench.runner import Runner, Runtime
+    from bench.spec import expand, load_spec, single_cell_spec
+    from bench.store import Store
+    from leaderboard.tables import rows, to_markdown
+
+    if args.spec:
+        if args.method or args.attack:
+            raise UsageError("Give either --spec or --method/--attack, not both.")
+        cells = load_spec(args.spec)
+    elif args.method and args.attack:
+        spec = single_cell_spec(
+            args.method, args.attack, args.dataset, args.defense, args.seed, args.preset,
+            args.settings,
+        )
+        cells = expand(spec, where="the command line")
+    else:
+        raise UsageError("Give --method and --attack (e.g. --method ulip --attack pgd), or --spec FILE.")
+    runtime = Runtime(device=_device(args.device), batch_size=_batch(args.batch_size), rerun=args.rerun)
+    if args.dry_run:
+        for cell in cells:
+            print(f"{cell.hash[:16]}  {cell.label()}")
+        return 0
+    store = Store(subdir("store"))
+    with _progress() as progress:
+        outcomes = Runner(store, runtime, progress).run(cells)
+    print(to_markdown(rows(o.record for o in outcomes)))
+    reused = sum(o.reused for o in outcomes)
+    failed = [o.record for o in outcomes if o.record.status != "ok"]
+    print(
+        f"\n{len(outcomes)} cell(s): {len(outcomes) - reused} computed, {reused} from the store"
+        f" ({store.root})."
+    )
+    for record in failed:
+        print(f"failed: {record.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def train(args: argparse.Namespace) -> int:
+    import torch
+
+    from bench.spec import resolve
+    from bench.weights import obtain_encoder
+
+    params = {}
+    for setting in args.settings:
+        key, value = _method_setting(setting, args.method)
+        params[key] = value
+    choice = resolve("method", {"name": args.method, "params": params}, "--method")[0]
+    with _progress() as progress:
+        trained = obtain_encoder(
+            choice.instantiate(),
+            choice.identity(),
+            torch.device(_device(args.device)),
+            progress,
+            retrain=args.retrain,
+        )
+    state = "trained" if trained.trained_now else "loaded from cache"
+    print(f"{choice.label()}: {state}: {trained.path} (sha256 {trained.sha256[:16]})")
+    return 0
+
+
+def list_plugins(args: argparse.Namespace) -> int:
+    from bench.plugins import REGISTRIES
+
+    if args.kind and args.kind not in REGISTRIES:
+        raise UsageError(f"Unknown kind '{args.kind}'; choose from {', '.join(REGISTRIES)}.")
+    kinds = [args.kind] if args.kind else list(REGISTRIES)
+    for kind in kinds:
+        registry = REGISTRIES[kind]
+        entries = registry.entries()
+        failures = registry.failures()
+        print(f"{kind}:")
+        width = max([len(e.name) for e in entries] + [len(f.name) for f in failures] + [4])
+        for entry in entries:
+            print(
+                f"  {entry.name:<{width}}  v{entry.cls.version:<3} {entry.origin:<34}"
+                f" {entry.cls.info.description}"
+            )
+        for failure in failures:
+            print(f"  {failure.name:<{width}}  FAILED TO LOAD ({failure.origin}): {failure.error}")
+    return 0
+
+
+def results(args: argparse.Namespace) -> int:
+    from bench.home import home
+    from bench.store import Record, Store
+    from leaderboard.tables import rows, to_csv, to_json, to_markdown
+
+    records = []
+    for item in Store(home() / "store").scan():
+        if isinstance(item, Record):
+            records.append(item)
+        else:
+            print(f"warning: {item} It is left out of the table.", file=sys.stderr)
+    if args.format == "json":
+        print(to_json(records))
+    elif args.format == "csv":
+        print(to_csv(rows(records)), end="")
+    else:
+        print(to_markdown(rows(records)) if records else "The store holds no results yet.")
+    return 0
+
+
+def gallery(args: argparse.Namespace) -> int:
+    from bench.config import parse_value
+    from bench.datasets.gallery import draw_gallery
+    from bench.spec import resolve
+
+    params = {}
+    for setting in args.settings:
+        key, _, raw = setting.partition("=")
+        params[key.removeprefix("dataset.")] = parse_value(raw)
+    choice = resolve("dataset", {"name": args.name, "params": params}, "the dataset")[0]
+    data = choice.instantiate().load(args.split)
+    draw_gallery(data, args.out)
+    print(f"Wrote {args.out} ({len(data.class_names)} classes of {choice.label()} {args.split}).")
+    return 0
+
+
+def _method_setting(setting: str, method: str) -> tuple[str, Any]:
+    from bench.config import parse_value
+
+    path, sep, raw = setting.partition("=")
+    prefix, dot, key = path.partition(".")
+    if not (sep and dot and key and prefix in ("method", method)):
+        raise ConfigError(f"bench train takes --set method.key=value, not {setting!r}.")
+    return key, parse_value(raw)
+
+
+def _device(name: str) -> str:
+    if name == "cpu":
+        return name
+    if name.startswith("cuda"):
+        import torch
+
+        if torch.cuda.is_available():
+            return name
+        raise UsageError(f"--device {name} asked for CUDA, but torch sees no CUDA device here.")
+    raise UsageError(f"--device must be cpu, cuda or cuda:N, not {name!r}.")
+
+
+def _batch(size: int) -> int:
+    if size < 1:
+        raise UsageError(f"--batch-size must be at least 1, not {size}.")
+    return size
+
+
+@contextmanager
+def _progress() -> Iterator[Any]:
+    """A factory of progress callbacks, one rich progress bar per task."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bars
+
+    with Bars(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as bars:
+
+        def factory(description: str) -> Progress:
+            task = bars.add_task(description, total=None)
+            return lambda done, total: bars.update(task, completed=done, total=total)
+
+        yield factory
+

@@ -1,0 +1,142 @@
+"""Strict conversion between user input (YAML, `--set key=value`) and plugin Config dataclasses.
+
+YAML 1.1 (what PyYAML implements) reads `1e-2` as a string, `no` as False and `010` as 8. The
+loader here resolves scalars the YAML 1.2 way instead, and every value is then checked against
+the field's declared type, so a mistyped value is an error rather than a silent surprise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from bench.errors import ConfigError
+
+
+class StrictLoader(yaml.SafeLoader):
+    """A SafeLoader with YAML 1.2 core-schema scalars (floats like 1e-2, only true/false booleans)."""
+
+
+_REPLACED_TAGS = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:float", "tag:yaml.org,2002:int"}
+StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag not in _REPLACED_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
+)
+StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+StrictLoader.add_constructor(
+    "tag:yaml.org,2002:int", lambda loader, node: int(loader.construct_scalar(node), 10)
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML with YAML 1.2 scalar rules."""
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+
+
+def parse_value(text: str) -> Any:
+    """A `--set` value: YAML 1.2 scalar or flow collection, e.g. `0.02`, `linf`, `[1, 2]`."""
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"Cannot parse the value {text!r}: {error.problem}.") from None
+
+
+def build_config(cls: type, params: Mapping[str, Any], where: str) -> Any:
+    """Instantiate `cls` (a Config dataclass) from user params, rejecting unknown keys and bad types."""
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"The parameters of {where} must be a mapping, not {params!r}.")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in params.items():
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            known = ", ".join(fields) or "none"
+            raise ConfigError(f"{where} has no parameter '{key}'.{hint} Known: {known}.")
+        values[key] = _coerce(value, hints[key], f"{where}.{key}")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"Invalid parameters for {where}: {error}") from None
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a config instance (tuples become lists)."""
+    return {
+        f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)
+    }
+
+
+def replace_config(config: Any, params: Mapping[str, Any], where: str) -> Any:
+    """A copy of `config` with `params` applied, validated like `build_config`."""
+    return build_config(type(config), {**config_to_dict(config), **params}, where)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arm in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arm, where)
+            except ConfigError as error:
+                errors.append(error)
+        raise errors[0]
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{where} must be one of {', '.join(map(repr, args))}, not {value!r}.")
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where} must be a list, not {value!r}.")
+        element = args[0] if args else Any
+        return tuple(_coerce(v, element, f"{where}[{i}]") for i, v in enumerate(value))
+    if annotation is Any:
+        return value
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif annotation is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise ConfigError(f"{where} has an unsupported type {annotation!r}.")
+    raise ConfigError(
+        f"{where} must be of type {annotation.__name__}, not {type(value).__name__} {value!r}."
+    )

@@ -1,0 +1,1 @@
+"""Datasets: the embedded procedural40 and loaders for the public files."""

@@ -1,0 +1,44 @@
+"""A picture of a dataset split: one small 3D scatter per class, to check shapes by eye."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from bench.datasets.cloudset import CloudSet
+
+
+def draw_gallery(cloudset: CloudSet, out: Path, per_class: int = 1) -> None:
+    """Save a PNG grid with the first `per_class` clouds of every class, titled by class name.
+
+    y is drawn as the vertical axis because the datasets are y-up, like ModelNet40 in ULIP.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    picks = [
+        (name, index)
+        for label, name in enumerate(cloudset.class_names)
+        for index in np.flatnonzero(cloudset.labels == label)[:per_class]
+    ]
+    cols = 8
+    rows = max(1, math.ceil(len(picks) / cols))
+    figure = plt.figure(figsize=(2.0 * cols, 2.1 * rows), dpi=90)
+    for slot, (name, index) in enumerate(picks):
+        ax = figure.add_subplot(rows, cols, slot + 1, projection="3d")
+        x, y, z = cloudset.points[index, :, :3].T
+        ax.scatter(x, y, z, s=0.8, c=y, cmap="viridis", depthshade=False, linewidths=0)
+        ax.view_init(elev=20, azim=-60, vertical_axis="y")
+        ax.set_box_aspect((1, 1, 1), zoom=1.3)
+        for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
+            setter(-1, 1)
+        ax.set_axis_off()
+        ax.set_title(name, fontsize=9, pad=-4)
+    figure.subplots_adjust(left=0, right=1, bottom=0, top=0.97, wspace=0, hspace=0.05)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out)
+    plt.close(figure)

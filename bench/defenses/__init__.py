@@ -1,0 +1,1 @@
+"""Defenses placed in front of a victim (identity by default)."""

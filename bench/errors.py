@@ -1,0 +1,62 @@
+"""The errors a user can cause, as one hierarchy, so the CLI can print one sentence for each.
+
+    BenchError                      anything the harness reports to a user
+    ├── UsageError                  exit code 2: the command or spec asked for something invalid
+    │   ├── UnknownPluginError      a name that no registry holds (also a KeyError)
+    │   ├── ConfigError             a config key or value that does not fit the plugin's Config
+    │   └── SpecError               a run spec file that cannot be read or expanded
+    ├── PluginLoadError             a plugin module or entry point failed to import
+    ├── DataError                   a malformed point cloud or dataset file
+    ├── WeightsError                missing, corrupt or mismatched weights or checkpoints
+    ├── StoreError                  an unreadable result record
+    └── ThreatModelViolation        an adversarial example outside its attack's declared budget
+"""
+
+from __future__ import annotations
+
+
+class BenchError(Exception):
+    """Base of every error the harness raises on purpose; its message is one sentence for a user."""
+
+    exit_code = 1
+
+
+class UsageError(BenchError):
+    """The user asked for something invalid; the CLI exits with code 2."""
+
+    exit_code = 2
+
+
+class UnknownPluginError(UsageError, KeyError):
+    """A plugin name that no registry holds."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ConfigError(UsageError):
+    """A config key or value that does not fit the plugin's Config dataclass."""
+
+
+class SpecError(UsageError):
+    """A run spec that cannot be read or expanded."""
+
+
+class PluginLoadError(BenchError):
+    """A plugin whose module or entry point raised on import."""
+
+
+class DataError(BenchError):
+    """A malformed point cloud or dataset file."""
+
+
+class WeightsError(BenchError):
+    """Missing, corrupt or mismatched model weights or checkpoints."""
+
+
+class StoreError(BenchError):
+    """A result record that cannot be read."""
+
+
+class ThreatModelViolation(BenchError):
+    """An adversarial example that leaves its attack's declared threat model."""

@@ -1,0 +1,117 @@
+"""One cell's evaluation: build the victim, attack the split in batches, check, measure.
+
+Every adversarial batch is checked against the attack's declared threat model before any
+number is kept; a violation fails the cell.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.clouds import validate_clouds
+from bench.metrics import perturbation_metrics
+from bench.spec import Cell
+from bench.teacher import teacher_embeddings
+from bench.threat import check_threat_model
+from bench.training import Progress
+from bench.victim import Victim
+from bench.weights import obtain_encoder
+
+
+def evaluate_cell(
+    cell: Cell, runtime: Any, progress: Callable[[str], Progress]
+) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, Any]]:
+    """Metrics, per-sample outcomes and provenance facts of one cell."""
+    device = torch.device(runtime.device)
+    torch.manual_seed(cell.seed)
+    method = cell.method.instantiate()
+    data = cell.dataset.instantiate().load(cell.split)
+    validate_clouds(data.points, f"The {cell.split} split of dataset '{cell.dataset.name}'")
+    trained = obtain_encoder(method, cell.method.identity(), device, progress)
+    embeddings, teacher = teacher_embeddings(method.config, data.class_names)
+    defense = cell.defense.instantiate()
+    victim = Victim(
+        trained.module,
+        method.preprocess,
+        embeddings.to(device),
+        data.class_names,
+        logit_scale=method.config.logit_scale,
+        stochastic=method.stochastic,
+        defense=defense.apply,
+    ).to(device)
+    attack = cell.attack.instantiate()
+    threat = attack.threat_model()
+    generator = torch.Generator(device=device).manual_seed(cell.seed)
+
+    started = time.perf_counter()
+    columns: dict[str, list[torch.Tensor]] = {}
+    queries = 0
+    total = len(data)
+    report = progress(f"{cell.attack.label()} on {cell.method.name}")
+    for start in range(0, total, runtime.batch_size):
+        points = torch.from_numpy(data.points[start : start + runtime.batch_size]).to(device)
+        labels = torch.from_numpy(data.labels[start : start + runtime.batch_size]).to(device)
+        with torch.no_grad():
+            clean_pred = victim(points).argmax(-1)
+        output = attack.run(victim, points, labels, generator)
+        check_threat_model(threat, points, output.points)
+        with torch.no_grad():
+            adv_pred = victim(output.points).argmax(-1)
+        batch = {
+            "label": labels,
+            "clean_pred": clean_pred,
+            "adv_pred": adv_pred,
+            **perturbation_metrics(points, output.points),
+            **output.stats,
+        }
+        for name, values in batch.items():
+            columns.setdefault(name, []).append(values.detach().cpu())
+        queries = output.gradient_queries
+        report(min(start + runtime.batch_size, total), total)
+    wall = time.perf_counter() - started
+
+    samples = {name: torch.cat(values).tolist() for name, values in columns.items()}
+    samples["id"] = list(data.ids)
+    metrics = summarize(samples, threat.eps)
+    metrics.update(gradient_queries=queries, wall_s=round(wall, 3))
+    facts = {
+        "weights": {
+            "kind": cell.weights,
+            "sha256": trained.sha256,
+            "file": trained.path.name,
+            "trained_now": trained.trained_now,
+        },
+        "teacher": teacher,
+        "dataset_fingerprint": data.fingerprint,
+        "threat_model": {"norm": threat.norm, "eps": threat.eps},
+    }
+    return metrics, samples, facts
+
+
+def summarize(samples: dict[str, list[Any]], eps: float) -> dict[str, Any]:
+    """Accuracies, attack success and perturbation means, plus attack-failure indicators."""
+    label = np.asarray(samples["label"])
+    clean_ok = np.asarray(samples["clean_pred"]) == label
+    adv_ok = np.asarray(samples["adv_pred"]) == label
+    metrics: dict[str, Any] = {
+        "n": int(label.size),
+        "clean_acc": float(clean_ok.mean()),
+        "robust_acc": float(adv_ok.mean()),
+        "attack_success_rate": float((~adv_ok[clean_ok]).mean()) if clean_ok.any() else 0.0,
+    }
+    for name in ("linf", "l2", "chamfer", "hausdorff", "points_changed"):
+        if name in samples:
+            metrics[f"{name}_mean"] = float(np.mean(samples[name]))
+    warnings = []
+    if eps > 0 and "loss_start" in samples and "loss_final" in samples:
+        if np.mean(samples["loss_final"]) <= np.mean(samples["loss_start"]):
+            warnings.append("the attack did not increase the loss")
+    if metrics["robust_acc"] > metrics["clean_acc"]:
+        warnings.append("accuracy under attack is above clean accuracy")
+    metrics["warnings"] = warnings
+    return metrics

@@ -1,0 +1,158 @@
+"""The plugin contracts (methods, attacks, datasets, defenses, text encoders) and their registries.
+
+A plugin is a class with a frozen `Config` dataclass (every field defaulted), an integer
+`version` bumped whenever its results would change, and a `PluginInfo`. It is constructed from a
+config instance. Plugins import only from `bench`; they never import the runner. Heavy imports
+(torch and friends) happen inside methods so that listing plugins stays fast.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from bench.registry import Registry
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from bench.datasets.cloudset import CloudSet
+    from bench.training import TrainContext
+    from bench.victim import Victim
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What a person reads about a plugin in `bench list` and in published tables."""
+
+    display: str
+    description: str  # one line
+    cite: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class NoConfig:
+    """The config of a plugin without parameters."""
+
+
+class Plugin(ABC, Generic[C]):
+    """Common shape of every plugin: a validated config instance and class-level metadata."""
+
+    Config: ClassVar[type] = NoConfig
+    version: ClassVar[int]
+    info: ClassVar[PluginInfo]
+    presets: ClassVar[Mapping[str, Any]] = {}  # named configs, e.g. a paper's standard settings
+    smoke: ClassVar[Any] = None  # a tiny config for the CPU conformance suite (default: Config())
+
+    def __init__(self, config: C | None = None) -> None:
+        self.config: C = config if config is not None else self.Config()
+
+
+@dataclass(frozen=True)
+class ThreatModel:
+    """What an attack may change; every adversarial example is checked against it before storing."""
+
+    norm: str  # "none" (unchanged points), "linf" or "l2" (per-cloud norm of the coordinate change)
+    eps: float = 0.0
+
+
+@dataclass
+class AttackOutput:
+    """Adversarial clouds plus per-sample statistics (tensors of shape [B])."""
+
+    points: torch.Tensor
+    gradient_queries: int = 0  # forward+backward passes per sample
+    stats: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class Attack(Plugin[C]):
+    """Turns clean clouds into adversarial ones against a victim, never mutating the input."""
+
+    @abstractmethod
+    def threat_model(self) -> ThreatModel:
+        ...
+
+    @abstractmethod
+    def run(
+        self,
+        victim: Victim,
+        points: torch.Tensor,
+        labels: torch.Tensor,
+        generator: torch.Generator,
+    ) -> AttackOutput:
+        """Attack a batch; all randomness comes from `generator`."""
+        ...
+
+
+class Dataset(Plugin[C]):
+    """A deterministic, fingerprinted list of (points, label) with class names."""
+
+    @abstractmethod
+    def load(self, split: str) -> CloudSet:
+        ...
+
+
+class Defense(Plugin[C]):
+    """A map points -> points applied in front of the victim."""
+
+    differentiable: ClassVar[bool] = True
+    randomized: ClassVar[bool] = False
+
+    @abstractmethod
+    def apply(self, points: torch.Tensor) -> torch.Tensor:
+        ...
+
+
+class TextEncoder(Plugin[C]):
+    """Turns texts into embeddings; the teacher of zero-shot distillation."""
+
+    @abstractmethod
+    def identity(self) -> str:
+        """Encoder name plus a hash of its weights: the text-embedding cache key."""
+        ...
+
+    @abstractmethod
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Float32 embeddings [len(texts), D] (not necessarily unit norm)."""
+        ...
+
+
+class Method(Plugin[C]):
+    """A zero-shot point-cloud recognizer: a point encoder, its preprocessing and its training recipe.
+
+    The config must carry `text_encoder`, `templates` and `logit_scale` fields: the teacher space
+    the encoder was trained into and the explicit scale applied to cosine logits.
+    """
+
+    stochastic: ClassVar[bool] = False
+
+    @abstractmethod
+    def build_encoder(self, embed_dim: int) -> torch.nn.Module:
+        """The untrained point encoder: preprocessed points [B, N, C] -> embeddings [B, embed_dim]."""
+        ...
+
+    @abstractmethod
+    def preprocess(self, points: torch.Tensor) -> torch.Tensor:
+        """The method's own differentiable input pipeline (point count, normalisation, channels)."""
+        ...
+
+    @abstractmethod
+    def train(self, ctx: TrainContext) -> torch.nn.Module:
+        """The miniature recipe: train the encoder on `ctx.data` toward the teacher embeddings."""
+        ...
+
+
+METHODS: Registry[type[Method[Any]]] = Registry("method", Method, ("baselines", "methods"))
+ATTACKS: Registry[type[Attack[Any]]] = Registry("attack", Attack, ("attacks",))
+DATASETS: Registry[type[Dataset[Any]]] = Registry("dataset", Dataset, ("bench.datasets",))
+DEFENSES: Registry[type[Defense[Any]]] = Registry("defense", Defense, ("bench.defenses",))
+TEXT_ENCODERS: Registry[type[TextEncoder[Any]]] = Registry(
+    "text_encoder", TextEncoder, ("bench.text",)
+)
+REGISTRIES = {r.plural: r for r in (METHODS, ATTACKS, DATASETS, DEFENSES, TEXT_ENCODERS)}

@@ -1,0 +1,226 @@
+"""Run specs and cells: what to evaluate, resolved and hashed before anything runs.
+
+A spec (YAML) lists methods, datasets, attacks, defenses and seeds; it expands into their
+product, with an explicit `sweep:` block turning a parameter list into several cells. Each
+cell is resolved (configs validated and defaults filled in, plugin versions attached) before it
+is hashed, so an explicit default and an omitted one give the same cell hash: the cache key.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from bench.config import build_config, config_to_dict, load_yaml, parse_value
+from bench.errors import ConfigError, SpecError
+from bench.hashing import sha256_of
+from bench.plugins import ATTACKS, DATASETS, DEFENSES, METHODS
+from bench.registry import Registry
+
+CELL_SCHEMA = 1
+KINDS: dict[str, Registry[Any]] = {
+    "method": METHODS,
+    "dataset": DATASETS,
+    "attack": ATTACKS,
+    "defense": DEFENSES,
+}
+SPEC_KEYS = {"name", "description", "methods", "datasets", "attacks", "defenses", "seeds"}
+ENTRY_KEYS = {"name", "preset", "params", "sweep"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One plugin with its resolved config."""
+
+    kind: str
+    name: str
+    config: Any
+
+    @property
+    def version(self) -> int:
+        return KINDS[self.kind].get(self.name).cls.version
+
+    def identity(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "config": config_to_dict(self.config)}
+
+    def instantiate(self) -> Any:
+        return KINDS[self.kind].get(self.name).cls(self.config)
+
+    def label(self) -> str:
+        """Name plus the parameters that differ from the plugin's defaults."""
+        defaults = config_to_dict(type(self.config)())
+        changed = {k: v for k, v in config_to_dict(self.config).items() if defaults[k] != v}
+        inner = ", ".join(f"{k}={v}" for k, v in changed.items())
+        return f"{self.name}({inner})" if inner else self.name
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (method, weights, dataset split, attack, defense, seed): the unit of work and of caching."""
+
+    method: Choice
+    dataset: Choice
+    attack: Choice
+    defense: Choice
+    seed: int = 0
+    split: str = "test"
+    weights: str = "miniature"
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "schema": CELL_SCHEMA,
+            "method": self.method.identity(),
+            "weights": self.weights,
+            "dataset": self.dataset.identity(),
+            "split": self.split,
+            "attack": self.attack.identity(),
+            "defense": self.defense.identity(),
+            "seed": self.seed,
+        }
+
+    @cached_property
+    def hash(self) -> str:
+        return sha256_of(self.identity())
+
+    def labels(self) -> dict[str, str]:
+        return {
+            "method": self.method.label(),
+            "dataset": self.dataset.label(),
+            "attack": self.attack.label(),
+            "defense": self.defense.label(),
+        }
+
+    def label(self) -> str:
+        parts = [self.method.label(), self.dataset.label(), self.attack.label()]
+        if self.defense.name != "none":
+            parts.append(self.defense.label())
+        return " × ".join(parts) + f" (seed {self.seed})"
+
+
+def resolve(kind: str, entry: str | Mapping[str, Any], where: str) -> list[Choice]:
+    """Choices for one spec entry: a name, or {name, preset, params, sweep}."""
+    if isinstance(entry, str):
+        entry = {"name": entry}
+    if not isinstance(entry, Mapping) or "name" not in entry:
+        raise SpecError(f"{where} must be a plugin name or a mapping with a 'name'.")
+    unknown = set(entry) - ENTRY_KEYS
+    if unknown:
+        raise SpecError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(ENTRY_KEYS)}.")
+    name = entry["name"]
+    cls = KINDS[kind].get(name).cls
+    label = f"{kind} '{name}'"
+    base = _preset(cls, entry.get("preset"), label)
+    params = {**config_to_dict(base), **(entry.get("params") or {})}
+    sweep = entry.get("sweep") or {}
+    if not isinstance(sweep, Mapping) or not all(
+        isinstance(v, list) and v for v in sweep.values()
+    ):
+        raise SpecError(f"{where}: 'sweep' must map parameter names to non-empty lists.")
+    keys = list(sweep)
+    return [
+        Choice(kind, name, build_config(cls.Config, {**params, **dict(zip(keys, values))}, label))
+        for values in itertools.product(*(sweep[k] for k in keys))
+    ]
+
+
+def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
+    """All cells of a spec, in a stable order, without duplicates."""
+    if not isinstance(spec, Mapping):
+        raise SpecError(f"{where} must be a YAML mapping.")
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise SpecError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(SPEC_KEYS)}.")
+    for required in ("methods", "attacks"):
+        if not spec.get(required):
+            raise SpecError(f"{where} needs a non-empty '{required}' list.")
+    lists = {
+        kind: _choices(kind, spec.get(kind + "s", [default]), where)
+        for kind, default in (
+            ("method", None),
+            ("dataset", "procedural40"),
+            ("attack", None),
+            ("defense", "none"),
+        )
+    }
+    seeds = spec.get("seeds", [0])
+    if not isinstance(seeds, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) for s in seeds
+    ):
+        raise SpecError(f"{where}: 'seeds' must be a list of integers.")
+    cells: dict[str, Cell] = {}
+    for method, dataset, attack, defense, seed in itertools.product(
+        lists["method"], lists["dataset"], lists["attack"], lists["defense"], seeds
+    ):
+        cell = Cell(method, dataset, attack, defense, seed)
+        cells.setdefault(cell.hash, cell)
+    return list(cells.values())
+
+
+def load_spec(path: Path) -> list[Cell]:
+    """Cells of a YAML spec file."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise SpecError(f"Cannot read the spec file {path}: {error.strerror}.") from None
+    try:
+        data = load_yaml(text)
+    except Exception as error:
+        raise SpecError(f"{path} is not valid YAML: {error}.") from None
+    return expand(data, where=str(path))
+
+
+def single_cell_spec(
+    method: str,
+    attack: str,
+    dataset: str,
+    defense: str,
+    seed: int,
+    preset: str | None,
+    settings: Sequence[str],
+) -> dict[str, Any]:
+    """The one-cell spec behind `bench run --method ... --attack ...`, with `--set` applied."""
+    entries: dict[str, dict[str, Any]] = {
+        "method": {"name": method, "params": {}},
+        "dataset": {"name": dataset, "params": {}},
+        "attack": {"name": attack, "params": {}, **({"preset": preset} if preset else {})},
+        "defense": {"name": defense, "params": {}},
+    }
+    for setting in settings:
+        target, key, value = _split_setting(setting, entries)
+        target["params"][key] = value
+    return {"seeds": [seed], **{kind + "s": [entry] for kind, entry in entries.items()}}
+
+
+def _split_setting(
+    setting: str, entries: Mapping[str, dict[str, Any]]
+) -> tuple[dict[str, Any], str, Any]:
+    path, sep, raw = setting.partition("=")
+    prefix, dot, key = path.partition(".")
+    if not sep or not dot or not key:
+        raise ConfigError(f"--set expects plugin.key=value (e.g. attack.eps=0.02), not {setting!r}.")
+    for kind, entry in entries.items():
+        if prefix in (kind, entry["name"]):
+            return entry, key, parse_value(raw)
+    raise ConfigError(
+        f"--set {setting!r}: '{prefix}' is none of method, dataset, attack, defense"
+        " or the name of a chosen plugin."
+    )
+
+
+def _choices(kind: str, entries: Iterable[Any], where: str) -> list[Choice]:
+    if not isinstance(entries, list) or not entries:
+        raise SpecError(f"{where}: '{kind}s' must be a non-empty list.")
+    return [c for i, e in enumerate(entries) for c in resolve(kind, e, f"{where}: {kind}s[{i}]")]
+
+
+def _preset(cls: type, preset: str | None, label: str) -> Any:
+    if preset is None:
+        return cls.Config()
+    if preset not in cls.presets:
+        known = ", ".join(cls.presets) or "none"
+        raise ConfigError(f"The {label} has no preset '{preset}'; presets: {known}.")
+    return cls.presets[preset]

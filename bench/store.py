@@ -1,0 +1,85 @@
+"""The result store: one JSON record per cell, written atomically under `<home>/store/cells/`.
+
+Records hold numbers as numbers, per-sample outcomes (so paired statistics are possible) and
+provenance. A failed cell is stored as failed and retried by the next run; an ok cell is reused.
+This module never imports torch: the leaderboard reads the store through it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.atomic import write_text_atomic
+from bench.errors import StoreError
+
+SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Record:
+    """The outcome of one cell."""
+
+    cell_hash: str
+    cell: dict[str, Any]  # the resolved identity that was hashed
+    labels: dict[str, str]  # short display names: method, dataset, attack, defense
+    status: str  # "ok" | "failed"
+    metrics: dict[str, Any] = field(default_factory=dict)
+    samples: dict[str, list[Any]] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> Record:
+        try:
+            data = json.loads(text)
+            if data.get("schema_version") != SCHEMA_VERSION:
+                raise ValueError(f"schema version {data.get('schema_version')!r}")
+            return cls(**data)
+        except (ValueError, TypeError, AttributeError) as error:
+            raise StoreError(f"The result record {source} is unreadable ({error}).") from None
+
+
+class Store:
+    """Records addressed by cell hash."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, cell_hash: str) -> Path:
+        return self.root / "cells" / cell_hash[:2] / f"{cell_hash[:16]}.json"
+
+    def get(self, cell_hash: str) -> Record | None:
+        """The record of a cell; an unreadable one is set aside (renamed, not lost) and None returned."""
+        path = self.path(cell_hash)
+        if not path.exists():
+            return None
+        try:
+            record = Record.from_json(path.read_text(), str(path))
+        except StoreError as error:
+            aside = path.with_suffix(".unreadable")
+            path.replace(aside)
+            log.warning("%s It was moved to %s and the cell will be recomputed.", error, aside)
+            return None
+        return record if record.cell_hash == cell_hash else None
+
+    def put(self, record: Record) -> Path:
+        path = self.path(record.cell_hash)
+        write_text_atomic(path, json.dumps(asdict(record), indent=1, allow_nan=False) + "\n")
+        return path
+
+    def scan(self) -> Iterator[Record | StoreError]:
+        """Every record, or the error describing why a file could not be read, in path order."""
+        for path in sorted((self.root / "cells").glob("*/*.json")):
+            try:
+                yield Record.from_json(path.read_text(), str(path))
+            except StoreError as error:
+                yield error
+            except OSError as error:
+                yield StoreError(f"The result record {path} cannot be read ({error.strerror}).")

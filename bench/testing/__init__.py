@@ -1,0 +1,1 @@
+"""Helpers shipped for plugin authors: the conformance suite and toy plugins."""

@@ -1,0 +1,138 @@
+"""The shared conformance checks every plugin must pass, parametrized over the registries.
+
+A new plugin is tested by `tests/test_conformance.py` without anyone writing a new test; third
+parties can call these functions from their own CI. Each check uses the plugin's `smoke` config
+(or its defaults) and runs on the CPU in seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.clouds import validate_clouds
+from bench.config import build_config, config_to_dict
+from bench.datasets.cloudset import CloudSet, fingerprint_arrays
+from bench.plugins import REGISTRIES, Plugin
+from bench.registry import NAME_PATTERN
+from bench.testing.toys import ToyVictim, toy_clouds
+from bench.threat import check_threat_model
+from bench.training import TrainContext
+
+
+def smoke_config(cls: type[Plugin[Any]]) -> Any:
+    return cls.smoke if cls.smoke is not None else cls.Config()
+
+
+def check_metadata(kind: str, name: str) -> None:
+    """Name, docstring, one-line description, version, and a Config that round-trips."""
+    entry = REGISTRIES[kind].get(name)
+    cls = entry.cls
+    assert NAME_PATTERN.match(name)
+    assert (cls.__doc__ or "").strip(), f"{name} needs a docstring"
+    assert cls.info.description and "\n" not in cls.info.description
+    assert isinstance(cls.version, int) and cls.version >= 1
+    configs = [cls.Config(), smoke_config(cls), *cls.presets.values()]
+    for config in configs:
+        assert isinstance(config, cls.Config)
+        assert dataclasses.is_dataclass(config) and type(config).__dataclass_params__.frozen
+        rebuilt = build_config(cls.Config, config_to_dict(config), name)
+        assert rebuilt == config, f"{name}: config does not round-trip through a mapping"
+
+
+def check_method(name: str) -> None:
+    """Finite logits, determinism, input gradients, and a training run that reloads strictly."""
+    cls = REGISTRIES["methods"].get(name).cls
+    method = cls(smoke_config(cls))
+    embed_dim = 16
+    names = tuple(f"class {i}" for i in range(4))
+    class_embeddings = torch.nn.functional.normalize(
+        torch.randn(4, embed_dim, generator=torch.Generator().manual_seed(0)), dim=-1
+    )
+    points, labels = toy_clouds(8, 1024, seed=0)
+    data = CloudSet(
+        points.numpy(),
+        (labels % 4).numpy(),
+        names,
+        tuple(str(i) for i in range(8)),
+        fingerprint_arrays(points.numpy(), (labels % 4).numpy(), names),
+    )
+    ctx = TrainContext(data, class_embeddings, torch.device("cpu"), lambda done, total: None)
+    first = method.train(ctx)
+    second = method.train(ctx)
+    for key, value in first.state_dict().items():
+        assert torch.equal(value, second.state_dict()[key]), f"{name}: training is not deterministic"
+    rebuilt = method.build_encoder(embed_dim)
+    rebuilt.load_state_dict(first.state_dict(), strict=True)
+    rebuilt.eval()
+    x = points[:2].clone().requires_grad_(True)
+    out = rebuilt(method.preprocess(x))
+    assert out.shape == (2, embed_dim) and torch.isfinite(out).all()
+    assert torch.equal(out, rebuilt(method.preprocess(x))) or cls.stochastic
+    out.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def check_attack(name: str) -> None:
+    """Budget respected, input untouched, dtype/device kept, randomness only from the generator."""
+    cls = REGISTRIES["attacks"].get(name).cls
+    attack = cls(smoke_config(cls))
+    victim = ToyVictim(seed=0)
+    points, labels = toy_clouds(4, 128, seed=1)
+    original = points.clone()
+    torch.manual_seed(123)
+    first = attack.run(victim, points, labels, torch.Generator().manual_seed(7))
+    assert torch.equal(points, original), f"{name} mutated its input"
+    assert first.points.dtype == points.dtype and first.points.device == points.device
+    check_threat_model(attack.threat_model(), points, first.points)
+    torch.manual_seed(456)
+    second = attack.run(victim, points, labels, torch.Generator().manual_seed(7))
+    assert torch.equal(first.points, second.points), f"{name} draws randomness outside its generator"
+    for key, values in first.stats.items():
+        assert values.shape[0] == len(points), f"{name}: stat {key} is not per-sample"
+
+
+def check_dataset(name: str) -> None:
+    """Deterministic loads, labels in range, unique ids, a stable fingerprint."""
+    cls = REGISTRIES["datasets"].get(name).cls
+    config = smoke_config(cls)
+    first = cls(config).load("test")
+    second = cls(config).load("test")
+    validate_clouds(first.points, name)
+    assert np.array_equal(first.points, second.points) and first.fingerprint == second.fingerprint
+    assert first.labels.min() >= 0 and first.labels.max() < len(first.class_names)
+    assert len(set(first.ids)) == len(first.ids) == len(first)
+    assert first.fingerprint == fingerprint_arrays(first.points, first.labels, first.class_names)
+
+
+def check_defense(name: str) -> None:
+    """Same shape out, deterministic."""
+    cls = REGISTRIES["defenses"].get(name).cls
+    defense = cls(smoke_config(cls))
+    points, _ = toy_clouds(2, 256, seed=2)
+    out = defense.apply(points)
+    assert out.shape[0] == points.shape[0] and out.shape[-1] == points.shape[-1]
+    assert torch.equal(out, defense.apply(points)) or cls.randomized
+
+
+def check_text_encoder(name: str) -> None:
+    """Finite embeddings of a fixed width, deterministic, with a weights-bound identity."""
+    cls = REGISTRIES["text_encoders"].get(name).cls
+    encoder = cls(smoke_config(cls))
+    texts = ["a point cloud model of chair.", "a point cloud model of airplane."]
+    first = encoder.encode(texts)
+    assert first.ndim == 2 and first.shape[0] == 2 and np.isfinite(first).all()
+    assert np.allclose(first, encoder.encode(texts), atol=1e-6)
+    assert encoder.identity().startswith(name)
+
+
+KIND_CHECKS = {
+    "methods": check_method,
+    "attacks": check_attack,
+    "datasets": check_dataset,
+    "defenses": check_defense,
+    "text_encoders": check_text_encoder,
+}

@@ -1,0 +1,1 @@
+"""Text encoders (the teachers) and cached class embeddings from prompt templates."""

@@ -1,0 +1,160 @@
+"""Class embeddings, the zero-shot classifier's weights, cached on disk by exactly what made them.
+
+A class embedding is the ULIP/OpenShape recipe: embed every prompt of the class, L2-normalise
+each, average, L2-normalise again. The cache key covers the encoder identity (which includes a
+weights hash), the template strings themselves and the class list, so editing any of them can
+never serve a stale matrix. OpenShape's published embedding files load through the same shape.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bench.atomic import write_bytes_atomic
+from bench.errors import UsageError, WeightsError
+from bench.hashing import sha256_of
+from bench.home import subdir
+from bench.plugins import TextEncoder
+from bench.text.templates import templates
+
+log = logging.getLogger(__name__)
+
+RECIPE = "mean-of-unit-prompts/v1"  # bump when the averaging changes; part of the cache key
+OPENSHAPE_KEY = "open_clip_text_feat"
+
+
+def class_embeddings(
+    encoder: TextEncoder, class_names: Sequence[str], template_set: str
+) -> np.ndarray:
+    """Unit-norm float32 [C, D], one row per class in the given order; cached on disk."""
+    names = list(class_names)
+    if not names:
+        raise UsageError("Class embeddings need at least one class name.")
+    prompts = templates(template_set)
+    key = sha256_of(
+        {
+            "encoder": encoder.identity(),
+            "templates": list(prompts),
+            "classes": names,
+            "recipe": RECIPE,
+        }
+    )
+    path = subdir("embeddings") / f"{key}.npy"
+    cached = _read_cache(path, len(names))
+    if cached is not None:
+        return cached
+    texts = [template.format(name) for name in names for template in prompts]
+    raw = np.asarray(encoder.encode(texts), dtype=np.float32)
+    if raw.ndim != 2 or raw.shape[0] != len(texts):
+        raise WeightsError(
+            f"The text encoder returned shape {raw.shape} for {len(texts)} prompts,"
+            " not one embedding per prompt."
+        )
+    per_prompt = _unit(raw).reshape(len(names), len(prompts), -1)
+    result = _unit(per_prompt.mean(axis=1))
+    buffer = io.BytesIO()
+    np.save(buffer, result, allow_pickle=False)
+    write_bytes_atomic(path, buffer.getvalue())
+    return result
+
+
+def load_precomputed(
+    path: Path | str, class_names: Sequence[str], *, allow_pickle: bool = False
+) -> np.ndarray:
+    """Unit-norm float32 [C, D] in `class_names` order from an OpenShape `*_cat_name_pt_feat.npy`.
+
+    Two layouts exist: a pickled dict category -> {"open_clip_text_feat": [1, D]} (ModelNet40,
+    ScanObjectNN), which needs `allow_pickle=True` because unpickling can run code; and a plain
+    [C, D] array whose rows follow the sorted class list (Objaverse-LVIS), which never does.
+    """
+    path = Path(path)
+    names = list(class_names)
+    if not path.is_file():
+        raise WeightsError(f"The precomputed embedding file '{path}' does not exist.")
+    try:
+        data = np.load(path, allow_pickle=allow_pickle)
+    except ValueError as error:
+        if allow_pickle:
+            raise WeightsError(f"'{path}' is not a readable .npy file: {error}") from error
+        raise WeightsError(
+            f"'{path}' holds pickled objects, which can run code when loaded; pass"
+            " allow_pickle=True only if you trust where the file came from."
+        ) from error
+    except (OSError, EOFError) as error:
+        raise WeightsError(f"'{path}' is not a readable .npy file: {error}") from error
+    if isinstance(data, np.ndarray) and data.dtype == object and data.ndim == 0:
+        rows = _rows_from_dict(data.item(), names, path)
+    elif isinstance(data, np.ndarray) and data.ndim == 2 and data.dtype.kind == "f":
+        rows = _rows_from_sorted_matrix(data, names, path)
+    else:
+        raise WeightsError(
+            f"'{path}' is neither a dict of {OPENSHAPE_KEY!r} entries nor a 2-D float array."
+        )
+    return _unit(rows.astype(np.float32))
+
+
+def _rows_from_dict(table: object, names: list[str], path: Path) -> np.ndarray:
+    if not isinstance(table, dict):
+        raise WeightsError(f"'{path}' holds a {type(table).__name__}, not a dict of categories.")
+    missing = [name for name in names if name not in table]
+    if missing:
+        raise WeightsError(f"'{path}' has no embedding for the classes {missing}.")
+    rows = []
+    for name in names:
+        entry = table[name]
+        if not isinstance(entry, dict) or OPENSHAPE_KEY not in entry:
+            raise WeightsError(f"'{path}': the entry for '{name}' has no {OPENSHAPE_KEY!r}.")
+        feature = np.asarray(entry[OPENSHAPE_KEY], dtype=np.float32)
+        if feature.ndim == 2 and feature.shape[0] == 1:
+            feature = feature[0]
+        if feature.ndim != 1:
+            raise WeightsError(
+                f"'{path}': the embedding of '{name}' has shape {feature.shape}, not [D] or [1, D]."
+            )
+        rows.append(feature)
+    if len({row.shape for row in rows}) != 1:
+        raise WeightsError(f"'{path}': the class embeddings do not all have the same width.")
+    return np.stack(rows)
+
+
+def _rows_from_sorted_matrix(matrix: np.ndarray, names: list[str], path: Path) -> np.ndarray:
+    order = sorted(set(names))
+    if len(order) != matrix.shape[0]:
+        raise WeightsError(
+            f"'{path}' has {matrix.shape[0]} rows for the sorted class list, but"
+            f" {len(order)} distinct classes were given."
+        )
+    index = {name: row for row, name in enumerate(order)}
+    return matrix[[index[name] for name in names]]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    if not np.all(np.isfinite(vectors)) or np.any(norms == 0):
+        raise WeightsError("The text embeddings contain zero or non-finite vectors.")
+    return (vectors / norms).astype(np.float32)
+
+
+def _read_cache(path: Path, classes: int) -> np.ndarray | None:
+    """The cached matrix, or None if absent or unreadable (a crash or a bad disk); never pickles."""
+    if not path.is_file():
+        return None
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        log.warning("Recomputing the corrupt class-embedding cache %s: %s", path.name, error)
+        return None
+    if (
+        data.dtype != np.float32
+        or data.ndim != 2
+        or data.shape[0] != classes
+        or not np.all(np.isfinite(data))
+    ):
+        log.warning("Recomputing the class-embedding cache %s: unexpected content", path.name)
+        return None
+    return data

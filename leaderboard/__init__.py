@@ -1,0 +1,1 @@
+"""Tables and charts rendered from the result store; never imports torch."""

@@ -1,0 +1,1 @@
+"""This project's own methods (registered in METHODS)."""

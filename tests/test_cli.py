@@ -1,0 +1,97 @@
+"""The `bench` command as a user runs it: end to end on a tiny configuration, and its errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# A miniature small enough to train in seconds; the real default is exercised by the README run.
+TINY = [
+    "--set", "method.num_points=256", "--set", "method.num_groups=16",
+    "--set", "method.group_size=16", "--set", "method.depth=1", "--set", "method.epochs=1",
+    "--set", "dataset.test_per_class=1",
+]
+
+
+def bench(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if home is not None:
+        env["BENCH_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_run_stores_reuses_and_reports() -> None:
+    first = bench("run", "--method", "ulip", "--attack", "pgd", "--set", "attack.steps=2", *TINY)
+    assert first.returncode == 0, first.stderr
+    assert "| ulip(" in first.stdout and "1 computed, 0 from the store" in first.stdout
+    second = bench("run", "--method", "ulip", "--attack", "pgd", "--set", "pgd.steps=2", *TINY)
+    assert second.returncode == 0 and "0 computed, 1 from the store" in second.stdout
+    assert first.stdout.splitlines()[:3] == second.stdout.splitlines()[:3]
+
+    records = json.loads(bench("results", "--format", "json").stdout)
+    record = next(r for r in records if r["cell"]["attack"]["config"]["steps"] == 2)
+    metrics = record["metrics"]
+    assert record["status"] == "ok" and metrics["n"] == 40
+    assert 0 <= metrics["robust_acc"] <= 1 and isinstance(metrics["clean_acc"], float)
+    assert metrics["linf_mean"] <= 0.05 + 1e-6 and metrics["gradient_queries"] == 2
+    assert len(record["samples"]["adv_pred"]) == 40 and len(set(record["samples"]["id"])) == 40
+    provenance = record["provenance"]
+    assert provenance["plugins"]["method"]["origin"] == "builtin:baselines/ulip.py"
+    assert len(provenance["weights"]["sha256"]) == 64 and provenance["dataset_fingerprint"]
+    assert provenance["teacher"].startswith("minilm:")
+
+    table = list(csv.DictReader(io.StringIO(bench("results", "--format", "csv").stdout)))
+    assert any(row["cell_hash"] == record["cell_hash"][:16] for row in table)
+    rerun = bench("run", "--method", "ulip", "--attack", "pgd", "--set", "pgd.steps=2", "--rerun",
+                  *TINY)
+    assert "1 computed" in rerun.stdout
+    assert rerun.stdout.splitlines()[2].split("|")[7:10] == first.stdout.splitlines()[2].split("|")[7:10]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--method", "ulipp", "--attack", "pgd"], "Unknown method 'ulipp'. Did you mean 'ulip'?"),
+        (["run", "--method", "ulip", "--attack", "pgd", "--set", "attack.eps=-1"], "eps"),
+        (["run", "--method", "ulip", "--attack", "pgd", "--set", "attack.eps=abc"], "must be of type float"),
+        (["run", "--method", "ulip"], "Give --method and --attack"),
+        (["run", "--method", "ulip", "--attack", "pgd", "--device", "tpu"], "--device must be"),
+        (["run", "--spec", "missing.yaml"], "Cannot read the spec file"),
+        (["list", "widgets"], "Unknown kind 'widgets'"),
+    ],
+)
+def test_usage_errors_are_one_sentence_with_exit_code_2(args: list[str], message: str) -> None:
+    result = bench(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback() -> None:
+    result = bench("--debug", "run", "--method", "ulipp", "--attack", "pgd")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_unreadable_records_are_reported_not_fatal(tmp_path: Path) -> None:
+    bad = tmp_path / "store" / "cells" / "ab" / "abababababababab.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("{oops")
+    result = bench("results", home=tmp_path)
+    assert result.returncode == 0 and "unreadable" in result.stderr
+    assert "no results yet" in result.stdout
+
+
+def test_list_shows_every_kind() -> None:
+    result = bench("list")
+    assert result.returncode == 0
+    for expected in ("methods:", "ulip", "attacks:", "pgd", "datasets:", "procedural40", "minilm"):
+        assert expected in result.stdout

@@ -1,0 +1,178 @@
+"""Registry rules: validation, duplicates, hints, failures, and third-party entry points."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bench.errors import UnknownPluginError
+from bench.plugins import ATTACKS, METHODS, Attack, PluginInfo
+
+
+@dataclass(frozen=True)
+class _Config:
+    eps: float = 0.1
+
+
+def _attack_class(doc: str = "A throwaway attack.") -> type:
+    class Throwaway(Attack[_Config]):
+        Config = _Config
+        version = 1
+        info = PluginInfo(display="throwaway", description="for tests")
+
+        def threat_model(self):  # type: ignore[no-untyped-def]
+            raise AssertionError
+
+        def run(self, victim, points, labels, generator):  # type: ignore[no-untyped-def]
+            raise AssertionError
+
+    Throwaway.__doc__ = doc
+    return Throwaway
+
+
+def test_unknown_name_gets_did_you_mean() -> None:
+    with pytest.raises(UnknownPluginError, match=r"Unknown attack 'pdg'\. Did you mean 'pgd'\?"):
+        ATTACKS.get("pdg")
+    with pytest.raises(KeyError):
+        METHODS.get("ulipp")
+
+
+def test_duplicate_name_is_an_error_naming_both_origins() -> None:
+    with ATTACKS.temporary():
+        first, second = _attack_class(), _attack_class()
+        ATTACKS.register("throwaway")(first)
+        ATTACKS.register("throwaway")(first)  # the same object again is fine
+        with pytest.raises(ValueError, match="taken twice"):
+            ATTACKS.register("throwaway")(second)
+    with pytest.raises(UnknownPluginError):
+        ATTACKS.get("throwaway")  # temporary() restored the registry
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "message"),
+    [
+        ("Bad-Name", _attack_class(), "the name must match"),
+        ("nodoc", _attack_class(doc=""), "needs a docstring"),
+        ("notattack", type("X", (), {"__doc__": "x"}), "must subclass Attack"),
+    ],
+)
+def test_registration_is_validated(name: str, cls: type, message: str) -> None:
+    with ATTACKS.temporary(), pytest.raises(TypeError, match=message):
+        ATTACKS.register(name)(cls)
+
+
+def test_unfrozen_or_undefaulted_config_is_rejected() -> None:
+    @dataclass
+    class Loose:
+        eps: float = 0.1
+
+    @dataclass(frozen=True)
+    class Undefaulted:
+        eps: float
+
+    for config, message in ((Loose, "frozen dataclass"), (Undefaulted, "needs a default")):
+        cls = _attack_class()
+        cls.Config = config
+        with ATTACKS.temporary(), pytest.raises(TypeError, match=message):
+            ATTACKS.register("loose")(cls)
+
+
+PLUGIN_PACKAGE = '''
+"""A third-party package adding an attack and a broken method through entry points."""
+from __future__ import annotations
+from dataclasses import dataclass
+from bench.plugins import Attack, PluginInfo, ThreatModel, AttackOutput
+
+
+@dataclass(frozen=True)
+class ShiftConfig:
+    eps: float = 0.01
+
+
+class Shift(Attack[ShiftConfig]):
+    """Moves every point by +eps along x: a toy third-party attack."""
+
+    Config = ShiftConfig
+    version = 3
+    info = PluginInfo(display="Shift", description="third-party toy attack: shift along x")
+
+    def threat_model(self) -> ThreatModel:
+        return ThreatModel(norm="linf", eps=self.config.eps)
+
+    def run(self, victim, points, labels, generator) -> AttackOutput:
+        moved = points.clone()
+        moved[..., 0] += self.config.eps
+        return AttackOutput(points=moved)
+'''
+
+
+def _install_plugin_distribution(tmp_path: Path) -> Path:
+    """Build and install a real distribution with entry points into a private site directory."""
+    source = tmp_path / "source"
+    (source / "bench_shift").mkdir(parents=True)
+    (source / "bench_shift" / "__init__.py").write_text(PLUGIN_PACKAGE)
+    (source / "bench_shift" / "broken.py").write_text("raise ImportError('missing dependency xyz')\n")
+    (source / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [build-system]
+            requires = ["setuptools"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "bench-shift"
+            version = "0.3"
+            [project.entry-points."bench.attacks"]
+            shift = "bench_shift:Shift"
+            [project.entry-points."bench.methods"]
+            broken = "bench_shift.broken:Broken"
+            """
+        )
+    )
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(site), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    return site
+
+
+def test_third_party_plugin_is_listed_and_runnable(tmp_path: Path) -> None:
+    site = _install_plugin_distribution(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    listing = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "list"], capture_output=True, text=True, env=env
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "shift" in listing.stdout and "dist:bench-shift==0.3" in listing.stdout
+    assert "third-party toy attack" in listing.stdout
+    assert "broken" in listing.stdout and "missing dependency xyz" in listing.stdout
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from bench.testing.conformance import check_attack, check_metadata;"
+            "check_metadata('attacks', 'shift'); check_attack('shift');"
+            "from bench.plugins import METHODS\n"
+            "try:\n    METHODS.get('broken')\nexcept Exception as e:\n    print(type(e).__name__, e)",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "PluginLoadError" in run.stdout and "failed to import" in run.stdout
+    off = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "list", "attacks"],
+        capture_output=True,
+        text=True,
+        env={**env, "BENCH_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    assert "shift" not in off.stdout

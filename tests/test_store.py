@@ -1,0 +1,57 @@
+"""The result store: round trips, atomic replacement, and unreadable records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.errors import StoreError
+from bench.store import Record, Store
+
+
+def _record(cell_hash: str = "ab" * 32, acc: float = 0.5) -> Record:
+    return Record(
+        cell_hash=cell_hash,
+        cell={"seed": 0},
+        labels={"method": "m", "dataset": "d", "attack": "a", "defense": "none"},
+        status="ok",
+        metrics={"clean_acc": acc, "n": 2},
+        samples={"label": [0, 1]},
+    )
+
+
+def test_round_trip_keeps_numbers_as_numbers(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    path = store.put(_record())
+    assert json.loads(path.read_text())["metrics"]["clean_acc"] == 0.5
+    assert store.get("ab" * 32) == _record()
+    assert store.get("cd" * 32) is None
+    store.put(_record(acc=0.75))
+    assert store.get("ab" * 32).metrics["clean_acc"] == 0.75
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary files left
+
+
+def test_unreadable_record_is_set_aside_not_lost(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    path = store.put(_record())
+    path.write_text("{not json")
+    problems = [item for item in store.scan() if isinstance(item, StoreError)]
+    assert len(problems) == 1 and "unreadable" in str(problems[0])
+    assert store.get("ab" * 32) is None
+    assert path.with_suffix(".unreadable").read_text() == "{not json"
+
+
+def test_schema_mismatch_is_reported() -> None:
+    text = json.dumps({**_record().__dict__, "schema_version": 99})
+    with pytest.raises(StoreError, match="schema version 99"):
+        Record.from_json(text, "x.json")
+
+
+def test_nan_metrics_are_refused(tmp_path: Path) -> None:
+    record = _record()
+    record.metrics["clean_acc"] = float("nan")
+    with pytest.raises(ValueError):
+        Store(tmp_path).put(record)
+    assert not list(tmp_path.rglob("*.json"))
