@@ -88,7 +88,8 @@ class PGD(Attack[PGDConfig]):
     info = PluginInfo(
         display="PGD",
         description="Projected gradient descent on xyz within an L-inf or global L2 ball.",
-        cite="Madry et al., Towards Deep Learning Models Resistant to Adversarial Attacks, ICLR 2018",
+        cite="Madry et al., Towards Deep Learning Models Resistant to Adversarial Attacks,"
+        " ICLR 2018",
     )
     presets = {
         "standard": PGDConfig(norm="linf", eps=0.05, steps=200, step_size=0.005, random_start=True),
@@ -273,7 +274,8 @@ def _cross_entropy(logits: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
     """Per-sample cross-entropy, in float32 at least, for the loss statistics."""
     import torch
 
-    return torch.nn.functional.cross_entropy(logits.float(), classes, reduction="none")
+    wide = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    return torch.nn.functional.cross_entropy(wide, classes, reduction="none")
 
 
 def _cloud_norm(tensor: torch.Tensor) -> torch.Tensor:
@@ -282,6 +284,7 @@ def _cloud_norm(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def _tiny(tensor: torch.Tensor) -> float:
+    """The smallest positive normal number of the dtype: a zero-norm guard, else harmless."""
     import torch
 
     return torch.finfo(tensor.dtype).tiny

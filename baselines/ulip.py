@@ -24,7 +24,7 @@ class UlipConfig:
     # Input pipeline.
     num_points: int = 1024
     # Miniature Point-BERT backbone.
-    num_groups: int = 64
+    num_groups: int = 32
     group_size: int = 32
     width: int = 128
     depth: int = 4
@@ -36,7 +36,7 @@ class UlipConfig:
     templates: str = "ulip64"
     logit_scale: float = 100.0
     # Training recipe.
-    epochs: int = 12
+    epochs: int = 8
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.05
@@ -92,10 +92,13 @@ class Ulip(Method[UlipConfig]):
         return match_count(match_channels(points, 3), self.config.num_points)
 
     def train(self, ctx: TrainContext) -> torch.nn.Module:
+        import torch
+
         from bench.distill import train_contrastive
         from bench.training import Schedule
 
         c = self.config
+        torch.manual_seed(c.seed)  # initial weights are part of the recipe
         encoder = self.build_encoder(ctx.class_embeddings.shape[1])
         schedule = Schedule(c.epochs, c.batch_size, c.lr, c.weight_decay, c.seed)
         return train_contrastive(encoder, self.preprocess, ctx, schedule, c.augment)

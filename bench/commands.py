@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace) -> int:
     from bench.home import subdir
-    from bench.runner import Runner, Runtime
     from bench.spec import expand, load_spec, single_cell_spec
     from bench.store import Store
     from leaderboard.tables import rows, to_markdown
@@ -33,7 +32,10 @@ def run(args: argparse.Namespace) -> int:
         cells = expand(spec, where="the command line")
     else:
         raise UsageError("Give --method and --attack (e.g. --method ulip --attack pgd), or --spec FILE.")
-    runtime = Runtime(device=_device(args.device), batch_size=_batch(args.batch_size), rerun=args.rerun)
+    device, batch_size = _device(args.device), _batch(args.batch_size)
+    from bench.runner import Runner, Runtime  # imports torch: only once the request is valid
+
+    runtime = Runtime(device=device, batch_size=batch_size, rerun=args.rerun)
     if args.dry_run:
         for cell in cells:
             print(f"{cell.hash[:16]}  {cell.label()}")
@@ -166,6 +168,7 @@ def _batch(size: int) -> int:
 @contextmanager
 def _progress() -> Iterator[Any]:
     """A factory of progress callbacks, one rich progress bar per task."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
     from rich.progress import Progress as Bars
 
@@ -174,6 +177,7 @@ def _progress() -> Iterator[Any]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        console=Console(stderr=True),  # stdout carries only results
         transient=False,
     ) as bars:
 

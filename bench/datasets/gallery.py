@@ -32,7 +32,7 @@ def draw_gallery(cloudset: CloudSet, out: Path, per_class: int = 1) -> None:
         ax = figure.add_subplot(rows, cols, slot + 1, projection="3d")
         x, y, z = cloudset.points[index, :, :3].T
         ax.scatter(x, y, z, s=0.8, c=y, cmap="viridis", depthshade=False, linewidths=0)
-        ax.view_init(elev=20, azim=-60, vertical_axis="y")
+        ax.view_init(elev=20, azim=30, vertical_axis="y")
         ax.set_box_aspect((1, 1, 1), zoom=1.3)
         for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
             setter(-1, 1)

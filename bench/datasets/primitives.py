@@ -20,8 +20,7 @@ class Surface(ABC):
     """A surface with a known area that can draw points uniformly over itself."""
 
     @abstractmethod
-    def area(self) -> float:
-        ...
+    def area(self) -> float: ...
 
     @abstractmethod
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -40,7 +39,9 @@ class Quads(Surface):
     """Parallelograms `origin + s*u + t*v` (s, t in [0, 1]); a box is six of them."""
 
     def __init__(self, origin: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
-        self.origin, self.u, self.v = (np.asarray(a, dtype=np.float64).reshape(-1, 3) for a in (origin, u, v))
+        self.origin, self.u, self.v = (
+            np.asarray(a, dtype=np.float64).reshape(-1, 3) for a in (origin, u, v)
+        )
         self.areas = np.linalg.norm(np.cross(self.u, self.v), axis=1)
 
     def area(self) -> float:
@@ -78,7 +79,9 @@ class Lathe(Surface):
     cones, caps, cups and vases are all lathes.
     """
 
-    def __init__(self, profile: Vec, origin: Vec = (0, 0, 0), rotation: np.ndarray | None = None) -> None:
+    def __init__(
+        self, profile: Vec, origin: Vec = (0, 0, 0), rotation: np.ndarray | None = None
+    ) -> None:
         self.profile = np.asarray(profile, dtype=np.float64).reshape(-1, 2)
         self.origin = np.asarray(origin, dtype=np.float64)
         self.rotation = np.eye(3) if rotation is None else rotation
@@ -156,7 +159,9 @@ class Torus(Surface):
         tube = np.concatenate(kept)[:n]
         around = rng.random(n) * self.arc
         ring = self.major + self.minor * np.cos(tube)
-        local = np.stack([ring * np.cos(around), self.minor * np.sin(tube), ring * np.sin(around)], 1)
+        local = np.stack(
+            [ring * np.cos(around), self.minor * np.sin(tube), ring * np.sin(around)], 1
+        )
         return local @ self.rotation.T + self.center
 
 
@@ -180,7 +185,9 @@ def align_y(direction: Vec) -> np.ndarray:
     return np.stack([x, y, np.cross(x, y)], axis=1)
 
 
-def boxes(centers: Vec, sizes: Vec, rotation_: np.ndarray | None = None, open_top: bool = False) -> Quads:
+def boxes(
+    centers: Vec, sizes: Vec, rotation_: np.ndarray | None = None, open_top: bool = False
+) -> Quads:
     """Closed axis-aligned boxes (or open-topped trays), optionally rotated about their centres."""
     centers = np.asarray(centers, dtype=np.float64).reshape(-1, 3)
     half = np.broadcast_to(np.asarray(sizes, dtype=np.float64), centers.shape) / 2
@@ -207,7 +214,9 @@ def box(center: Vec, size: Vec, rotation_: np.ndarray | None = None) -> Quads:
     return boxes([center], [size], rotation_)
 
 
-def tube(start: Vec, end: Vec, radius: float, end_radius: float | None = None, caps: bool = True) -> Lathe:
+def tube(
+    start: Vec, end: Vec, radius: float, end_radius: float | None = None, caps: bool = True
+) -> Lathe:
     """A cylinder (or frustum) from `start` to `end`: legs, poles, limbs, wheels."""
     start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
     top = radius if end_radius is None else end_radius
@@ -260,7 +269,9 @@ def sample_surfaces(parts: Sequence[Surface], n: int, rng: np.random.Generator) 
     """`n` points [n, 3] over a shape: each part receives a share proportional to its area."""
     areas = np.array([part.area() for part in parts])
     counts = rng.multinomial(n, areas / areas.sum())
-    points = np.concatenate([part.sample(rng, int(c)) for part, c in zip(parts, counts) if c])
+    points = np.concatenate(
+        [part.sample(rng, int(c)) for part, c in zip(parts, counts, strict=True) if c]
+    )
     return points[rng.permutation(n)]
 
 

@@ -81,13 +81,12 @@ class MiniLM(TextEncoder["MiniLM.Config"]):
     def encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
         embeddings = model.encode(
-            list(texts),
+            list(texts) or [""],  # for no texts, one dummy gives the [0, D] shape on any version
             batch_size=BATCH_SIZE,
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        width = model.get_embedding_dimension()
-        return np.asarray(embeddings, dtype=np.float32).reshape(len(texts), width)
+        return np.asarray(embeddings, dtype=np.float32)[: len(texts)]
 
     def _load(self) -> SentenceTransformer:
         """Load on first use, so hashing and cache hits never pay for torch."""

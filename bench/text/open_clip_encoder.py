@@ -52,6 +52,7 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
         allow_random: bool = False  # random weights are useless as a teacher; for tests only
 
     version = 1
+    smoke = Config(model="ViT-S-32-alt", allow_random=True)  # a small tower, built offline
     info = PluginInfo(
         display="OpenCLIP text tower",
         description="Text tower of an OpenCLIP model, from local weights only.",
@@ -108,6 +109,7 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
             return Weights(path)
         if _looks_like_path(pretrained):
             raise WeightsError(f"The open_clip weights file '{pretrained}' does not exist.")
+        _go_offline()
         import open_clip
 
         tag_cfg = open_clip.get_pretrained_cfg(model, pretrained)
@@ -134,9 +136,7 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
             return self._model, self._tokenizer
         weights = self.weights()
         start = time.perf_counter()
-        # The hub libraries read these once at import; set them first so no request is possible.
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        _go_offline()
         import open_clip
         import torch
 
@@ -176,6 +176,12 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
         )
         self._model, self._tokenizer = model, tokenizer
         return model, tokenizer
+
+
+def _go_offline() -> None:
+    """The hub libraries read these once, at import: set them before open_clip pulls them in."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
 def _looks_like_path(value: str) -> bool:
