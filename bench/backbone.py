@@ -49,9 +49,10 @@ ULIP1 = PointBertConfig(
 )
 # ULIP-2 PointBERT: xyz+rgb, deeper, projection to OpenCLIP ViT-bigG-14's 1280.
 ULIP2 = replace(ULIP1, depth=18, in_channels=6, proj_dim=1280)
-# Trainable on two CPU cores; projects to the offline teacher's 384 (all-MiniLM-L6-v2).
+# The miniature (the defaults of `ulip`): trains on two CPU cores; projects to the offline
+# teacher's 384 dimensions (all-MiniLM-L6-v2).
 MINIATURE = PointBertConfig(
-    num_groups=64,
+    num_groups=32,
     group_size=32,
     width=128,
     depth=4,

@@ -12,11 +12,15 @@ import subprocess
 import sys
 import time
 
-PROBE = (
-    "import sys; sys.argv = ['bench', *sys.argv[1:]];"
-    "from bench.cli import main; code = main(sys.argv[1:]);"
-    "print('torch imported:', 'torch' in sys.modules, file=sys.stderr)"
-)
+PROBE = """
+import sys
+from bench.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("torch imported:", "torch" in sys.modules, file=sys.stderr)
+"""
 
 
 def measure(args: list[str], repeats: int) -> tuple[float, str]:
