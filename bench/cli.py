@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--spec", type=Path, help="a YAML run spec instead of --method/--attack")
     _add_runtime(run)
     run.add_argument("--rerun", action="store_true", help="recompute cells already stored")
+    run.add_argument(
+        "--executor", choices=("local", "ray"), default="local", help="where cells run"
+    )
+    run.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
     run.add_argument("--dry-run", action="store_true", help="print the resolved cells only")
     run.set_defaults(command=commands.run)
 

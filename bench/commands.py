@@ -33,16 +33,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UsageError("Give --method and --attack (e.g. --method ulip --attack pgd), or --spec FILE.")
     device, batch_size = _device(args.device), _batch(args.batch_size)
-    from bench.runner import Runner, Runtime  # imports torch: only once the request is valid
+    from bench.executors import InProcess, RayExecutor  # imports torch: once the request is valid
+    from bench.runner import Runner, Runtime
 
     runtime = Runtime(device=device, batch_size=batch_size, rerun=args.rerun)
+    executor = RayExecutor(args.ray_address) if args.executor == "ray" else InProcess()
     if args.dry_run:
         for cell in cells:
             print(f"{cell.hash[:16]}  {cell.label()}")
         return 0
     store = Store(subdir("store"))
     with _progress() as progress:
-        outcomes = Runner(store, runtime, progress).run(cells)
+        outcomes = Runner(store, runtime, progress, executor).run(cells)
     print(to_markdown(rows(o.record for o in outcomes)))
     reused = sum(o.reused for o in outcomes)
     failed = [o.record for o in outcomes if o.record.status != "ok"]

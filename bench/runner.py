@@ -2,6 +2,8 @@
 
 A finished cell is never recomputed unless `rerun` is set; a failed cell is stored as failed
 (visible in tables) and retried on the next run. Resuming an interrupted run is running it again.
+Cells are independent: an executor runs them here or on a Ray cluster (`bench.executors`), and
+whoever computes a cell writes its record atomically to the store.
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ import logging
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bench.plugins import TEXT_ENCODERS
 from bench.provenance import code_version, environment, utc_now
 from bench.spec import KINDS, Cell
 from bench.store import Record, Store
-from bench.training import Progress
+
+if TYPE_CHECKING:
+    from bench.executors import Executor
+    from bench.training import Progress
 
 log = logging.getLogger(__name__)
-ProgressFactory = Callable[[str], Progress]
+ProgressFactory = Callable[[str], "Progress"]
 
 
 def no_progress(description: str) -> Progress:
@@ -42,78 +48,99 @@ class Outcome:
 
 
 class Runner:
-    """Runs cells in this process, one after another."""
+    """Decides which cells need computing and hands them to an executor."""
 
-    def __init__(self, store: Store, runtime: Runtime, progress: ProgressFactory = no_progress):
+    def __init__(
+        self,
+        store: Store,
+        runtime: Runtime,
+        progress: ProgressFactory = no_progress,
+        executor: Executor | None = None,
+    ) -> None:
+        from bench.executors import InProcess
+
         self.store = store
         self.runtime = runtime
         self.progress = progress
+        self.executor = executor or InProcess()
 
     def run(self, cells: Sequence[Cell]) -> list[Outcome]:
-        outcomes = []
+        outcomes: dict[str, Outcome] = {}
+        todo = []
         for cell in cells:
             existing = self.store.get(cell.hash)
             if existing is not None and existing.status == "ok" and not self.runtime.rerun:
-                outcomes.append(Outcome(existing, reused=True))
-                continue
-            record = self._attempt(cell)
-            self.store.put(record)
-            outcomes.append(Outcome(record, reused=False))
-        return outcomes
+                outcomes[cell.hash] = Outcome(existing, reused=True)
+            else:
+                todo.append(cell)
+        report = self.progress("cells") if len(todo) > 1 else no_progress("")
+        for done, record in enumerate(
+            self.executor.map(todo, self.runtime, self.store.root, self.progress), start=1
+        ):
+            outcomes[record.cell_hash] = Outcome(record, reused=False)
+            report(done, len(todo))
+        return [outcomes[cell.hash] for cell in cells]
 
-    def _attempt(self, cell: Cell) -> Record:
-        started = utc_now()
-        try:
-            from bench.evaluate import evaluate_cell
 
-            metrics, samples, facts = evaluate_cell(cell, self.runtime, self.progress)
-        except Exception as error:  # any failure is stored as a visible, retryable failed cell
-            log.error("Cell %s failed: %s", cell.label(), error)
-            return Record(
-                cell_hash=cell.hash,
-                cell=cell.identity(),
-                labels=cell.labels(),
-                status="failed",
-                error=f"{type(error).__name__}: {error}",
-                provenance={
-                    **self._provenance(cell, started),
-                    "traceback": traceback.format_exc(limit=8),
-                },
-            )
-        return Record(
+def compute_and_store(
+    cell: Cell, runtime: Runtime, store_root: Path, progress: ProgressFactory = no_progress
+) -> Record:
+    """Evaluate one cell, turning any failure into a failed record, and store the record."""
+    started = utc_now()
+    try:
+        from bench.evaluate import evaluate_cell
+
+        metrics, samples, facts = evaluate_cell(cell, runtime, progress)
+        record = Record(
             cell_hash=cell.hash,
             cell=cell.identity(),
             labels=cell.labels(),
             status="ok",
             metrics=metrics,
             samples=samples,
-            provenance={**self._provenance(cell, started), **facts},
+            provenance={**_provenance(cell, runtime, started), **facts},
         )
+    except Exception as error:  # any failure is stored as a visible, retryable failed cell
+        log.error("Cell %s failed: %s", cell.label(), error)
+        record = Record(
+            cell_hash=cell.hash,
+            cell=cell.identity(),
+            labels=cell.labels(),
+            status="failed",
+            error=f"{type(error).__name__}: {error}",
+            provenance={
+                **_provenance(cell, runtime, started),
+                "traceback": traceback.format_exc(limit=8),
+            },
+        )
+    Store(store_root).put(record)
+    return record
 
-    def _provenance(self, cell: Cell, started: str) -> dict[str, Any]:
-        plugins = {
-            kind: {"name": c.name, "version": c.version, "origin": KINDS[kind].get(c.name).origin}
-            for kind, c in (
-                ("method", cell.method),
-                ("dataset", cell.dataset),
-                ("attack", cell.attack),
-                ("defense", cell.defense),
-            )
+
+def _provenance(cell: Cell, runtime: Runtime, started: str) -> dict[str, Any]:
+    plugins = {
+        kind: {"name": c.name, "version": c.version, "origin": KINDS[kind].get(c.name).origin}
+        for kind, c in (
+            ("method", cell.method),
+            ("dataset", cell.dataset),
+            ("attack", cell.attack),
+            ("defense", cell.defense),
+        )
+    }
+    text_encoder = getattr(cell.method.config, "text_encoder", None)
+    if text_encoder:
+        entry = TEXT_ENCODERS.get(text_encoder)
+        plugins["text_encoder"] = {
+            "name": entry.name,
+            "version": entry.cls.version,
+            "origin": entry.origin,
         }
-        text_encoder = getattr(cell.method.config, "text_encoder", None)
-        if text_encoder:
-            entry = TEXT_ENCODERS.get(text_encoder)
-            plugins["text_encoder"] = {
-                "name": entry.name,
-                "version": entry.cls.version,
-                "origin": entry.origin,
-            }
-        return {
-            **code_version(),
-            **environment(self.runtime.device),
-            "plugins": plugins,
-            "seed": cell.seed,
-            "batch_size": self.runtime.batch_size,
-            "started_at": started,
-            "finished_at": utc_now(),
-        }
+    return {
+        **code_version(),
+        **environment(runtime.device),
+        "plugins": plugins,
+        "seed": cell.seed,
+        "batch_size": runtime.batch_size,
+        "started_at": started,
+        "finished_at": utc_now(),
+    }
