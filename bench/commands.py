@@ -60,18 +60,22 @@ def run(args: argparse.Namespace) -> int:
 def train(args: argparse.Namespace) -> int:
     import torch
 
-    from bench.spec import resolve
+    from bench.spec import expand, single_cell_spec
     from bench.weights import obtain_encoder
 
-    params = {}
     for setting in args.settings:
-        key, value = _method_setting(setting, args.method)
-        params[key] = value
-    choice = resolve("method", {"name": args.method, "params": params}, "--method")[0]
+        if setting.split(".")[0] not in ("method", "text_encoder", args.method):
+            raise ConfigError(
+                f"bench train takes --set method.key=value or text_encoder.key=value, not {setting!r}."
+            )
+    spec = single_cell_spec(args.method, "none", "procedural40", "none", 0, None, args.settings)
+    cell = expand(spec, where="the command line")[0]
+    choice = cell.method
     with _progress() as progress:
         trained = obtain_encoder(
             choice.instantiate(),
             choice.identity(),
+            cell.teacher.instantiate(),
             torch.device(_device(args.device)),
             progress,
             retrain=args.retrain,
@@ -137,16 +141,6 @@ def gallery(args: argparse.Namespace) -> int:
     draw_gallery(data, args.out)
     print(f"Wrote {args.out} ({len(data.class_names)} classes of {choice.label()} {args.split}).")
     return 0
-
-
-def _method_setting(setting: str, method: str) -> tuple[str, Any]:
-    from bench.config import parse_value
-
-    path, sep, raw = setting.partition("=")
-    prefix, dot, key = path.partition(".")
-    if not (sep and dot and key and prefix in ("method", method)):
-        raise ConfigError(f"bench train takes --set method.key=value, not {setting!r}.")
-    return key, parse_value(raw)
 
 
 def _device(name: str) -> str:

@@ -32,8 +32,11 @@ def evaluate_cell(
     method = cell.method.instantiate()
     data = cell.dataset.instantiate().load(cell.split)
     validate_clouds(data.points, f"The {cell.split} split of dataset '{cell.dataset.name}'")
-    trained = obtain_encoder(method, cell.method.identity(), device, progress)
-    embeddings, teacher = teacher_embeddings(method.config, data.class_names)
+    teacher_encoder = cell.teacher.instantiate()
+    trained = obtain_encoder(method, cell.method.identity(), teacher_encoder, device, progress)
+    embeddings, teacher = teacher_embeddings(
+        teacher_encoder, method.config.templates, data.class_names
+    )
     defense = cell.defense.instantiate()
     victim = Victim(
         trained.module,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.plugins import TEXT_ENCODERS
 from bench.provenance import code_version, environment, utc_now
 from bench.spec import KINDS, Cell
 from bench.store import Record, Store
@@ -125,16 +124,9 @@ def _provenance(cell: Cell, runtime: Runtime, started: str) -> dict[str, Any]:
             ("dataset", cell.dataset),
             ("attack", cell.attack),
             ("defense", cell.defense),
+            ("text_encoder", cell.teacher),
         )
     }
-    text_encoder = getattr(cell.method.config, "text_encoder", None)
-    if text_encoder:
-        entry = TEXT_ENCODERS.get(text_encoder)
-        plugins["text_encoder"] = {
-            "name": entry.name,
-            "version": entry.cls.version,
-            "origin": entry.origin,
-        }
     return {
         **code_version(),
         **environment(runtime.device),

@@ -18,7 +18,7 @@ from typing import Any
 from bench.config import build_config, config_to_dict, load_yaml, parse_value
 from bench.errors import ConfigError, SpecError
 from bench.hashing import sha256_of
-from bench.plugins import ATTACKS, DATASETS, DEFENSES, METHODS
+from bench.plugins import ATTACKS, DATASETS, DEFENSES, METHODS, TEXT_ENCODERS
 from bench.registry import Registry
 
 CELL_SCHEMA = 1
@@ -27,8 +27,11 @@ KINDS: dict[str, Registry[Any]] = {
     "dataset": DATASETS,
     "attack": ATTACKS,
     "defense": DEFENSES,
+    "text_encoder": TEXT_ENCODERS,
 }
-SPEC_KEYS = {"name", "description", "methods", "datasets", "attacks", "defenses", "seeds"}
+SPEC_KEYS = {
+    "name", "description", "methods", "datasets", "attacks", "defenses", "seeds", "teachers"
+}
 ENTRY_KEYS = {"name", "preset", "params", "sweep"}
 
 
@@ -63,6 +66,7 @@ class Cell:
     """One (method, weights, dataset split, attack, defense, seed): the unit of work and of caching."""
 
     method: Choice
+    teacher: Choice  # the method's text encoder, with its config (weights file, architecture)
     dataset: Choice
     attack: Choice
     defense: Choice
@@ -74,6 +78,7 @@ class Cell:
         return {
             "schema": CELL_SCHEMA,
             "method": self.method.identity(),
+            "teacher": self.teacher.identity(),
             "weights": self.weights,
             "dataset": self.dataset.identity(),
             "split": self.split,
@@ -89,6 +94,7 @@ class Cell:
     def labels(self) -> dict[str, str]:
         return {
             "method": self.method.label(),
+            "teacher": self.teacher.label(),
             "dataset": self.dataset.label(),
             "attack": self.attack.label(),
             "defense": self.defense.label(),
@@ -146,6 +152,9 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
             ("defense", "none"),
         )
     }
+    teachers = spec.get("teachers") or {}
+    if not isinstance(teachers, Mapping) or not all(isinstance(v, Mapping) for v in teachers.values()):
+        raise SpecError(f"{where}: 'teachers' must map text-encoder names to their parameters.")
     seeds = spec.get("seeds", [0])
     if not isinstance(seeds, list) or not all(
         isinstance(s, int) and not isinstance(s, bool) for s in seeds
@@ -155,9 +164,16 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
     for method, dataset, attack, defense, seed in itertools.product(
         lists["method"], lists["dataset"], lists["attack"], lists["defense"], seeds
     ):
-        cell = Cell(method, dataset, attack, defense, seed)
+        teacher = teacher_choice(method, teachers)
+        cell = Cell(method, teacher, dataset, attack, defense, seed)
         cells.setdefault(cell.hash, cell)
     return list(cells.values())
+
+
+def teacher_choice(method: Choice, teachers: Mapping[str, Mapping[str, Any]]) -> Choice:
+    """The method's text encoder, configured by the spec's `teachers` entry of that name."""
+    name = method.config.text_encoder
+    return resolve("text_encoder", {"name": name, "params": teachers.get(name, {})}, name)[0]
 
 
 def load_spec(path: Path) -> list[Cell]:
@@ -182,17 +198,37 @@ def single_cell_spec(
     preset: str | None,
     settings: Sequence[str],
 ) -> dict[str, Any]:
-    """The one-cell spec behind `bench run --method ... --attack ...`, with `--set` applied."""
+    """The one-cell spec behind `bench run --method ... --attack ...`, with `--set` applied.
+
+    `--set text_encoder.key=value` configures whichever text encoder the method uses.
+    """
     entries: dict[str, dict[str, Any]] = {
         "method": {"name": method, "params": {}},
+        "text_encoder": {"name": "", "params": {}},
         "dataset": {"name": dataset, "params": {}},
         "attack": {"name": attack, "params": {}, **({"preset": preset} if preset else {})},
         "defense": {"name": defense, "params": {}},
     }
+    entries["text_encoder"]["name"] = _method_teacher(method, settings)
     for setting in settings:
         target, key, value = _split_setting(setting, entries)
         target["params"][key] = value
-    return {"seeds": [seed], **{kind + "s": [entry] for kind, entry in entries.items()}}
+    teacher = entries.pop("text_encoder")
+    return {
+        "seeds": [seed],
+        "teachers": {teacher["name"]: teacher["params"]},
+        **{kind + "s": [entry] for kind, entry in entries.items()},
+    }
+
+
+def _method_teacher(method: str, settings: Sequence[str]) -> str:
+    """The text encoder a method will use: its default, unless `--set method.text_encoder=...`."""
+    name = METHODS.get(method).cls.Config().text_encoder
+    for setting in settings:
+        path, _, raw = setting.partition("=")
+        if path in ("method.text_encoder", f"{method}.text_encoder"):
+            name = parse_value(raw)
+    return str(name)
 
 
 def _split_setting(
@@ -206,8 +242,8 @@ def _split_setting(
         if prefix in (kind, entry["name"]):
             return entry, key, parse_value(raw)
     raise ConfigError(
-        f"--set {setting!r}: '{prefix}' is none of method, dataset, attack, defense"
-        " or the name of a chosen plugin."
+        f"--set {setting!r}: '{prefix}' is none of method, text_encoder, dataset, attack,"
+        " defense or the name of a chosen plugin."
     )
 
 

@@ -7,13 +7,14 @@ from typing import Any
 
 import torch
 
-from bench.plugins import TEXT_ENCODERS
+from bench.plugins import TextEncoder
 
 
-def teacher_embeddings(method_config: Any, class_names: Sequence[str]) -> tuple[torch.Tensor, str]:
-    """Class embeddings [K, D] for the method's text encoder and templates, plus the encoder identity."""
+def teacher_embeddings(
+    encoder: TextEncoder[Any], templates: str, class_names: Sequence[str]
+) -> tuple[torch.Tensor, str]:
+    """Class embeddings [K, D] from the encoder and template set, plus the encoder's identity."""
     from bench.text.embeddings import class_embeddings
 
-    encoder = TEXT_ENCODERS.get(method_config.text_encoder).cls()
-    embeddings = class_embeddings(encoder, list(class_names), method_config.templates)
+    embeddings = class_embeddings(encoder, list(class_names), templates)
     return torch.from_numpy(embeddings).float(), encoder.identity()

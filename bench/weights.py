@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save
 from bench.atomic import write_bytes_atomic, write_text_atomic
 from bench.hashing import sha256_file, sha256_of
 from bench.home import subdir
-from bench.plugins import DATASETS, Method
+from bench.plugins import DATASETS, Method, TextEncoder
 from bench.teacher import teacher_embeddings
 from bench.training import Progress, TrainContext
 
@@ -41,18 +41,21 @@ class TrainedEncoder:
 def obtain_encoder(
     method: Method[Any],
     method_identity: dict[str, Any],
+    teacher: TextEncoder[Any],
     device: torch.device,
     progress: Callable[[str], Progress],
     retrain: bool = False,
 ) -> TrainedEncoder:
     """Load the cached miniature for this recipe, or train and cache it first."""
     data = DATASETS.get(TRAINING_DATASET).cls().load("train")
-    embeddings, teacher = teacher_embeddings(method.config, data.class_names)
+    embeddings, teacher_identity = teacher_embeddings(
+        teacher, method.config.templates, data.class_names
+    )
     key = sha256_of(
         {
             "method": method_identity,
             "data": {"name": TRAINING_DATASET, "fingerprint": data.fingerprint},
-            "teacher": teacher,
+            "teacher": teacher_identity,
             "templates": method.config.templates,
         }
     )
@@ -67,7 +70,7 @@ def obtain_encoder(
     write_bytes_atomic(path, save(state, metadata={"key": key}))
     write_text_atomic(
         path.with_suffix(".json"),
-        json.dumps({"key": key, "method": method_identity, "teacher": teacher}, indent=1),
+        json.dumps({"key": key, "method": method_identity, "teacher": teacher_identity}, indent=1),
     )
     return TrainedEncoder(encoder.to(device), path, sha256_file(path), trained_now=True)
 

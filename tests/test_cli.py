@@ -95,3 +95,22 @@ def test_list_shows_every_kind() -> None:
     assert result.returncode == 0
     for expected in ("methods:", "ulip", "attacks:", "pgd", "datasets:", "procedural40", "minilm"):
         assert expected in result.stdout
+
+
+def test_train_then_load_from_cache() -> None:
+    tiny = TINY[:-2]  # without the dataset override
+    first = bench("train", "--method", "ulip", *tiny)
+    assert first.returncode == 0, first.stderr
+    second = bench("train", "--method", "ulip", *tiny)
+    assert "loaded from cache" in second.stdout
+    assert first.stdout.split("sha256 ")[1] == second.stdout.split("sha256 ")[1]
+    bad = bench("train", "--method", "ulip", "--set", "attack.eps=0.1")
+    assert bad.returncode == 2 and "--set method.key=value" in bad.stderr
+
+
+def test_gallery_command_writes_a_png(tmp_path: Path) -> None:
+    out = tmp_path / "gallery.png"
+    result = bench("datasets", "gallery", "procedural40", "--out", str(out),
+                   "--set", "test_per_class=1")
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -10,7 +10,7 @@ import torch
 
 from bench.clouds import validate_clouds
 from bench.errors import DataError
-from bench.spec import resolve
+from bench.spec import expand, resolve
 from bench.weights import obtain_encoder
 
 
@@ -39,21 +39,23 @@ def test_encoder_refuses_wrong_channel_count() -> None:
 
 
 def test_corrupt_cached_weights_are_set_aside_and_retrained() -> None:
-    choice = resolve(
-        "method",
-        {"name": "ulip", "params": {"num_points": 128, "num_groups": 8, "group_size": 8,
-                                    "depth": 1, "epochs": 1, "width": 32, "heads": 2}},
-        "x",
-    )[0]
-    device = torch.device("cpu")
+    tiny = {"num_points": 128, "num_groups": 8, "group_size": 8, "depth": 1, "epochs": 1,
+            "width": 32, "heads": 2}
+    cell = expand({"methods": [{"name": "ulip", "params": tiny}], "attacks": ["none"]})[0]
 
-    def quiet(description: str):  # type: ignore[no-untyped-def]
-        return lambda done, total: None
+    def obtain():  # type: ignore[no-untyped-def]
+        return obtain_encoder(
+            cell.method.instantiate(),
+            cell.method.identity(),
+            cell.teacher.instantiate(),
+            torch.device("cpu"),
+            lambda description: lambda done, total: None,
+        )
 
-    first = obtain_encoder(choice.instantiate(), choice.identity(), device, quiet)
-    cached = obtain_encoder(choice.instantiate(), choice.identity(), device, quiet)
+    first = obtain()
+    cached = obtain()
     assert not cached.trained_now and cached.sha256 == first.sha256
     Path(first.path).write_bytes(b"not a safetensors file")
-    again = obtain_encoder(choice.instantiate(), choice.identity(), device, quiet)
+    again = obtain()
     assert again.trained_now and again.sha256 == first.sha256  # deterministic retraining
     assert first.path.with_suffix(".unreadable").read_bytes() == b"not a safetensors file"

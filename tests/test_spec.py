@@ -91,3 +91,26 @@ def test_set_overrides_reach_the_right_plugin() -> None:
     with pytest.raises(ConfigError, match="none of method"):
         single_cell_spec("ulip", "pgd", "procedural40", "none", 0, None, ["foo.eps=0.1"])
     assert parse_value("[1, 2]") == [1, 2]
+
+
+def test_teacher_is_configured_and_hashed_with_the_cell() -> None:
+    default = expand(single_cell_spec("ulip", "none", "procedural40", "none", 0, None, []))[0]
+    assert default.teacher.name == "minilm"
+    configured = expand(
+        single_cell_spec(
+            "ulip", "none", "procedural40", "none", 0, None,
+            ["method.text_encoder=open_clip", "text_encoder.pretrained=weights.bin"],
+        )
+    )[0]
+    assert configured.teacher.name == "open_clip"
+    assert configured.teacher.config.pretrained == "weights.bin"
+    assert configured.hash != default.hash
+    assert configured.identity()["teacher"]["config"]["pretrained"] == "weights.bin"
+    with pytest.raises(ConfigError, match="'minilm' has no parameter 'pretrained'"):
+        expand(
+            single_cell_spec(
+                "ulip", "none", "procedural40", "none", 0, None, ["text_encoder.pretrained=x"]
+            )
+        )
+    with pytest.raises(SpecError, match="'teachers' must map"):
+        expand({"methods": ["ulip"], "attacks": ["none"], "teachers": ["minilm"]})
