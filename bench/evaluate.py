@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -22,9 +22,12 @@ from bench.training import Progress
 from bench.victim import Victim
 from bench.weights import obtain_encoder
 
+if TYPE_CHECKING:
+    from bench.runner import Runtime
+
 
 def evaluate_cell(
-    cell: Cell, runtime: Any, progress: Callable[[str], Progress]
+    cell: Cell, runtime: Runtime, progress: Callable[[str], Progress]
 ) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, Any]]:
     """Metrics, per-sample outcomes and provenance facts of one cell."""
     device = torch.device(runtime.device)
@@ -97,15 +100,21 @@ def evaluate_cell(
 
 
 def summarize(samples: dict[str, list[Any]], eps: float) -> dict[str, Any]:
-    """Accuracies, attack success and perturbation means, plus attack-failure indicators."""
+    """Accuracies, attack success and perturbation means, plus attack-failure indicators.
+
+    Attack success is the share of clean-correct samples the attack flips, or for a targeted
+    attack (samples carry a `target`), the share of them classified as their target.
+    """
     label = np.asarray(samples["label"])
     clean_ok = np.asarray(samples["clean_pred"]) == label
-    adv_ok = np.asarray(samples["adv_pred"]) == label
+    adv_pred = np.asarray(samples["adv_pred"])
+    adv_ok = adv_pred == label
+    success = adv_pred == np.asarray(samples["target"]) if "target" in samples else ~adv_ok
     metrics: dict[str, Any] = {
         "n": int(label.size),
         "clean_acc": float(clean_ok.mean()),
         "robust_acc": float(adv_ok.mean()),
-        "attack_success_rate": float((~adv_ok[clean_ok]).mean()) if clean_ok.any() else 0.0,
+        "attack_success_rate": float(success[clean_ok].mean()) if clean_ok.any() else 0.0,
     }
     for name in ("linf", "l2", "chamfer", "hausdorff", "points_changed"):
         if name in samples:

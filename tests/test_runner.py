@@ -69,3 +69,22 @@ def test_violation_fails_the_cell_which_is_retried_then_reused(tmp_path: Path) -
         (second,) = runner.run(fine)
         assert second.reused and second.record == first.record
         assert first.record.metrics["linf_mean"] == pytest.approx(0.01, abs=1e-6)
+
+
+def test_summary_counts_success_among_clean_correct_samples() -> None:
+    from bench.evaluate import summarize
+
+    samples = {
+        "label": [0, 1, 2, 3],
+        "clean_pred": [0, 1, 2, 0],  # three clean-correct
+        "adv_pred": [1, 1, 0, 0],  # two of them flipped
+        "loss_start": [1.0, 1.0, 1.0, 1.0],
+        "loss_final": [0.5, 0.5, 0.5, 0.5],
+    }
+    metrics = summarize(samples, eps=0.05)
+    assert metrics["clean_acc"] == 0.75 and metrics["robust_acc"] == 0.25
+    assert metrics["attack_success_rate"] == pytest.approx(2 / 3)
+    assert metrics["warnings"] == ["the attack did not increase the loss"]
+    targeted = summarize({**samples, "target": [1, 0, 0, 1]}, eps=0.0)
+    assert targeted["attack_success_rate"] == pytest.approx(2 / 3)  # samples 0 and 2 hit
+    assert targeted["warnings"] == []
