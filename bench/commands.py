@@ -97,10 +97,11 @@ def list_plugins(args: argparse.Namespace) -> int:
         failures = registry.failures()
         print(f"{kind}:")
         width = max([len(e.name) for e in entries] + [len(f.name) for f in failures] + [4])
+        origin_width = max([len(e.origin) for e in entries] + [6])
         for entry in entries:
             print(
-                f"  {entry.name:<{width}}  v{entry.cls.version:<3} {entry.origin:<34}"
-                f" {entry.cls.info.description}"
+                f"  {entry.name:<{width}}  v{entry.cls.version:<3} {entry.origin:<{origin_width}}"
+                f"  {entry.cls.info.description}"
             )
         for failure in failures:
             print(f"  {failure.name:<{width}}  FAILED TO LOAD ({failure.origin}): {failure.error}")

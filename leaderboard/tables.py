@@ -14,6 +14,7 @@ from bench.store import Record
 # (column key, header, format) in display order.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("method", "Method", "{}"),
+    ("teacher", "Teacher", "{}"),
     ("dataset", "Dataset", "{}"),
     ("attack", "Attack", "{}"),
     ("defense", "Defense", "{}"),

@@ -54,7 +54,7 @@ def test_run_stores_reuses_and_reports() -> None:
     rerun = bench("run", "--method", "ulip", "--attack", "pgd", "--set", "pgd.steps=2", "--rerun",
                   *TINY)
     assert "1 computed" in rerun.stdout
-    assert rerun.stdout.splitlines()[2].split("|")[7:10] == first.stdout.splitlines()[2].split("|")[7:10]
+    assert rerun.stdout.splitlines()[2].split("|")[8:11] == first.stdout.splitlines()[2].split("|")[8:11]
 
 
 @pytest.mark.parametrize(
