@@ -189,9 +189,7 @@ def _ascend(
     return delta.detach()
 
 
-def _ascent_direction(
-    logits: torch.Tensor, classes: torch.Tensor, targeted: bool
-) -> torch.Tensor:
+def _ascent_direction(logits: torch.Tensor, classes: torch.Tensor, targeted: bool) -> torch.Tensor:
     """d objective / d logits up to a positive factor per sample; never all zero.
 
     Untargeted, d CE / d z = p - onehot(y) = (1 - p_y) * (w - onehot(y)) with w the softmax of
@@ -237,9 +235,7 @@ def _random_start(
     return delta.to(xyz.device)
 
 
-def _random_targets(
-    labels: torch.Tensor, classes: int, generator: torch.Generator
-) -> torch.Tensor:
+def _random_targets(labels: torch.Tensor, classes: int, generator: torch.Generator) -> torch.Tensor:
     """A uniformly random class other than the label, per sample."""
     import torch
 

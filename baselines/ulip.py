@@ -56,7 +56,7 @@ class UlipConfig:
 
 @METHODS.register("ulip")
 class Ulip(Method[UlipConfig]):
-    """ULIP-style direct alignment of point features to the teacher space (Xue et al., CVPR 2023)."""
+    """ULIP-style direct alignment of point features to the teacher space (Xue et al., 2023)."""
 
     Config = UlipConfig
     version = 1

@@ -24,7 +24,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.home:
         os.environ["BENCH_HOME"] = str(Path(args.home).expanduser().resolve())
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+    )
     try:
         return int(args.command(args) or 0)
     except BenchError as error:
@@ -33,7 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("interrupted: finished cells are stored; run the same command to resume.", file=sys.stderr)
+        print(
+            "interrupted: finished cells are stored; run the same command to resume.",
+            file=sys.stderr,
+        )
         return 130
 
 

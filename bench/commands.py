@@ -26,12 +26,19 @@ def run(args: argparse.Namespace) -> int:
         cells = load_spec(args.spec)
     elif args.method and args.attack:
         spec = single_cell_spec(
-            args.method, args.attack, args.dataset, args.defense, args.seed, args.preset,
+            args.method,
+            args.attack,
+            args.dataset,
+            args.defense,
+            args.seed,
+            args.preset,
             args.settings,
         )
         cells = expand(spec, where="the command line")
     else:
-        raise UsageError("Give --method and --attack (e.g. --method ulip --attack pgd), or --spec FILE.")
+        raise UsageError(
+            "Give --method and --attack (e.g. --method ulip --attack pgd), or --spec FILE."
+        )
     device, batch_size = _device(args.device), _batch(args.batch_size)
     from bench.executors import InProcess, RayExecutor  # imports torch: once the request is valid
     from bench.runner import Runner, Runtime
@@ -66,7 +73,8 @@ def train(args: argparse.Namespace) -> int:
     for setting in args.settings:
         if setting.split(".")[0] not in ("method", "text_encoder", args.method):
             raise ConfigError(
-                f"bench train takes --set method.key=value or text_encoder.key=value, not {setting!r}."
+                "bench train takes --set method.key=value or text_encoder.key=value,"
+                f" not {setting!r}."
             )
     spec = single_cell_spec(args.method, "none", "procedural40", "none", 0, None, args.settings)
     cell = expand(spec, where="the command line")[0]
@@ -183,4 +191,3 @@ def _progress() -> Iterator[Any]:
             return lambda done, total: bars.update(task, completed=done, total=total)
 
         yield factory
-

@@ -21,7 +21,7 @@ from bench.errors import ConfigError
 
 
 class StrictLoader(yaml.SafeLoader):
-    """A SafeLoader with YAML 1.2 core-schema scalars (floats like 1e-2, only true/false booleans)."""
+    """A SafeLoader with YAML 1.2 scalars: 1e-2 is a float, only true/false are booleans."""
 
 
 _REPLACED_TAGS = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:float", "tag:yaml.org,2002:int"}
@@ -62,7 +62,7 @@ def parse_value(text: str) -> Any:
 
 
 def build_config(cls: type, params: Mapping[str, Any], where: str) -> Any:
-    """Instantiate `cls` (a Config dataclass) from user params, rejecting unknown keys and bad types."""
+    """Instantiate the Config dataclass `cls` from user params; unknown keys and bad types fail."""
     if not isinstance(params, Mapping):
         raise ConfigError(f"The parameters of {where} must be a mapping, not {params!r}.")
     hints = typing.get_type_hints(cls)
@@ -83,9 +83,7 @@ def build_config(cls: type, params: Mapping[str, Any], where: str) -> Any:
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a config instance (tuples become lists)."""
-    return {
-        f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)
-    }
+    return {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
 def replace_config(config: Any, params: Mapping[str, Any], where: str) -> Any:

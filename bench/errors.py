@@ -1,15 +1,15 @@
 """The errors a user can cause, as one hierarchy, so the CLI can print one sentence for each.
 
-    BenchError                      anything the harness reports to a user
-    ├── UsageError                  exit code 2: the command or spec asked for something invalid
-    │   ├── UnknownPluginError      a name that no registry holds (also a KeyError)
-    │   ├── ConfigError             a config key or value that does not fit the plugin's Config
-    │   └── SpecError               a run spec file that cannot be read or expanded
-    ├── PluginLoadError             a plugin module or entry point failed to import
-    ├── DataError                   a malformed point cloud or dataset file
-    ├── WeightsError                missing, corrupt or mismatched weights or checkpoints
-    ├── StoreError                  an unreadable result record
-    └── ThreatModelViolation        an adversarial example outside its attack's declared budget
+BenchError                      anything the harness reports to a user
+├── UsageError                  exit code 2: the command or spec asked for something invalid
+│   ├── UnknownPluginError      a name that no registry holds (also a KeyError)
+│   ├── ConfigError             a config key or value that does not fit the plugin's Config
+│   └── SpecError               a run spec file that cannot be read or expanded
+├── PluginLoadError             a plugin module or entry point failed to import
+├── DataError                   a malformed point cloud or dataset file
+├── WeightsError                missing, corrupt or mismatched weights or checkpoints
+├── StoreError                  an unreadable result record
+└── ThreatModelViolation        an adversarial example outside its attack's declared budget
 """
 
 from __future__ import annotations

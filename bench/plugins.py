@@ -75,8 +75,7 @@ class Attack(Plugin[C]):
     """Turns clean clouds into adversarial ones against a victim, never mutating the input."""
 
     @abstractmethod
-    def threat_model(self) -> ThreatModel:
-        ...
+    def threat_model(self) -> ThreatModel: ...
 
     @abstractmethod
     def run(
@@ -94,8 +93,7 @@ class Dataset(Plugin[C]):
     """A deterministic, fingerprinted list of (points, label) with class names."""
 
     @abstractmethod
-    def load(self, split: str) -> CloudSet:
-        ...
+    def load(self, split: str) -> CloudSet: ...
 
 
 class Defense(Plugin[C]):
@@ -105,8 +103,7 @@ class Defense(Plugin[C]):
     randomized: ClassVar[bool] = False
 
     @abstractmethod
-    def apply(self, points: torch.Tensor) -> torch.Tensor:
-        ...
+    def apply(self, points: torch.Tensor) -> torch.Tensor: ...
 
 
 class TextEncoder(Plugin[C]):
@@ -124,7 +121,7 @@ class TextEncoder(Plugin[C]):
 
 
 class Method(Plugin[C]):
-    """A zero-shot point-cloud recognizer: a point encoder, its preprocessing and its training recipe.
+    """A zero-shot point-cloud recognizer: point encoder, preprocessing and training recipe.
 
     The config must carry `text_encoder`, `templates` and `logit_scale` fields: the teacher space
     the encoder was trained into and the explicit scale applied to cosine logits.
@@ -134,7 +131,7 @@ class Method(Plugin[C]):
 
     @abstractmethod
     def build_encoder(self, embed_dim: int) -> torch.nn.Module:
-        """The untrained point encoder: preprocessed points [B, N, C] -> embeddings [B, embed_dim]."""
+        """The untrained encoder: preprocessed points [B, N, C] -> embeddings [B, embed_dim]."""
         ...
 
     @abstractmethod

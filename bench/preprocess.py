@@ -24,7 +24,7 @@ def match_channels(points: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def match_count(points: torch.Tensor, count: int) -> torch.Tensor:
-    """Keep `count` points by deterministic FPS when there are more; gradients flow to kept points."""
+    """Keep `count` points by deterministic FPS if there are more; kept points carry gradients."""
     if points.shape[1] <= count:
         return points
     return gather(points, farthest_point_sample(points[..., :3], count))

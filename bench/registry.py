@@ -124,7 +124,8 @@ class Registry(Generic[T]):
             if existing.cls is cls:
                 return
             raise ValueError(
-                f"The {self.kind} name '{name}' is taken twice: by {existing.origin} and by {origin}."
+                f"The {self.kind} name '{name}' is taken twice:"
+                f" by {existing.origin} and by {origin}."
             )
         self._entries[name] = Entry(name, cls, origin)
 

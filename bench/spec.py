@@ -30,7 +30,14 @@ KINDS: dict[str, Registry[Any]] = {
     "text_encoder": TEXT_ENCODERS,
 }
 SPEC_KEYS = {
-    "name", "description", "methods", "datasets", "attacks", "defenses", "seeds", "teachers"
+    "name",
+    "description",
+    "methods",
+    "datasets",
+    "attacks",
+    "defenses",
+    "seeds",
+    "teachers",
 }
 ENTRY_KEYS = {"name", "preset", "params", "sweep"}
 
@@ -63,7 +70,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class Cell:
-    """One (method, weights, dataset split, attack, defense, seed): the unit of work and of caching."""
+    """One (method, teacher, weights, split, attack, defense, seed): the unit of work and cache."""
 
     method: Choice
     teacher: Choice  # the method's text encoder, with its config (weights file, architecture)
@@ -115,21 +122,24 @@ def resolve(kind: str, entry: str | Mapping[str, Any], where: str) -> list[Choic
         raise SpecError(f"{where} must be a plugin name or a mapping with a 'name'.")
     unknown = set(entry) - ENTRY_KEYS
     if unknown:
-        raise SpecError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(ENTRY_KEYS)}.")
+        raise SpecError(
+            f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(ENTRY_KEYS)}."
+        )
     name = entry["name"]
     cls = KINDS[kind].get(name).cls
     label = f"{kind} '{name}'"
     base = _preset(cls, entry.get("preset"), label)
     params = {**config_to_dict(base), **(entry.get("params") or {})}
     sweep = entry.get("sweep") or {}
-    if not isinstance(sweep, Mapping) or not all(
-        isinstance(v, list) and v for v in sweep.values()
-    ):
+    if not isinstance(sweep, Mapping) or not all(isinstance(v, list) and v for v in sweep.values()):
         raise SpecError(f"{where}: 'sweep' must map parameter names to non-empty lists.")
     keys = list(sweep)
     return [
-        Choice(kind, name, build_config(cls.Config, {**params, **dict(zip(keys, values))}, label))
-        for values in itertools.product(*(sweep[k] for k in keys))
+        Choice(kind, name, build_config(cls.Config, {**params, **swept}, label))
+        for swept in (
+            dict(zip(keys, values, strict=True))
+            for values in itertools.product(*(sweep[k] for k in keys))
+        )
     ]
 
 
@@ -139,7 +149,9 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
         raise SpecError(f"{where} must be a YAML mapping.")
     unknown = set(spec) - SPEC_KEYS
     if unknown:
-        raise SpecError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(SPEC_KEYS)}.")
+        raise SpecError(
+            f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(SPEC_KEYS)}."
+        )
     for required in ("methods", "attacks"):
         if not spec.get(required):
             raise SpecError(f"{where} needs a non-empty '{required}' list.")
@@ -153,7 +165,9 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
         )
     }
     teachers = spec.get("teachers") or {}
-    if not isinstance(teachers, Mapping) or not all(isinstance(v, Mapping) for v in teachers.values()):
+    if not isinstance(teachers, Mapping) or not all(
+        isinstance(v, Mapping) for v in teachers.values()
+    ):
         raise SpecError(f"{where}: 'teachers' must map text-encoder names to their parameters.")
     seeds = spec.get("seeds", [0])
     if not isinstance(seeds, list) or not all(
@@ -237,7 +251,9 @@ def _split_setting(
     path, sep, raw = setting.partition("=")
     prefix, dot, key = path.partition(".")
     if not sep or not dot or not key:
-        raise ConfigError(f"--set expects plugin.key=value (e.g. attack.eps=0.02), not {setting!r}.")
+        raise ConfigError(
+            f"--set expects plugin.key=value (e.g. attack.eps=0.02), not {setting!r}."
+        )
     for kind, entry in entries.items():
         if prefix in (kind, entry["name"]):
             return entry, key, parse_value(raw)

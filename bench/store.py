@@ -56,7 +56,7 @@ class Store:
         return self.root / "cells" / cell_hash[:2] / f"{cell_hash[:16]}.json"
 
     def get(self, cell_hash: str) -> Record | None:
-        """The record of a cell; an unreadable one is set aside (renamed, not lost) and None returned."""
+        """The record of a cell, or None; an unreadable one is renamed aside, not lost."""
         path = self.path(cell_hash)
         if not path.exists():
             return None

@@ -64,7 +64,9 @@ def obtain_encoder(
         encoder = _load(method, embeddings.shape[1], path, device)
         if encoder is not None:
             return TrainedEncoder(encoder, path, sha256_file(path), trained_now=False)
-    ctx = TrainContext(data, embeddings.to(device), device, progress(f"train {method_identity['name']}"))
+    ctx = TrainContext(
+        data, embeddings.to(device), device, progress(f"train {method_identity['name']}")
+    )
     encoder = method.train(ctx).eval()
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     write_bytes_atomic(path, save(state, metadata={"key": key}))
@@ -85,6 +87,8 @@ def _load(
     except Exception as error:  # a truncated or mismatched cache file is retrained, not fatal
         aside = path.with_suffix(".unreadable")
         path.replace(aside)
-        log.warning("Cached weights %s are unusable (%s); moved to %s, retraining.", path, error, aside)
+        log.warning(
+            "Cached weights %s are unusable (%s); moved to %s, retraining.", path, error, aside
+        )
         return None
     return encoder.to(device).eval()

@@ -56,7 +56,7 @@ def pgd_steps(
     finally:
         hook.remove()
     # stamps: clean evaluation, one per step, final evaluation; step k spans stamps k+1 -> k+2
-    return [later - earlier for earlier, later in zip(stamps[1:], stamps[2:])]
+    return [later - earlier for earlier, later in zip(stamps[1:], stamps[2:], strict=False)]
 
 
 def main() -> None:

@@ -14,9 +14,18 @@ import pytest
 
 # A miniature small enough to train in seconds; the real default is exercised by the README run.
 TINY = [
-    "--set", "method.num_points=256", "--set", "method.num_groups=16",
-    "--set", "method.group_size=16", "--set", "method.depth=1", "--set", "method.epochs=1",
-    "--set", "dataset.test_per_class=1",
+    "--set",
+    "method.num_points=256",
+    "--set",
+    "method.num_groups=16",
+    "--set",
+    "method.group_size=16",
+    "--set",
+    "method.depth=1",
+    "--set",
+    "method.epochs=1",
+    "--set",
+    "dataset.test_per_class=1",
 ]
 
 
@@ -51,18 +60,29 @@ def test_run_stores_reuses_and_reports() -> None:
 
     table = list(csv.DictReader(io.StringIO(bench("results", "--format", "csv").stdout)))
     assert any(row["cell_hash"] == record["cell_hash"][:16] for row in table)
-    rerun = bench("run", "--method", "ulip", "--attack", "pgd", "--set", "pgd.steps=2", "--rerun",
-                  *TINY)
+    rerun = bench(
+        "run", "--method", "ulip", "--attack", "pgd", "--set", "pgd.steps=2", "--rerun", *TINY
+    )
     assert "1 computed" in rerun.stdout
-    assert rerun.stdout.splitlines()[2].split("|")[8:11] == first.stdout.splitlines()[2].split("|")[8:11]
+    accuracy_columns = slice(8, 11)  # clean, robust, attack success
+    assert (
+        rerun.stdout.splitlines()[2].split("|")[accuracy_columns]
+        == first.stdout.splitlines()[2].split("|")[accuracy_columns]
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "--method", "ulipp", "--attack", "pgd"], "Unknown method 'ulipp'. Did you mean 'ulip'?"),
+        (
+            ["run", "--method", "ulipp", "--attack", "pgd"],
+            "Unknown method 'ulipp'. Did you mean 'ulip'?",
+        ),
         (["run", "--method", "ulip", "--attack", "pgd", "--set", "attack.eps=-1"], "eps"),
-        (["run", "--method", "ulip", "--attack", "pgd", "--set", "attack.eps=abc"], "must be of type float"),
+        (
+            ["run", "--method", "ulip", "--attack", "pgd", "--set", "attack.eps=abc"],
+            "must be of type float",
+        ),
         (["run", "--method", "ulip"], "Give --method and --attack"),
         (["run", "--method", "ulip", "--attack", "pgd", "--device", "tpu"], "--device must be"),
         (["run", "--spec", "missing.yaml"], "Cannot read the spec file"),
@@ -110,7 +130,8 @@ def test_train_then_load_from_cache() -> None:
 
 def test_gallery_command_writes_a_png(tmp_path: Path) -> None:
     out = tmp_path / "gallery.png"
-    result = bench("datasets", "gallery", "procedural40", "--out", str(out),
-                   "--set", "test_per_class=1")
+    result = bench(
+        "datasets", "gallery", "procedural40", "--out", str(out), "--set", "test_per_class=1"
+    )
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

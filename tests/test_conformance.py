@@ -42,16 +42,24 @@ def test_discovery_does_not_import_torch() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_default_cell_identities_are_stable_across_processes() -> None:
+IDENTITIES = """
+import json
+from bench.plugins import REGISTRIES
+from bench.spec import resolve
+identities = {
+    f"{kind}:{name}": resolve(kind[:-1], name, "x")[0].identity()
+    for kind, registry in REGISTRIES.items()
+    for name in registry.names()
+}
+print(json.dumps(identities, sort_keys=True))
+"""
+
+
+def test_default_identities_are_stable_across_processes() -> None:
     """Config hashes must not depend on the process (hash seeds, dict order)."""
-    code = (
-        "import json; from bench.plugins import REGISTRIES; from bench.spec import resolve;"
-        "print(json.dumps({f'{k}:{n}': resolve(k[:-1], n, 'x')[0].identity()"
-        " for k, r in REGISTRIES.items() if k != 'text_encoders' for n in r.names()}, sort_keys=True))"
-    )
     runs = [
         subprocess.run(
-            [sys.executable, "-c", code],
+            [sys.executable, "-c", IDENTITIES],
             capture_output=True,
             text=True,
             check=True,
@@ -61,9 +69,8 @@ def test_default_cell_identities_are_stable_across_processes() -> None:
     ]
     assert runs[0] == runs[1]
     here = {
-        f"{k}:{n}": resolve(k[:-1], n, "x")[0].identity()
-        for k, r in REGISTRIES.items()
-        if k != "text_encoders"
-        for n in r.names()
+        f"{kind}:{name}": resolve(kind[:-1], name, "x")[0].identity()
+        for kind, registry in REGISTRIES.items()
+        for name in registry.names()
     }
     assert json.loads(runs[0]) == json.loads(json.dumps(here))

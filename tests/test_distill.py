@@ -42,7 +42,9 @@ def test_training_uses_image_embeddings_by_sample() -> None:
         data = CloudSet(points, labels, names, tuple(map(str, range(8))), "x", images)
         classes = torch.nn.functional.normalize(torch.randn(2, 4), dim=-1)
         ctx = TrainContext(data, classes, torch.device("cpu"), lambda done, total: None)
-        train_contrastive(encoder, lambda p: p, ctx, Schedule(2, 4, 1e-2, 0.0, 0), use_augment=False)
+        train_contrastive(
+            encoder, lambda p: p, ctx, Schedule(2, 4, 1e-2, 0.0, 0), use_augment=False
+        )
         return encoder[1].weight.detach().clone()
 
     images = rng.normal(size=(8, 4)).astype(np.float32)

@@ -39,8 +39,15 @@ def test_encoder_refuses_wrong_channel_count() -> None:
 
 
 def test_corrupt_cached_weights_are_set_aside_and_retrained() -> None:
-    tiny = {"num_points": 128, "num_groups": 8, "group_size": 8, "depth": 1, "epochs": 1,
-            "width": 32, "heads": 2}
+    tiny = {
+        "num_points": 128,
+        "num_groups": 8,
+        "group_size": 8,
+        "depth": 1,
+        "epochs": 1,
+        "width": 32,
+        "heads": 2,
+    }
     cell = expand({"methods": [{"name": "ulip", "params": tiny}], "attacks": ["none"]})[0]
 
     def obtain():  # type: ignore[no-untyped-def]

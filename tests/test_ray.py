@@ -17,8 +17,13 @@ SPEC = {
     "methods": [
         {
             "name": "ulip",
-            "params": {"num_points": 256, "num_groups": 16, "group_size": 16, "depth": 1,
-                       "epochs": 1},
+            "params": {
+                "num_points": 256,
+                "num_groups": 16,
+                "group_size": 16,
+                "depth": 1,
+                "epochs": 1,
+            },
         }
     ],
     "datasets": [{"name": "procedural40", "params": {"test_per_class": 1}}],

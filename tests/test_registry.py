@@ -112,12 +112,26 @@ class Shift(Attack[ShiftConfig]):
 '''
 
 
+USE_PLUGINS = """
+from bench.testing.conformance import check_attack, check_metadata
+from bench.plugins import METHODS
+check_metadata("attacks", "shift")
+check_attack("shift")
+try:
+    METHODS.get("broken")
+except Exception as error:
+    print(type(error).__name__, error)
+"""
+
+
 def _install_plugin_distribution(tmp_path: Path) -> Path:
     """Build and install a real distribution with entry points into a private site directory."""
     source = tmp_path / "source"
     (source / "bench_shift").mkdir(parents=True)
     (source / "bench_shift" / "__init__.py").write_text(PLUGIN_PACKAGE)
-    (source / "bench_shift" / "broken.py").write_text("raise ImportError('missing dependency xyz')\n")
+    (source / "bench_shift" / "broken.py").write_text(
+        "raise ImportError('missing dependency xyz')\n"
+    )
     (source / "pyproject.toml").write_text(
         textwrap.dedent(
             """
@@ -136,8 +150,19 @@ def _install_plugin_distribution(tmp_path: Path) -> Path:
     )
     site = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(site), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(source),
+        ],
         check=True,
         capture_output=True,
     )
@@ -158,10 +183,7 @@ def test_third_party_plugin_is_listed_and_runnable(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from bench.testing.conformance import check_attack, check_metadata;"
-            "check_metadata('attacks', 'shift'); check_attack('shift');"
-            "from bench.plugins import METHODS\n"
-            "try:\n    METHODS.get('broken')\nexcept Exception as e:\n    print(type(e).__name__, e)",
+            USE_PLUGINS,
         ],
         capture_output=True,
         text=True,

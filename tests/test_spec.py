@@ -29,9 +29,7 @@ def test_values_are_type_checked() -> None:
 
 def test_explicit_default_and_omitted_value_hash_the_same() -> None:
     implicit = expand({"methods": ["ulip"], "attacks": ["pgd"]})
-    explicit = expand(
-        {"methods": ["ulip"], "attacks": [{"name": "pgd", "params": {"eps": 0.05}}]}
-    )
+    explicit = expand({"methods": ["ulip"], "attacks": [{"name": "pgd", "params": {"eps": 0.05}}]})
     assert implicit[0].hash == explicit[0].hash
     other = expand({"methods": ["ulip"], "attacks": [{"name": "pgd", "params": {"eps": 0.02}}]})
     assert other[0].hash != implicit[0].hash
@@ -69,10 +67,16 @@ def test_preset_resolves_to_its_values() -> None:
         ({"methods": ["ulip"], "attacks": ["pgd"], "seed": [0]}, SpecError, "unknown keys"),
         ({"methods": ["ulip"], "attacks": ["pgd"], "seeds": ["0"]}, SpecError, "integers"),
         ({"methods": ["ulipp"], "attacks": ["pgd"]}, UnknownPluginError, "Did you mean 'ulip'"),
-        ({"methods": ["ulip"], "attacks": [{"name": "pgd", "sweep": {"eps": 0.1}}]}, SpecError,
-         "non-empty lists"),
-        ({"methods": ["ulip"], "attacks": [{"name": "pgd", "params": {"eps": -1.0}}]},
-         ConfigError, "eps"),
+        (
+            {"methods": ["ulip"], "attacks": [{"name": "pgd", "sweep": {"eps": 0.1}}]},
+            SpecError,
+            "non-empty lists",
+        ),
+        (
+            {"methods": ["ulip"], "attacks": [{"name": "pgd", "params": {"eps": -1.0}}]},
+            ConfigError,
+            "eps",
+        ),
     ],
 )
 def test_bad_specs_fail_with_one_sentence(spec: dict, error: type, message: str) -> None:
@@ -98,7 +102,12 @@ def test_teacher_is_configured_and_hashed_with_the_cell() -> None:
     assert default.teacher.name == "minilm"
     configured = expand(
         single_cell_spec(
-            "ulip", "none", "procedural40", "none", 0, None,
+            "ulip",
+            "none",
+            "procedural40",
+            "none",
+            0,
+            None,
             ["method.text_encoder=open_clip", "text_encoder.pretrained=weights.bin"],
         )
     )[0]

@@ -197,7 +197,9 @@ def test_open_clip_tag_resolves_only_from_the_local_cache(
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr(open_clip_encoder, "URL_CACHE", tmp_path / "clip")
     config = OpenClipText.Config(model="ViT-B-16", pretrained="laion2b_s34b_b88k")
-    with pytest.raises(WeightsError, match="ViT-B-16 'laion2b_s34b_b88k' are not available offline"):
+    with pytest.raises(
+        WeightsError, match="ViT-B-16 'laion2b_s34b_b88k' are not available offline"
+    ):
         OpenClipText(config).identity()
 
     repo = tmp_path / "hub" / "models--laion--CLIP-ViT-B-16-laion2B-s34B-b88K"

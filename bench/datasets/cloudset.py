@@ -1,4 +1,4 @@
-"""The in-memory form of a dataset split: clouds, labels, class names, sample ids and a fingerprint."""
+"""A dataset split in memory: clouds, labels, class names, sample ids and a fingerprint."""
 
 from __future__ import annotations
 

@@ -15,7 +15,9 @@ class NoDefense(Defense):
     """Identity: the undefended victim."""
 
     version = 1
-    info = PluginInfo(display="none", description="no defense: points reach the classifier as given")
+    info = PluginInfo(
+        display="none", description="no defense: points reach the classifier as given"
+    )
 
     def apply(self, points: torch.Tensor) -> torch.Tensor:
         return points

@@ -64,7 +64,9 @@ def check_method(name: str) -> None:
     first = method.train(ctx)
     second = method.train(ctx)
     for key, value in first.state_dict().items():
-        assert torch.equal(value, second.state_dict()[key]), f"{name}: training is not deterministic"
+        assert torch.equal(value, second.state_dict()[key]), (
+            f"{name}: training is not deterministic"
+        )
     rebuilt = method.build_encoder(embed_dim)
     rebuilt.load_state_dict(first.state_dict(), strict=True)
     rebuilt.eval()
@@ -90,7 +92,9 @@ def check_attack(name: str) -> None:
     check_threat_model(attack.threat_model(), points, first.points)
     torch.manual_seed(456)
     second = attack.run(victim, points, labels, torch.Generator().manual_seed(7))
-    assert torch.equal(first.points, second.points), f"{name} draws randomness outside its generator"
+    assert torch.equal(first.points, second.points), (
+        f"{name} draws randomness outside its generator"
+    )
     for key, values in first.stats.items():
         assert values.shape[0] == len(points), f"{name}: stat {key} is not per-sample"
 

@@ -53,8 +53,7 @@ class PointMLPEncoder(torch.nn.Module):
             for shape in shapes
         )
         self.biases = torch.nn.ParameterList(
-            torch.nn.Parameter(0.1 * torch.randn(shape[1], generator=generator))
-            for shape in shapes
+            torch.nn.Parameter(0.1 * torch.randn(shape[1], generator=generator)) for shape in shapes
         )
         with torch.no_grad():
             self.weights[0][3:] *= COLOUR_WEIGHT
@@ -63,7 +62,7 @@ class PointMLPEncoder(torch.nn.Module):
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         if points.shape[-1] == 3:  # absent colour reads as black
             points = torch.nn.functional.pad(points, (0, 3))
-        first, second, last = zip(self.weights, self.biases)
+        first, second, last = zip(self.weights, self.biases, strict=True)
         hidden = torch.relu(points @ first[0] + first[1])
         hidden = torch.relu(hidden @ second[0] + second[1])
         return hidden.amax(dim=1) @ last[0] + last[1] - self.center

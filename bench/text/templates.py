@@ -35,6 +35,4 @@ def templates(name: str) -> tuple[str, ...]:
         return sets[name]
     hints = difflib.get_close_matches(name, sets, n=3)
     hint = f" Did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
-    raise UsageError(
-        f"Unknown template set '{name}'.{hint} Available: {', '.join(names())}."
-    )
+    raise UsageError(f"Unknown template set '{name}'.{hint} Available: {', '.join(names())}.")
