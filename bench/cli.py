@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--spec", type=Path, help="a YAML run spec instead of --method/--attack")
     _add_runtime(run)
+    run.add_argument("--batch-size", type=int, default=32, help="clouds per attack batch")
     run.add_argument("--rerun", action="store_true", help="recompute cells already stored")
     run.add_argument(
         "--executor", choices=("local", "ray"), default="local", help="where cells run"
@@ -109,7 +110,6 @@ def _add_runtime(parser: argparse.ArgumentParser) -> None:
         help="override a config value, e.g. --set attack.eps=0.02 (repeatable)",
     )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--batch-size", type=int, default=32)
 
 
 if __name__ == "__main__":

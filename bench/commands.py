@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.executors import InProcess, RayExecutor
     from bench.home import subdir
+    from bench.runner import Runner, Runtime
     from bench.spec import expand, load_spec, single_cell_spec
     from bench.store import Store
     from leaderboard.tables import rows, to_markdown
@@ -39,11 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "Give --method and --attack (e.g. --method ulip --attack pgd), or --spec FILE."
         )
-    device, batch_size = _device(args.device), _batch(args.batch_size)
-    from bench.executors import InProcess, RayExecutor  # imports torch: once the request is valid
-    from bench.runner import Runner, Runtime
-
-    runtime = Runtime(device=device, batch_size=batch_size, rerun=args.rerun)
+    runtime = Runtime(_device(args.device), _batch(args.batch_size), rerun=args.rerun)
     executor = RayExecutor(args.ray_address) if args.executor == "ray" else InProcess()
     if args.dry_run:
         for cell in cells:
