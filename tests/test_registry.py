@@ -191,6 +191,36 @@ def test_third_party_plugin_is_listed_and_runnable(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "PluginLoadError" in run.stdout and "failed to import" in run.stdout
+    tiny_method = [
+        f"--set=method.{key}={value}"
+        for key, value in (
+            ("num_points", 256),
+            ("num_groups", 16),
+            ("group_size", 16),
+            ("depth", 1),
+            ("epochs", 1),
+        )
+    ]
+    cell = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--method",
+            "ulip",
+            "--attack",
+            "shift",
+            "--set",
+            "dataset.test_per_class=1",
+            *tiny_method,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert cell.returncode == 0, cell.stderr
+    assert "| shift |" in cell.stdout and "| 0.0100 |" in cell.stdout  # L-inf of the shift
     off = subprocess.run(
         [sys.executable, "-m", "bench.cli", "list", "attacks"],
         capture_output=True,
