@@ -42,8 +42,13 @@ def perturbation_metrics(
         clean_xyz = clean[..., :3].detach()
         adv_xyz = adversarial[..., :3].detach().to(clean_xyz.dtype)
         change = adv_xyz - clean_xyz
-        adv_to_clean = _nearest_squared(adv_xyz, clean_xyz, chunk)
-        clean_to_adv = _nearest_squared(clean_xyz, adv_xyz, chunk)
+        # Unchanged clouds are at set distance exactly 0: search neighbours only in the others.
+        changed = change.flatten(1).ne(0).any(dim=1)
+        adv_to_clean = torch.zeros(change.shape[:2], dtype=change.dtype, device=change.device)
+        clean_to_adv = torch.zeros_like(adv_to_clean)
+        if changed.any():
+            adv_to_clean[changed] = _nearest_squared(adv_xyz[changed], clean_xyz[changed], chunk)
+            clean_to_adv[changed] = _nearest_squared(clean_xyz[changed], adv_xyz[changed], chunk)
         moved = change.abs().amax(dim=-1) > MOVED_TOL
         return {
             "linf": change.abs().flatten(1).amax(dim=1),

@@ -12,21 +12,10 @@ from pathlib import Path
 
 import pytest
 
-# A miniature small enough to train in seconds; the real default is exercised by the README run.
-TINY = [
-    "--set",
-    "method.num_points=256",
-    "--set",
-    "method.num_groups=16",
-    "--set",
-    "method.group_size=16",
-    "--set",
-    "method.depth=1",
-    "--set",
-    "method.epochs=1",
-    "--set",
-    "dataset.test_per_class=1",
-]
+from bench.testing.conformance import smoke_flags
+
+# ulip's smoke miniature trains in seconds; the real default is exercised by test_main_job.
+TINY = [*smoke_flags("methods", "ulip"), "--set", "dataset.test_per_class=1"]
 
 
 def bench(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:

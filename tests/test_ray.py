@@ -12,20 +12,10 @@ from bench.executors import RayExecutor
 from bench.runner import Runner, Runtime
 from bench.spec import expand
 from bench.store import Store
+from bench.testing.conformance import smoke_params
 
 SPEC = {
-    "methods": [
-        {
-            "name": "ulip",
-            "params": {
-                "num_points": 256,
-                "num_groups": 16,
-                "group_size": 16,
-                "depth": 1,
-                "epochs": 1,
-            },
-        }
-    ],
+    "methods": [{"name": "ulip", "params": smoke_params("methods", "ulip")}],
     "datasets": [{"name": "procedural40", "params": {"test_per_class": 1}}],
     "attacks": ["none", {"name": "pgd", "params": {"steps": 2}}],
 }

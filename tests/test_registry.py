@@ -13,6 +13,7 @@ import pytest
 
 from bench.errors import UnknownPluginError
 from bench.plugins import ATTACKS, METHODS, Attack, PluginInfo
+from bench.testing.conformance import smoke_flags
 
 
 @dataclass(frozen=True)
@@ -191,16 +192,6 @@ def test_third_party_plugin_is_listed_and_runnable(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "PluginLoadError" in run.stdout and "failed to import" in run.stdout
-    tiny_method = [
-        f"--set=method.{key}={value}"
-        for key, value in (
-            ("num_points", 256),
-            ("num_groups", 16),
-            ("group_size", 16),
-            ("depth", 1),
-            ("epochs", 1),
-        )
-    ]
     cell = subprocess.run(
         [
             sys.executable,
@@ -213,7 +204,7 @@ def test_third_party_plugin_is_listed_and_runnable(tmp_path: Path) -> None:
             "shift",
             "--set",
             "dataset.test_per_class=1",
-            *tiny_method,
+            *smoke_flags("methods", "ulip"),
         ],
         capture_output=True,
         text=True,

@@ -11,11 +11,9 @@ from bench.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 from bench.runner import Runner, Runtime
 from bench.spec import expand
 from bench.store import Store
+from bench.testing.conformance import smoke_params
 
-TINY_METHOD = {
-    "name": "ulip",
-    "params": {"num_points": 256, "num_groups": 16, "group_size": 16, "depth": 1, "epochs": 1},
-}
+TINY_METHOD = {"name": "ulip", "params": smoke_params("methods", "ulip")}
 TINY_DATA = {"name": "procedural40", "params": {"test_per_class": 1}}
 
 

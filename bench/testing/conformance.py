@@ -27,6 +27,18 @@ def smoke_config(cls: type[Plugin[Any]]) -> Any:
     return cls.smoke if cls.smoke is not None else cls.Config()
 
 
+def smoke_params(kind: str, name: str) -> dict[str, Any]:
+    """The smoke config as spec params: only the values that differ from the defaults."""
+    cls = REGISTRIES[kind].get(name).cls
+    smoke, defaults = config_to_dict(smoke_config(cls)), config_to_dict(cls.Config())
+    return {key: value for key, value in smoke.items() if value != defaults[key]}
+
+
+def smoke_flags(kind: str, name: str) -> list[str]:
+    """The smoke config as `bench run --set` flags, e.g. `--set=method.epochs=1`."""
+    return [f"--set={kind[:-1]}.{key}={value}" for key, value in smoke_params(kind, name).items()]
+
+
 def check_metadata(kind: str, name: str) -> None:
     """Name, docstring, one-line description, version, and a Config that round-trips."""
     entry = REGISTRIES[kind].get(name)
