@@ -20,7 +20,11 @@ NORMS = ("linf", "l2")
 
 @dataclass(frozen=True)
 class PGDConfig:
-    """PGD settings; `step_size=None` means 2.5 * eps / steps."""
+    """PGD settings; `step_size=None` means 2.5 * eps / steps.
+
+    `eot_draws` is how many noise draws of a stochastic victim each step averages (EOT); 0 means
+    automatic: 1 against a deterministic victim, `bench.eot.DEFAULT_EOT_DRAWS` otherwise.
+    """
 
     norm: str = "linf"
     eps: float = 0.05
@@ -29,6 +33,7 @@ class PGDConfig:
     random_start: bool = True
     targeted: bool = False
     restarts: int = 1
+    eot_draws: int = 0
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -39,6 +44,8 @@ class PGDConfig:
             raise ConfigError(f"PGD steps must be >= 0, not {self.steps}.")
         if self.restarts < 1:
             raise ConfigError(f"PGD restarts must be >= 1, not {self.restarts}.")
+        if self.eot_draws < 0:
+            raise ConfigError(f"PGD eot_draws must be >= 0 (0: automatic), not {self.eot_draws}.")
         if self.step_size is not None and not (
             math.isfinite(self.step_size) and self.step_size > 0
         ):
@@ -74,13 +81,18 @@ class PGD(Attack[PGDConfig]):
     normalised steps ignore that factor, and a confident victim (logit scale 100) cannot
     underflow it to exactly zero, which would silently stall plain cross-entropy PGD.
 
+    Against a stochastic victim every step follows the mean cross-entropy gradient over
+    `eot_draws` noise draws (EOT): each draw's closed-form direction weighted by its 1 - p_y,
+    relative to the largest over the draws, which is the mean gradient up to a positive factor.
+    Restarts are compared on the mean loss and the majority verdict of a fresh set of draws.
+
     Configs: the default is a quick run (eps 0.05, 10 steps, step 0.0125). The preset
     `standard` is the literature's evaluation setting (PointDP's PGD configs): L-inf
     eps 0.05, step eps / 10 = 0.005, 200 steps, random start.
 
     Stats per sample: `loss_start` and `loss_final`, the cross-entropy toward the label
     (untargeted; the attack raises it) or toward `target` (targeted; the attack lowers it) at
-    the clean input and at the returned cloud.
+    the clean input and at the returned cloud (means over draws against a stochastic victim).
     """
 
     Config = PGDConfig
@@ -107,14 +119,17 @@ class PGD(Attack[PGDConfig]):
     ) -> AttackOutput:
         import torch
 
+        from bench.eot import resolve_draws
+
         config = self.config
+        draws = resolve_draws(config.eot_draws, victim)
         clean = points.detach()
         with torch.no_grad():
-            logits = victim(clean)
+            logits = victim.sample(clean, draws)
         classes = labels
         stats: dict[str, torch.Tensor] = {}
         if config.targeted:
-            classes = _random_targets(labels, logits.shape[1], generator)
+            classes = _random_targets(labels, logits.shape[-1], generator)
             stats["target"] = classes
         stats["loss_start"] = _cross_entropy(logits, classes)
         if config.eps == 0 or config.steps == 0:
@@ -122,13 +137,14 @@ class PGD(Attack[PGDConfig]):
             return AttackOutput(points=clean.clone(), gradient_queries=0, stats=stats)
 
         restarts = (
-            _restart(victim, clean, classes, config, generator) for _ in range(config.restarts)
+            _restart(victim, clean, classes, config, draws, generator)
+            for _ in range(config.restarts)
         )
         best = functools.reduce(_better, restarts)
         stats["loss_final"] = best.loss
         return AttackOutput(
             points=best.points,
-            gradient_queries=config.steps * config.restarts,
+            gradient_queries=config.steps * config.restarts * draws,
             stats=stats,
         )
 
@@ -147,16 +163,17 @@ def _restart(
     clean: torch.Tensor,
     classes: torch.Tensor,
     config: PGDConfig,
+    draws: int,
     generator: torch.Generator,
 ) -> _Result:
-    """One PGD run and the victim's verdict on its final cloud."""
+    """One PGD run and the victim's verdict (majority over draws) on its final cloud."""
     import torch
 
-    adversarial = _compose(clean, _ascend(victim, clean, classes, config, generator))
+    adversarial = _compose(clean, _ascend(victim, clean, classes, config, draws, generator))
     with torch.no_grad():
-        logits = victim(adversarial)
+        logits = victim.sample(adversarial, draws)
     loss = _cross_entropy(logits, classes)
-    predicted = logits.argmax(dim=1)
+    predicted = logits.argmax(dim=-1).mode(dim=0).values
     if config.targeted:
         return _Result(adversarial, loss, -loss, predicted == classes)
     return _Result(adversarial, loss, loss, predicted != classes)
@@ -167,6 +184,7 @@ def _ascend(
     clean: torch.Tensor,
     classes: torch.Tensor,
     config: PGDConfig,
+    draws: int,
     generator: torch.Generator,
 ) -> torch.Tensor:
     """One PGD run from a (random) start: the final xyz perturbation [B, N, 3]."""
@@ -181,7 +199,7 @@ def _ascend(
     with torch.enable_grad():
         for _ in range(config.steps):
             delta.requires_grad_(True)
-            logits = victim(_compose(clean, delta))
+            logits = victim.sample(_compose(clean, delta), draws)
             direction = _ascent_direction(logits.detach(), classes, config.targeted)
             (gradient,) = torch.autograd.grad(logits, delta, grad_outputs=direction)
             with torch.no_grad():
@@ -190,17 +208,23 @@ def _ascend(
 
 
 def _ascent_direction(logits: torch.Tensor, classes: torch.Tensor, targeted: bool) -> torch.Tensor:
-    """d objective / d logits up to a positive factor per sample; never all zero.
+    """d mean objective / d logits [E, B, K] over E draws, up to a positive factor per sample.
 
     Untargeted, d CE / d z = p - onehot(y) = (1 - p_y) * (w - onehot(y)) with w the softmax of
     the logits with the label's masked out; targeted, the negation with the target's masked.
+    Each draw's (1 - p_y) is taken relative to the largest over the draws, in log space, so the
+    direction is never all zero; with one draw the factor is exactly 1.
     """
     import torch
 
-    masked = logits.scatter(1, classes[:, None], float("-inf"))
-    others = masked.softmax(dim=1)
-    indicator = torch.nn.functional.one_hot(classes, logits.shape[1]).to(logits.dtype)
-    return indicator - others if targeted else others - indicator
+    index = classes.expand(logits.shape[:-1]).unsqueeze(-1)
+    masked = logits.scatter(-1, index, float("-inf"))
+    others = masked.softmax(dim=-1)
+    indicator = torch.nn.functional.one_hot(classes, logits.shape[-1]).to(logits.dtype)
+    direction = indicator - others if targeted else others - indicator
+    log_rest = masked.logsumexp(dim=-1) - logits.logsumexp(dim=-1)  # log(1 - p_y) per draw
+    weight = (log_rest - log_rest.amax(dim=0, keepdim=True)).exp()
+    return direction * weight.unsqueeze(-1)
 
 
 def _step(gradient: torch.Tensor, norm: str) -> torch.Tensor:
@@ -267,11 +291,15 @@ def _compose(clean: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
 
 
 def _cross_entropy(logits: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """Per-sample cross-entropy, in float32 at least, for the loss statistics."""
+    """Per-sample cross-entropy [B] of logits [E, B, K], averaged over the E draws, in float32+."""
     import torch
 
     wide = logits.to(torch.promote_types(logits.dtype, torch.float32))
-    return torch.nn.functional.cross_entropy(wide, classes, reduction="none")
+    draws = wide.shape[0]
+    losses = torch.nn.functional.cross_entropy(
+        wide.flatten(0, 1), classes.repeat(draws), reduction="none"
+    )
+    return losses.view(draws, -1).mean(dim=0)
 
 
 def _cloud_norm(tensor: torch.Tensor) -> torch.Tensor:

@@ -187,31 +187,47 @@ class PointTransformer(nn.Module):
         self.blocks = TransformerEncoder(config)
         self.norm = nn.LayerNorm(config.width)
 
-    def group(
+    def group_indices(
         self, points: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Neighbourhoods [B, G, k, C] (xyz centred, rgb raw) and their centres [B, G, 3]."""
+        """Centre indices [B, G] (FPS) and neighbour indices [B, G, k] (kNN) into the cloud."""
         cfg = self.config
         xyz = points[..., :3]
         centre_idx = farthest_point_sample(
             xyz, cfg.num_groups, start=cfg.fps_start, generator=generator
         )
-        centres = gather(xyz, centre_idx)
-        neighbours = gather(points, knn(centres, xyz, cfg.group_size))
-        offset = F.pad(centres, (0, points.shape[-1] - 3)).unsqueeze(2)
-        return neighbours - offset, centres
+        return centre_idx, knn(gather(xyz, centre_idx), xyz, cfg.group_size)
 
-    def forward(
+    def group(
         self, points: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Group tokens [B, G, width] after the final norm, and [CLS || max over groups]."""
+        """Neighbourhoods [B, G, k, C] (xyz centred, rgb raw) and their centres [B, G, 3]."""
+        centre_idx, neighbour_idx = self.group_indices(points, generator)
+        centres = gather(points[..., :3], centre_idx)
+        offset = F.pad(centres, (0, points.shape[-1] - 3)).unsqueeze(2)
+        return gather(points, neighbour_idx) - offset, centres
+
+    def embed(
+        self, points: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Patch tokens [B, G, width] before the transformer, and their centres [B, G, 3]."""
         groups, centres = self.group(points, generator)
-        tokens = self.reduce_dim(self.encoder(groups))
+        return self.reduce_dim(self.encoder(groups)), centres
+
+    def encode(
+        self, tokens: torch.Tensor, centres: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Group tokens [B, G, width] after the final norm, and [CLS || max over groups]."""
         batch = tokens.shape[0]
         x = torch.cat([self.cls_token.expand(batch, -1, -1), tokens], dim=1)
         pos = torch.cat([self.cls_pos.expand(batch, -1, -1), self.pos_embed(centres)], dim=1)
         x = self.norm(self.blocks(x, pos))
         return x[:, 1:], torch.cat([x[:, 0], x[:, 1:].max(dim=1).values], dim=-1)
+
+    def forward(
+        self, points: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.encode(*self.embed(points, generator))
 
 
 class PointBertEncoder(nn.Module):

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--defense", default="none")
     run.add_argument("--preset", help="a named attack preset, e.g. standard")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--spec", type=Path, help="a YAML run spec instead of --method/--attack")
+    run.add_argument(
+        "--spec", type=Path, help="a YAML run spec (or a shipped spec's name, e.g. comparison)"
+    )
     _add_runtime(run)
     run.add_argument("--batch-size", type=int, default=32, help="clouds per attack batch")
     run.add_argument("--rerun", action="store_true", help="recompute cells already stored")
@@ -87,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     results = sub.add_parser("results", help="print the stored results as a table")
     results.add_argument("--format", choices=("markdown", "json", "csv"), default="markdown")
+    results.add_argument("--spec", type=Path, help="only the cells of this spec (file or name)")
+    results.add_argument(
+        "--layout",
+        choices=("long", "wide"),
+        default="long",
+        help="long: one row per cell; wide: one row per method and dataset, attacks as columns",
+    )
     results.set_defaults(command=commands.results)
 
     datasets = sub.add_parser("datasets", help="dataset tools")

@@ -116,21 +116,33 @@ def list_plugins(args: argparse.Namespace) -> int:
 
 def results(args: argparse.Namespace) -> int:
     from bench.home import home
+    from bench.spec import load_spec
     from bench.store import Record, Store
-    from leaderboard.tables import rows, to_csv, to_json, to_markdown
+    from leaderboard.tables import rows, to_csv, to_json, to_markdown, to_markdown_wide
 
+    wanted = {cell.hash for cell in load_spec(args.spec)} if args.spec else None
     records = []
     for item in Store(home() / "store").scan():
-        if isinstance(item, Record):
-            records.append(item)
-        else:
+        if not isinstance(item, Record):
             print(f"warning: {item} It is left out of the table.", file=sys.stderr)
+        elif wanted is None or item.cell_hash in wanted:
+            records.append(item)
+    if args.spec and len(records) < len(wanted):
+        print(
+            f"{len(wanted) - len(records)} of the spec's {len(wanted)} cells are not in the store"
+            " yet; `bench run --spec` computes them.",
+            file=sys.stderr,
+        )
     if args.format == "json":
         print(to_json(records))
     elif args.format == "csv":
         print(to_csv(rows(records)), end="")
+    elif not records:
+        print("The store holds no results yet.")
+    elif args.layout == "wide":
+        print(to_markdown_wide(rows(records)))
     else:
-        print(to_markdown(rows(records)) if records else "The store holds no results yet.")
+        print(to_markdown(rows(records)))
     return 0
 
 

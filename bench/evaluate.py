@@ -2,6 +2,11 @@
 
 Every adversarial batch is checked against the attack's declared threat model before any
 number is kept; a violation fails the cell.
+
+Against a stochastic victim, predictions are majorities over fresh noise draws, and a gradient
+attack runs twice: naively (one draw per step) and adaptively (EOT, the attack's `eot_draws`).
+`robust_acc` is the adaptive number and `robust_acc_naive` the naive one; against a deterministic
+victim the two are the same run.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 import torch
 
 from bench.clouds import validate_clouds
+from bench.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.metrics import perturbation_metrics
 from bench.spec import Cell
 from bench.teacher import teacher_embeddings
@@ -49,10 +55,13 @@ def evaluate_cell(
         logit_scale=method.config.logit_scale,
         stochastic=method.stochastic,
         defense=defense.apply,
+        noise_seed=cell.seed,
     ).to(device)
     attack = cell.attack.instantiate()
+    naive = naive_variant(attack, victim)
     threat = attack.threat_model()
     generator = torch.Generator(device=device).manual_seed(cell.seed)
+    votes = VOTES if victim.stochastic else 1
 
     started = time.perf_counter()
     columns: dict[str, list[torch.Tensor]] = {}
@@ -62,19 +71,16 @@ def evaluate_cell(
     for start in range(0, total, runtime.batch_size):
         points = torch.from_numpy(data.points[start : start + runtime.batch_size]).to(device)
         labels = torch.from_numpy(data.labels[start : start + runtime.batch_size]).to(device)
-        with torch.no_grad():
-            clean_pred = victim(points).argmax(-1)
+        batch = {"label": labels, "clean_pred": victim.vote(points, votes)}
+        if naive is not None:
+            naive_output = naive.run(victim, points, labels, generator)
+            check_threat_model(threat, points, naive_output.points)
+            batch["adv_pred_naive"] = victim.vote(naive_output.points, votes)
         output = attack.run(victim, points, labels, generator)
         check_threat_model(threat, points, output.points)
-        with torch.no_grad():
-            adv_pred = victim(output.points).argmax(-1)
-        batch = {
-            "label": labels,
-            "clean_pred": clean_pred,
-            "adv_pred": adv_pred,
-            **perturbation_metrics(points, output.points),
-            **output.stats,
-        }
+        batch["adv_pred"] = victim.vote(output.points, votes)
+        batch.update(perturbation_metrics(points, output.points))
+        batch.update(output.stats)
         for name, values in batch.items():
             columns.setdefault(name, []).append(values.detach().cpu())
         queries = output.gradient_queries
@@ -84,7 +90,19 @@ def evaluate_cell(
     samples = {name: torch.cat(values).tolist() for name, values in columns.items()}
     samples["id"] = list(data.ids)
     metrics = summarize(samples, threat.eps)
-    metrics.update(gradient_queries=queries, wall_s=round(wall, 3))
+    metrics.update(
+        gradient_queries=queries,
+        wall_s=round(wall, 3),
+        stochastic=victim.stochastic,
+        eot_draws=attack_draws(attack, victim),
+        votes=votes,
+        logit_scale=victim.logit_scale,
+    )
+    if victim.stochastic and queries > 0 and metrics["eot_draws"] == 1:
+        reason = "has no eot_draws setting" if not has_eot(attack) else "runs with eot_draws=1"
+        metrics["warnings"].append(
+            f"the victim is stochastic but the attack {reason}: robustness may be overestimated"
+        )
     facts = {
         "weights": {
             "kind": cell.weights,
@@ -110,10 +128,12 @@ def summarize(samples: dict[str, list[Any]], eps: float) -> dict[str, Any]:
     adv_pred = np.asarray(samples["adv_pred"])
     adv_ok = adv_pred == label
     success = adv_pred == np.asarray(samples["target"]) if "target" in samples else ~adv_ok
+    naive_pred = np.asarray(samples.get("adv_pred_naive", adv_pred))
     metrics: dict[str, Any] = {
         "n": int(label.size),
         "clean_acc": float(clean_ok.mean()),
         "robust_acc": float(adv_ok.mean()),
+        "robust_acc_naive": float((naive_pred == label).mean()),
         "attack_success_rate": float(success[clean_ok].mean()) if clean_ok.any() else 0.0,
     }
     for name in ("linf", "l2", "chamfer", "hausdorff", "points_changed"):
@@ -125,5 +145,7 @@ def summarize(samples: dict[str, list[Any]], eps: float) -> dict[str, Any]:
             warnings.append("the attack did not increase the loss")
     if metrics["robust_acc"] > metrics["clean_acc"]:
         warnings.append("accuracy under attack is above clean accuracy")
+    if metrics["robust_acc"] > metrics["robust_acc_naive"]:
+        warnings.append("the adaptive (EOT) attack did worse than the naive one")
     metrics["warnings"] = warnings
     return metrics

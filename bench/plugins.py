@@ -125,9 +125,20 @@ class Method(Plugin[C]):
 
     The config must carry `text_encoder`, `templates` and `logit_scale` fields: the teacher space
     the encoder was trained into and the explicit scale applied to cosine logits.
+
+    A method whose forward pass draws noise sets `stochastic` (a class attribute, or a property
+    when it depends on the config). Its encoder then takes every random number from a
+    `generator` keyword argument; it may also take `draws=E` and return [E, B, embed_dim] for E
+    independent draws, sharing the work the draws have in common.
     """
 
-    stochastic: ClassVar[bool] = False
+    # Config fields that act only at inference; trained weights are shared across their values.
+    inference_only: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def stochastic(self) -> bool:
+        """Whether two forward passes on the same input may differ."""
+        return False
 
     @abstractmethod
     def build_encoder(self, embed_dim: int) -> torch.nn.Module:

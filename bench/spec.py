@@ -190,12 +190,25 @@ def teacher_choice(method: Choice, teachers: Mapping[str, Mapping[str, Any]]) ->
     return resolve("text_encoder", {"name": name, "params": teachers.get(name, {})}, name)[0]
 
 
+SHIPPED_SPECS = Path(__file__).parent / "specs"
+
+
+def shipped_specs() -> list[str]:
+    """Names of the specs that ship with the package (`bench run --spec NAME`)."""
+    return sorted(path.stem for path in SHIPPED_SPECS.glob("*.yaml"))
+
+
 def load_spec(path: Path) -> list[Cell]:
-    """Cells of a YAML spec file."""
+    """Cells of a YAML spec file, or of a shipped spec given by its name."""
+    if not path.exists() and str(path) in shipped_specs():
+        path = SHIPPED_SPECS / f"{path}.yaml"
     try:
         text = path.read_text()
     except OSError as error:
-        raise SpecError(f"Cannot read the spec file {path}: {error.strerror}.") from None
+        shipped = ", ".join(shipped_specs())
+        raise SpecError(
+            f"Cannot read the spec file {path}: {error.strerror} (shipped specs: {shipped})."
+        ) from None
     try:
         data = load_yaml(text)
     except Exception as error:

@@ -2,10 +2,16 @@
 
 Logits are `logit_scale * cos(encoder(preprocess(defense(points))), class_embedding)`. The scale
 is explicit and recorded, because gradient magnitudes (and so attack step semantics) depend on it.
+
+A stochastic victim (a method whose forward pass draws noise) takes that noise from its own
+generator, seeded by the cell, so a fixed seed reproduces every number. `sample` returns several
+independent draws at once; an encoder that can share work between draws (one backbone pass for
+all noise copies) declares a `draws` keyword and gets them in one call.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -24,6 +30,7 @@ class Victim(torch.nn.Module):
         logit_scale: float,
         stochastic: bool = False,
         defense: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        noise_seed: int = 0,
     ) -> None:
         super().__init__()
         if class_embeddings.shape[0] != len(class_names):
@@ -35,14 +42,52 @@ class Victim(torch.nn.Module):
         self.logit_scale = float(logit_scale)
         self.stochastic = stochastic
         self.defense = defense
+        self._batched_draws = "draws" in inspect.signature(encoder.forward).parameters
+        self._noise: torch.Generator | None = None
+        self.reseed(noise_seed)
         for parameter in self.encoder.parameters():
             parameter.requires_grad_(False)
 
-    def embed(self, points: torch.Tensor) -> torch.Tensor:
-        """Unit-norm embedding of (defended, preprocessed) clouds."""
+    def reseed(self, seed: int) -> None:
+        """Restart the noise stream of a stochastic victim."""
+        self._seed = seed
+        self._noise = None
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        if self._noise is None or self._noise.device != device:
+            self._noise = torch.Generator(device=device).manual_seed(self._seed)
+        return self._noise
+
+    def _inputs(self, points: torch.Tensor) -> torch.Tensor:
         if self.defense is not None:
             points = self.defense(points)
-        return F.normalize(self.encoder(self.preprocess(points)), dim=-1)
+        return self.preprocess(points)
+
+    def embed(self, points: torch.Tensor) -> torch.Tensor:
+        """Unit-norm embedding [B, D] of (defended, preprocessed) clouds: one noise draw."""
+        inputs = self._inputs(points)
+        if not self.stochastic:
+            return F.normalize(self.encoder(inputs), dim=-1)
+        return F.normalize(self.encoder(inputs, generator=self._generator(inputs.device)), dim=-1)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         return self.logit_scale * self.embed(points) @ self.class_embeddings.T
+
+    def sample(self, points: torch.Tensor, draws: int) -> torch.Tensor:
+        """Logits [draws, B, K] of independent noise draws (one draw if deterministic)."""
+        if not self.stochastic or draws == 1:
+            return self(points).unsqueeze(0)
+        inputs = self._inputs(points)
+        generator = self._generator(inputs.device)
+        if self._batched_draws:
+            embeddings = self.encoder(inputs, generator=generator, draws=draws)
+        else:
+            embeddings = torch.stack(
+                [self.encoder(inputs, generator=generator) for _ in range(draws)]
+            )
+        return self.logit_scale * F.normalize(embeddings, dim=-1) @ self.class_embeddings.T
+
+    @torch.no_grad()
+    def vote(self, points: torch.Tensor, draws: int) -> torch.Tensor:
+        """The majority prediction [B] over `draws` fresh draws (ties: the lowest class index)."""
+        return self.sample(points, draws).argmax(dim=-1).mode(dim=0).values

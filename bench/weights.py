@@ -51,9 +51,15 @@ def obtain_encoder(
     embeddings, teacher_identity = teacher_embeddings(
         teacher, method.config.templates, data.class_names
     )
+    recipe = {
+        **method_identity,
+        "config": {
+            k: v for k, v in method_identity["config"].items() if k not in method.inference_only
+        },
+    }
     key = sha256_of(
         {
-            "method": method_identity,
+            "method": recipe,
             "data": {"name": TRAINING_DATASET, "fingerprint": data.fingerprint},
             "teacher": teacher_identity,
             "templates": method.config.templates,
@@ -72,7 +78,7 @@ def obtain_encoder(
     write_bytes_atomic(path, save(state, metadata={"key": key}))
     write_text_atomic(
         path.with_suffix(".json"),
-        json.dumps({"key": key, "method": method_identity, "teacher": teacher_identity}, indent=1),
+        json.dumps({"key": key, "method": recipe, "teacher": teacher_identity}, indent=1),
     )
     return TrainedEncoder(encoder.to(device), path, sha256_file(path), trained_now=True)
 

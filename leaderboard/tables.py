@@ -22,6 +22,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("n", "N", "{}"),
     ("clean_acc", "Clean acc (%)", "{:.1f}"),
     ("robust_acc", "Robust acc (%)", "{:.1f}"),
+    ("robust_acc_naive", "Naive-attack acc (%)", "{:.1f}"),
+    ("eot_draws", "EOT draws", "{}"),
     ("attack_success_rate", "Attack success (%)", "{:.1f}"),
     ("linf_mean", "L∞ mean", "{:.4f}"),
     ("l2_mean", "L2 mean", "{:.3f}"),
@@ -29,7 +31,15 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("wall_s", "Time (s)", "{:.1f}"),
     ("status", "Status", "{}"),
 )
-PERCENT = {"clean_acc", "robust_acc", "attack_success_rate"}
+PERCENT = {"clean_acc", "robust_acc", "robust_acc_naive", "attack_success_rate"}
+# Rows of the wide layout: everything that identifies a victim and an evaluation setting.
+WIDE_KEYS = (
+    ("method", "Method"),
+    ("teacher", "Teacher"),
+    ("dataset", "Dataset"),
+    ("defense", "Defense"),
+    ("seed", "Seed"),
+)
 
 
 def rows(records: Iterable[Record]) -> list[dict[str, Any]]:
@@ -41,6 +51,8 @@ def rows(records: Iterable[Record]) -> list[dict[str, Any]]:
         row["warnings"] = "; ".join(record.metrics.get("warnings", []))
         row["status"] = record.status if record.status == "ok" else f"failed: {record.error}"
         row["cell_hash"] = record.cell_hash[:16]
+        threat = record.provenance.get("threat_model") or {}
+        row["budget"] = threat.get("eps") if threat.get("norm", "none") != "none" else None
         table.append(row)
     return sorted(table, key=lambda r: (r["method"], r["dataset"], r["attack"], r["seed"] or 0))
 
@@ -57,6 +69,56 @@ def to_markdown(table: Sequence[dict[str, Any]]) -> str:
             notes.append(f"[{index}] {row['warnings']}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
+    """One row per victim and setting, one column per attack: robust accuracy in %.
+
+    Stochastic victims show "EOT / naive": the adaptive attack's number, then the naive one's.
+    Columns that never vary (defense, seed) are left out; failed cells read "failed".
+    """
+    attacks = sorted(
+        {(r["attack"], r.get("budget")) for r in table if r["attack"] != "none"},
+        key=lambda a: (a[0].split("(")[0], a[1] or 0.0, a[0]),
+    )
+    keys = [
+        (k, h)
+        for k, h in WIDE_KEYS
+        if len({r.get(k) for r in table}) > 1 or k == "method" or k == "dataset"
+    ]
+    groups: dict[tuple[Any, ...], dict[Any, dict[str, Any]]] = {}
+    for row in table:
+        group = groups.setdefault(tuple(row.get(k) for k, _ in keys), {})
+        group[(row["attack"], row.get("budget")) if row["attack"] != "none" else "none"] = row
+    headers = [h for _, h in keys] + ["Clean (%)"] + [_budget_label(*a) for a in attacks]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for key, cells in groups.items():
+        clean = cells.get("none") or next(iter(cells.values()))
+        values = [str(v) for v in key]
+        values.append(_wide_cell(clean, "clean_acc"))
+        values += [_wide_cell(cells.get(a), "robust_acc") for a in attacks]
+        lines.append("| " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
+def _budget_label(label: str, budget: float | None) -> str:
+    """The attack label with its budget shown even when it is the default."""
+    if budget is None or "eps=" in label:
+        return label
+    if label.endswith(")"):
+        return f"{label[:-1]}, eps={budget:g})"
+    return f"{label}(eps={budget:g})"
+
+
+def _wide_cell(row: dict[str, Any] | None, key: str) -> str:
+    if row is None:
+        return "–"
+    if not row["status"] == "ok":
+        return "failed"
+    value = _format(row.get(key), key, "{:.1f}")
+    if key == "robust_acc" and row.get("stochastic"):
+        value += " / " + _format(row.get("robust_acc_naive"), "robust_acc_naive", "{:.1f}")
+    return value
 
 
 def to_csv(table: Sequence[dict[str, Any]]) -> str:

@@ -8,6 +8,7 @@ parties can call these functions from their own CI. Each check uses the plugin's
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import numpy as np
@@ -83,11 +84,29 @@ def check_method(name: str) -> None:
     rebuilt.load_state_dict(first.state_dict(), strict=True)
     rebuilt.eval()
     x = points[:2].clone().requires_grad_(True)
+    if method.stochastic:
+        _check_noise_stream(name, rebuilt, method.preprocess(x), embed_dim)
     out = rebuilt(method.preprocess(x))
     assert out.shape == (2, embed_dim) and torch.isfinite(out).all()
-    assert torch.equal(out, rebuilt(method.preprocess(x))) or cls.stochastic
+    assert torch.equal(out, rebuilt(method.preprocess(x))) or method.stochastic
     out.sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def _check_noise_stream(name: str, encoder: torch.nn.Module, x: torch.Tensor, dim: int) -> None:
+    """A stochastic encoder draws noise from its `generator` keyword only, and varies with it."""
+    with torch.no_grad():
+        torch.manual_seed(1)
+        first = encoder(x, generator=torch.Generator().manual_seed(3))
+        torch.manual_seed(2)
+        again = encoder(x, generator=torch.Generator().manual_seed(3))
+        other = encoder(x, generator=torch.Generator().manual_seed(4))
+        assert torch.equal(first, again), f"{name} draws noise outside its generator"
+        assert not torch.equal(first, other), f"{name} is declared stochastic but is not"
+        if "draws" in inspect.signature(encoder.forward).parameters:
+            batched = encoder(x, generator=torch.Generator().manual_seed(3), draws=3)
+            assert batched.shape == (3, len(x), dim), f"{name}: draws must stack on dim 0"
+            assert not torch.equal(batched[0], batched[1]), f"{name}: draws are not independent"
 
 
 def check_attack(name: str) -> None:

@@ -68,14 +68,39 @@ class PointMLPEncoder(torch.nn.Module):
         return hidden.amax(dim=1) @ last[0] + last[1] - self.center
 
 
+class NoisyInput(torch.nn.Module):
+    """Gaussian noise on xyz in front of an encoder: a stochastic victim, for EOT tests."""
+
+    def __init__(self, encoder: torch.nn.Module, sigma: float) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.sigma = sigma
+
+    def forward(
+        self,
+        points: torch.Tensor,
+        generator: torch.Generator | None = None,
+        draws: int | None = None,
+    ) -> torch.Tensor:
+        count = draws or 1
+        shape = (count, *points.shape[:-1], 3)
+        noise = torch.randn(shape, generator=generator, dtype=points.dtype).to(points.device)
+        xyz = points[..., :3].unsqueeze(0) + self.sigma * noise
+        rest = points[..., 3:].unsqueeze(0).expand(count, *points.shape[:-1], -1)
+        noisy = torch.cat([xyz, rest], dim=-1)
+        embeddings = self.encoder(noisy.flatten(0, 1)).unflatten(0, (count, len(points)))
+        return embeddings[0] if draws is None else embeddings
+
+
 class ToyVictim(Victim):
-    """A deterministic differentiable 5-class zero-shot victim built from `seed` alone.
+    """A differentiable 5-class zero-shot victim built from `seed` alone.
 
     The embedding centre is subtracted inside the encoder so that cosine similarities separate
-    the classes (raw max-pooled ReLU features all point the same way).
+    the classes (raw max-pooled ReLU features all point the same way). With `input_noise` > 0
+    the victim adds Gaussian noise of that std to xyz at every call: it is then stochastic.
     """
 
-    def __init__(self, seed: int = 0, logit_scale: float = 100.0) -> None:
+    def __init__(self, seed: int = 0, logit_scale: float = 100.0, input_noise: float = 0.0) -> None:
         encoder = PointMLPEncoder(seed)
         prototypes, labels = toy_clouds(8 * len(TOY_CLASSES), 256, PROTOTYPE_SEED)
         with torch.no_grad():
@@ -83,9 +108,11 @@ class ToyVictim(Victim):
             means = torch.stack([embeddings[labels == k].mean(dim=0) for k in range(len(AXES))])
             encoder.center.copy_(means.mean(dim=0))
         super().__init__(
-            encoder=encoder,
+            encoder=NoisyInput(encoder, input_noise) if input_noise > 0 else encoder,
             preprocess=torch.nn.Identity(),
             class_embeddings=means - encoder.center,
             class_names=TOY_CLASSES,
             logit_scale=logit_scale,
+            stochastic=input_noise > 0,
+            noise_seed=seed,
         )
