@@ -124,3 +124,24 @@ def test_gallery_command_writes_a_png(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_results_for_a_spec_show_only_its_cells(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "methods: [{name: ulip, params: {num_points: 256, num_groups: 16, group_size: 16,"
+        " depth: 1, epochs: 1}}]\n"
+        "datasets: [{name: procedural40, params: {test_per_class: 1}}]\n"
+        "attacks: [none, {name: pgd, params: {steps: 1, eps: 0.02}}]\n"
+    )
+    ran = bench("run", "--spec", str(spec))
+    assert ran.returncode == 0, ran.stderr
+    wide = bench("results", "--spec", str(spec), "--layout", "wide")
+    assert wide.returncode == 0, wide.stderr
+    header, _, row = wide.stdout.splitlines()
+    assert header.startswith("| Method | Dataset | Clean (%) | pgd(")
+    assert row.startswith("| ulip(")
+    spec.write_text(spec.read_text().replace("eps: 0.02", "eps: 0.03"))
+    partial = bench("results", "--spec", str(spec))
+    assert "1 of the spec's 2 cells are not in the store yet" in partial.stderr
+    assert len(partial.stdout.strip().splitlines()) == 3  # header, rule, the clean cell

@@ -123,3 +123,22 @@ def test_teacher_is_configured_and_hashed_with_the_cell() -> None:
         )
     with pytest.raises(SpecError, match="'teachers' must map"):
         expand({"methods": ["ulip"], "attacks": ["none"], "teachers": ["minilm"]})
+
+
+def test_the_shipped_comparison_spec_expands_by_name() -> None:
+    cells = load_spec(Path("comparison"))
+    assert len(cells) == 7 * 2 * 4
+    labels = {cell.method.label() for cell in cells}
+    assert {
+        "ulip",
+        "openshape",
+        "dual_denoise",
+        "dual_denoise(noise=fixed)",
+        "dual_denoise(proxy_task=False)",
+        "dual_denoise(feature_denoiser=False)",
+        "dual_denoise(copies=1)",
+    } == labels
+    budgets = {cell.attack.config.eps for cell in cells if cell.attack.name == "pgd"}
+    assert budgets == {0.01, 0.02, 0.05}
+    with pytest.raises(SpecError, match="shipped specs: comparison"):
+        load_spec(Path("no_such_spec"))

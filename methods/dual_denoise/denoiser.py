@@ -86,7 +86,10 @@ class FeatureDenoiser(nn.Module):
         self.register_buffer("frequencies", frequencies, persistent=False)
 
     def forward(self, z_t: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """z_t [B, Q, D], t [B, Q] in [0, 1], point tokens H [B, G, width_H] -> [B, Q, D]."""
+        """z_t [B, Q, D], t [B, Q] in [0, 1], point tokens H [B, G, width_H] -> [B, Q, D].
+
+        t may be [1, 1] when every copy shares one level: its embedding is then computed once.
+        """
         angles = t.unsqueeze(-1) * self.frequencies
         x = self.embed_in(z_t) + self.time(torch.cat([angles.sin(), angles.cos()], dim=-1))
         memory = self.memory(tokens)

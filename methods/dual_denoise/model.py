@@ -82,7 +82,7 @@ class DualDenoiseEncoder(nn.Module):
             noise = unit_noise((copies, dim), fixed, estimate).expand(batch, -1, -1)
         else:
             noise = unit_noise((batch, copies, dim), generator, estimate)
-        t = torch.full((batch, copies), c.t_star, dtype=estimate.dtype, device=estimate.device)
+        t = torch.full((1, 1), c.t_star, dtype=estimate.dtype, device=estimate.device)
         signal = float(alpha_bar(torch.tensor(c.t_star)))
         if c.init_from == "noise":
             start = noise

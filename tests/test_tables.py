@@ -1,0 +1,56 @@
+"""Result tables: the long and wide layouts, naive and adaptive numbers side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.store import Record
+from leaderboard.tables import rows, to_markdown, to_markdown_wide
+
+
+def record(method: str, attack: str, eps: float | None, robust: float, **metrics: Any) -> Record:
+    threat = {"norm": "none", "eps": 0.0} if eps is None else {"norm": "linf", "eps": eps}
+    return Record(
+        cell_hash=f"{method}{attack}{eps}".ljust(64, "0"),
+        cell={"seed": 0},
+        labels={
+            "method": method,
+            "teacher": "minilm",
+            "dataset": "procedural40",
+            "attack": attack,
+            "defense": "none",
+        },
+        status="ok",
+        metrics={
+            "n": 10,
+            "clean_acc": robust if eps is None else 0.9,
+            "robust_acc": robust,
+            "warnings": [],
+            **metrics,
+        },
+        samples={},
+        provenance={"threat_model": threat},
+    )
+
+
+def test_wide_layout_shows_eot_and_naive_for_stochastic_victims() -> None:
+    records = [
+        record("ulip", "none", None, 0.9, stochastic=False),
+        record("ulip", "pgd(eps=0.01)", 0.01, 0.5, stochastic=False, robust_acc_naive=0.5),
+        record("ulip", "pgd", 0.05, 0.1, stochastic=False, robust_acc_naive=0.1),
+        record("dual", "none", None, 0.8, stochastic=True),
+        record("dual", "pgd", 0.05, 0.2, stochastic=True, robust_acc_naive=0.6),
+    ]
+    table = to_markdown_wide(rows(records)).splitlines()
+    assert table[0] == "| Method | Dataset | Clean (%) | pgd(eps=0.01) | pgd(eps=0.05) |"
+    assert table[2] == "| dual | procedural40 | 80.0 | – | 20.0 / 60.0 |"
+    assert table[3] == "| ulip | procedural40 | 90.0 | 50.0 | 10.0 |"
+
+
+def test_long_layout_has_the_naive_column() -> None:
+    table = to_markdown(rows([record("dual", "pgd", 0.05, 0.2, robust_acc_naive=0.6)]))
+    header, _, line = table.splitlines()[:3]
+    columns = [c.strip() for c in header.split("|")]
+    values = [c.strip() for c in line.split("|")]
+    assert values[columns.index("Naive-attack acc (%)")] == "60.0"
+    assert values[columns.index("Robust acc (%)")] == "20.0"
