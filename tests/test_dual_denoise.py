@@ -153,6 +153,7 @@ def test_run_stores_naive_and_eot_numbers_reproducibly() -> None:
     assert deterministic["metrics"]["stochastic"] is False
     assert deterministic["metrics"]["eot_draws"] == 1
     assert deterministic["provenance"]["weights"]["trained_now"] is False
-    assert deterministic["provenance"]["weights"]["sha256"] == record["provenance"]["weights"][
-        "sha256"
-    ]
+    assert (
+        deterministic["provenance"]["weights"]["sha256"]
+        == record["provenance"]["weights"]["sha256"]
+    )
