@@ -70,21 +70,9 @@ class Ulip(Method[UlipConfig]):
     )
 
     def build_encoder(self, embed_dim: int) -> torch.nn.Module:
-        from bench.backbone import PointBertConfig, PointBertEncoder
+        from bench.backbone import PointBertEncoder, point_bert_config
 
-        c = self.config
-        return PointBertEncoder(
-            PointBertConfig(
-                num_groups=c.num_groups,
-                group_size=c.group_size,
-                width=c.width,
-                depth=c.depth,
-                heads=c.heads,
-                encoder_dims=c.encoder_dims,
-                encoder_widths=c.encoder_widths,
-                proj_dim=embed_dim,
-            )
-        )
+        return PointBertEncoder(point_bert_config(self.config, embed_dim))
 
     def preprocess(self, points: torch.Tensor) -> torch.Tensor:
         from bench.preprocess import match_channels, match_count

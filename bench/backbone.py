@@ -63,6 +63,16 @@ MINIATURE = PointBertConfig(
 )
 
 
+def point_bert_config(fields: object, proj_dim: int) -> PointBertConfig:
+    """The Point-BERT config named by a method config's backbone fields (`num_groups`, ...)."""
+    names = ("num_groups", "group_size", "width", "depth", "heads", "encoder_dims")
+    return PointBertConfig(
+        **{name: getattr(fields, name) for name in names},
+        encoder_widths=fields.encoder_widths,  # type: ignore[attr-defined]
+        proj_dim=proj_dim,
+    )
+
+
 class MiniPointNet(nn.Module):
     """Embeds each group of centred points into one token (Point-BERT's `Encoder`)."""
 

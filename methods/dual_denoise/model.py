@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.backbone import PointBertConfig, PointBertEncoder
+from bench.backbone import PointBertEncoder, point_bert_config
 from methods.dual_denoise.config import DualDenoiseConfig
 from methods.dual_denoise.decoder import PatchDecoder
 from methods.dual_denoise.denoiser import FeatureDenoiser, alpha_bar, unit_noise
@@ -27,18 +27,7 @@ class DualDenoiseEncoder(nn.Module):
     def __init__(self, config: DualDenoiseConfig, embed_dim: int) -> None:
         super().__init__()
         self.config = config
-        self.backbone = PointBertEncoder(
-            PointBertConfig(
-                num_groups=config.num_groups,
-                group_size=config.group_size,
-                width=config.width,
-                depth=config.depth,
-                heads=config.heads,
-                encoder_dims=config.encoder_dims,
-                encoder_widths=config.encoder_widths,
-                proj_dim=embed_dim,
-            )
-        )
+        self.backbone = PointBertEncoder(point_bert_config(config, embed_dim))
         if config.proxy_task:
             self.decoder = PatchDecoder(config.width, config.decoder_width, config.group_size)
             self.mask_token = nn.Parameter(torch.zeros(config.width))
