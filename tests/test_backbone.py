@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import torch
 
 from bench.backbone import MINIATURE, ULIP1, ULIP2, PointBertConfig, PointBertEncoder
 from bench.errors import ConfigError, DataError
+from bench.testing.official import assert_matches_manifest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "official"
 ULIP_FIXTURES = ["ulip1_pointbert", "ulip2_pointbert"]
@@ -72,16 +72,9 @@ def test_output_matches_official(name: str) -> None:
     ("name", "config"), [("ulip1_pointbert", ULIP1), ("ulip2_pointbert", ULIP2)]
 )
 def test_full_size_names_and_shapes_equal_manifest(name: str, config: PointBertConfig) -> None:
-    manifest = json.loads((FIXTURES / f"{name}.keys.json").read_text())
     with torch.device("meta"):
         model = PointBertEncoder(config)
-    ours = [
-        (key, list(value.shape), str(value.dtype).removeprefix("torch."))
-        for key, value in model.state_dict().items()
-    ]
-    theirs = [(t["name"], t["shape"], t["dtype"]) for t in manifest["tensors"]]
-    assert ours == theirs
-    assert sum(p.numel() for p in model.parameters()) == manifest["num_parameters"]
+    assert_matches_manifest(model, FIXTURES / f"{name}.keys.json")
 
 
 def test_gradient_reaches_every_input_channel() -> None:

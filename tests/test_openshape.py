@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from baselines.openshape import (
 )
 from bench.errors import ConfigError, DataError
 from bench.ppat import G14, PpatConfig, PpatEncoder
+from bench.testing.official import assert_matches_manifest
 from bench.victim import Victim
 
 FIXTURES = Path(__file__).parent / "fixtures" / "official"
@@ -84,16 +84,9 @@ def test_output_matches_official() -> None:
 
 
 def test_full_size_names_and_shapes_equal_manifest() -> None:
-    manifest = json.loads((FIXTURES / f"{NAME}.keys.json").read_text())
     with torch.device("meta"):
         model = PpatEncoder(G14)
-    ours = [
-        (key, list(value.shape), str(value.dtype).removeprefix("torch."))
-        for key, value in model.state_dict().items()
-    ]
-    theirs = [(t["name"], t["shape"], t["dtype"]) for t in manifest["tensors"]]
-    assert ours == theirs
-    assert sum(p.numel() for p in model.parameters()) == manifest["num_parameters"]
+    assert_matches_manifest(model, FIXTURES / f"{NAME}.keys.json")
     assert G14.fps_start == "random"  # the released model draws a new start on every call
 
 
