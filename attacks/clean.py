@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bench.plugins import ATTACKS, Attack, AttackOutput, NoConfig, PluginInfo, ThreatModel
+from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, NoConfig, PluginInfo, ThreatModel
 
 if TYPE_CHECKING:
     import torch
 
-    from bench.victim import Victim
+    from bench.evaluation.victim import Victim
 
 
 @ATTACKS.register("none")

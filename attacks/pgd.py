@@ -7,13 +7,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from bench.errors import ConfigError
-from bench.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
+from bench.contracts.errors import ConfigError
+from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
 if TYPE_CHECKING:
     import torch
 
-    from bench.victim import Victim
+    from bench.evaluation.victim import Victim
 
 NORMS = ("linf", "l2")
 
@@ -23,7 +23,7 @@ class PGDConfig:
     """PGD settings; `step_size=None` means 2.5 * eps / steps.
 
     `eot_draws` is how many noise draws of a stochastic victim each step averages (EOT); 0 means
-    automatic: 1 against a deterministic victim, `bench.eot.DEFAULT_EOT_DRAWS` otherwise.
+    automatic: 1 against a deterministic victim, `bench.evaluation.eot.DEFAULT_EOT_DRAWS` otherwise.
     """
 
     norm: str = "linf"
@@ -119,7 +119,7 @@ class PGD(Attack[PGDConfig]):
     ) -> AttackOutput:
         import torch
 
-        from bench.eot import resolve_draws
+        from bench.evaluation.eot import resolve_draws
 
         config = self.config
         draws = resolve_draws(config.eot_draws, victim)

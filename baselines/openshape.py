@@ -31,13 +31,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from bench.errors import ConfigError, DataError
-from bench.plugins import METHODS, Method, PluginInfo
+from bench.contracts.errors import ConfigError, DataError
+from bench.contracts.plugins import METHODS, Method, PluginInfo
 
 if TYPE_CHECKING:
     import torch
 
-    from bench.training import TrainContext
+    from bench.training.loop import TrainContext
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class OpenShape(Method[OpenShapeConfig]):
         return self.config.fps_start == "random"
 
     def build_encoder(self, embed_dim: int) -> torch.nn.Module:
-        from bench.ppat import PpatConfig, PpatEncoder
+        from bench.nn.ppat import PpatConfig, PpatEncoder
 
         c = self.config
         return PpatEncoder(
@@ -170,7 +170,7 @@ class OpenShape(Method[OpenShapeConfig]):
         """
         import torch
 
-        from bench.preprocess import match_channels, match_count
+        from bench.nn.preprocess import match_channels, match_count
 
         if points.dim() != 3 or points.shape[-1] not in (3, 6):
             raise DataError(
@@ -188,8 +188,8 @@ class OpenShape(Method[OpenShapeConfig]):
         import numpy as np
         import torch
 
-        from bench.distill import LogitScale
-        from bench.training import Schedule, fit
+        from bench.training.distill import LogitScale
+        from bench.training.loop import Schedule, fit
 
         c = self.config
         torch.manual_seed(c.seed)  # initial weights are part of the recipe
@@ -303,7 +303,7 @@ def augment(points: torch.Tensor, gen: torch.Generator, rotate_up: bool) -> torc
     """
     import torch
 
-    from bench.preprocess import DEFAULT_RGB
+    from bench.nn.preprocess import DEFAULT_RGB
 
     batch, count = points.shape[:2]
     device = points.device

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bench.errors import ConfigError
-from bench.plugins import METHODS, Method, PluginInfo
+from bench.contracts.errors import ConfigError
+from bench.contracts.plugins import METHODS, Method, PluginInfo
 
 if TYPE_CHECKING:
     import torch
 
-    from bench.training import TrainContext
+    from bench.training.loop import TrainContext
 
 
 @dataclass(frozen=True)
@@ -70,20 +70,20 @@ class Ulip(Method[UlipConfig]):
     )
 
     def build_encoder(self, embed_dim: int) -> torch.nn.Module:
-        from bench.backbone import PointBertEncoder, point_bert_config
+        from bench.nn.backbone import PointBertEncoder, point_bert_config
 
         return PointBertEncoder(point_bert_config(self.config, embed_dim))
 
     def preprocess(self, points: torch.Tensor) -> torch.Tensor:
-        from bench.preprocess import match_channels, match_count
+        from bench.nn.preprocess import match_channels, match_count
 
         return match_count(match_channels(points, 3), self.config.num_points)
 
     def train(self, ctx: TrainContext) -> torch.nn.Module:
         import torch
 
-        from bench.distill import train_contrastive
-        from bench.training import Schedule
+        from bench.training.distill import train_contrastive
+        from bench.training.loop import Schedule
 
         c = self.config
         torch.manual_seed(c.seed)  # initial weights are part of the recipe

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.contracts.errors import BenchError
 
 log = logging.getLogger("bench")
 

@@ -8,18 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from bench.errors import ConfigError, UsageError
+from bench.contracts.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from bench.training import Progress
+    from bench.training.loop import Progress
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.executors import InProcess, RayExecutor
-    from bench.home import subdir
-    from bench.runner import Runner, Runtime
-    from bench.spec import expand, load_spec, single_cell_spec
-    from bench.store import Store
+    from bench.running.executors import InProcess, RayExecutor
+    from bench.running.runner import Runner, Runtime
+    from bench.running.spec import expand, load_spec, single_cell_spec
+    from bench.storage.home import subdir
+    from bench.storage.store import Store
     from leaderboard.tables import rows, to_markdown
 
     if args.spec:
@@ -65,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
 def train(args: argparse.Namespace) -> int:
     import torch
 
-    from bench.spec import expand, single_cell_spec
-    from bench.weights import obtain_encoder
+    from bench.running.spec import expand, single_cell_spec
+    from bench.training.weights import obtain_encoder
 
     for setting in args.settings:
         if setting.split(".")[0] not in ("method", "text_encoder", args.method):
@@ -92,7 +92,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def list_plugins(args: argparse.Namespace) -> int:
-    from bench.plugins import REGISTRIES
+    from bench.contracts.plugins import REGISTRIES
 
     if args.kind and args.kind not in REGISTRIES:
         raise UsageError(f"Unknown kind '{args.kind}'; choose from {', '.join(REGISTRIES)}.")
@@ -115,9 +115,9 @@ def list_plugins(args: argparse.Namespace) -> int:
 
 
 def results(args: argparse.Namespace) -> int:
-    from bench.home import home
-    from bench.spec import load_spec
-    from bench.store import Record, Store
+    from bench.running.spec import load_spec
+    from bench.storage.home import home
+    from bench.storage.store import Record, Store
     from leaderboard.tables import rows, to_csv, to_json, to_markdown, to_markdown_wide
 
     wanted = {cell.hash for cell in load_spec(args.spec)} if args.spec else None
@@ -147,9 +147,9 @@ def results(args: argparse.Namespace) -> int:
 
 
 def gallery(args: argparse.Namespace) -> int:
-    from bench.config import parse_value
+    from bench.contracts.config import parse_value
     from bench.datasets.gallery import draw_gallery
-    from bench.spec import resolve
+    from bench.running.spec import resolve
 
     params = {}
     for setting in args.settings:

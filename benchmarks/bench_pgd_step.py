@@ -20,8 +20,8 @@ import time
 import torch
 
 from attacks.pgd import PGD, PGDConfig
-from bench.backbone import MINIATURE, PointBertEncoder
-from bench.victim import Victim
+from bench.evaluation.victim import Victim
+from bench.nn.backbone import MINIATURE, PointBertEncoder
 
 BATCH, POINTS, CLASSES = 32, 1024, 40
 TARGET = 1.15

@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 import torch
 
-from bench.backbone import MINIATURE, PointBertEncoder
-from bench.pointops import farthest_point_sample, gather, knn
+from bench.nn.backbone import MINIATURE, PointBertEncoder
+from bench.nn.pointops import farthest_point_sample, gather, knn
 
 BATCH = 32
 GROUPING_CASES = ((1024, 64, 32), (10_000, 512, 32))  # points, groups, group size

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from bench.store import Record
+from bench.storage.store import Record
 
 # (column key, header, format) in display order.
 COLUMNS: tuple[tuple[str, str, str], ...] = (

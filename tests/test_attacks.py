@@ -10,11 +10,11 @@ import torch
 
 from attacks.clean import NoAttack
 from attacks.pgd import PGD, PGDConfig
-from bench.errors import ConfigError, ThreatModelViolation
-from bench.metrics import perturbation_metrics
-from bench.plugins import AttackOutput, ThreatModel
+from bench.contracts.errors import ConfigError, ThreatModelViolation
+from bench.contracts.plugins import AttackOutput, ThreatModel
+from bench.evaluation.metrics import perturbation_metrics
+from bench.evaluation.threat import check_threat_model
 from bench.testing.toys import TOY_CLASSES, ToyVictim, toy_clouds
-from bench.threat import check_threat_model
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.backbone import MINIATURE, ULIP1, ULIP2, PointBertConfig, PointBertEncoder
-from bench.errors import ConfigError, DataError
+from bench.contracts.errors import ConfigError, DataError
+from bench.nn.backbone import MINIATURE, ULIP1, ULIP2, PointBertConfig, PointBertEncoder
 from bench.testing.official import assert_matches_manifest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "official"

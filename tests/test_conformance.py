@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from bench.plugins import REGISTRIES
-from bench.spec import resolve
+from bench.contracts.plugins import REGISTRIES
+from bench.running.spec import resolve
 from bench.testing.conformance import KIND_CHECKS, check_metadata
 
 PLUGINS = [(kind, name) for kind, registry in REGISTRIES.items() for name in registry.names()]
@@ -34,7 +34,7 @@ def test_no_plugin_failed_to_import() -> None:
 def test_discovery_does_not_import_torch() -> None:
     """Listing plugins must stay fast: no plugin module may import torch at import time."""
     code = (
-        "import sys; from bench.plugins import REGISTRIES;"
+        "import sys; from bench.contracts.plugins import REGISTRIES;"
         "[r.entries() for r in REGISTRIES.values()];"
         "print('torch' in sys.modules)"
     )
@@ -44,8 +44,8 @@ def test_discovery_does_not_import_torch() -> None:
 
 IDENTITIES = """
 import json
-from bench.plugins import REGISTRIES
-from bench.spec import resolve
+from bench.contracts.plugins import REGISTRIES
+from bench.running.spec import resolve
 identities = {
     f"{kind}:{name}": resolve(kind[:-1], name, "x")[0].identity()
     for kind, registry in REGISTRIES.items()

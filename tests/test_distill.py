@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from bench.datasets.cloudset import CloudSet
-from bench.distill import LogitScale, contrastive_loss, train_contrastive
-from bench.training import Schedule, TrainContext
+from bench.training.distill import LogitScale, contrastive_loss, train_contrastive
+from bench.training.loop import Schedule, TrainContext
 
 
 def test_text_loss_prefers_the_right_class() -> None:

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bench.errors import ConfigError
+from bench.contracts.errors import ConfigError
 from bench.testing.conformance import smoke_flags
 from bench.testing.toys import toy_clouds
 from methods.dual_denoise import DualDenoise

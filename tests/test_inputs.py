@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from bench.clouds import validate_clouds
-from bench.errors import DataError
-from bench.spec import expand, resolve
-from bench.weights import obtain_encoder
+from bench.contracts.clouds import validate_clouds
+from bench.contracts.errors import DataError
+from bench.running.spec import expand, resolve
+from bench.training.weights import obtain_encoder
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ from baselines.openshape import (
     normalize_pc,
     rotation,
 )
-from bench.errors import ConfigError, DataError
-from bench.ppat import G14, PpatConfig, PpatEncoder
+from bench.contracts.errors import ConfigError, DataError
+from bench.evaluation.victim import Victim
+from bench.nn.ppat import G14, PpatConfig, PpatEncoder
 from bench.testing.official import assert_matches_manifest
-from bench.victim import Victim
 
 FIXTURES = Path(__file__).parent / "fixtures" / "official"
 NAME = "openshape_pointbert_g14"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench import pointops
-from bench.pointops import ball_query, farthest_point_sample, gather, knn
+from bench.nn import pointops
+from bench.nn.pointops import ball_query, farthest_point_sample, gather, knn
 
 FIXTURES = Path(__file__).parent / "fixtures" / "official"
 # Near-origin points the fixtures insert: (cloud, index), inside pointnet2's never-sampled ball.

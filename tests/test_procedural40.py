@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.contracts.errors import ConfigError, UsageError
+from bench.contracts.plugins import DATASETS
 from bench.datasets.cloudset import CloudSet
 from bench.datasets.gallery import draw_gallery
 from bench.datasets.primitives import Ellipsoid, box, sample_surfaces, tube
 from bench.datasets.procedural40 import Procedural40
 from bench.datasets.procedural40_scan import Procedural40Scan
 from bench.datasets.shapes40 import CLASS_NAMES, sample_shape
-from bench.errors import ConfigError, UsageError
-from bench.plugins import DATASETS
 
 SMALL = {"points": 256, "train_per_class": 2, "test_per_class": 2}
 VARIANTS = [Procedural40, Procedural40Scan]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import ray
 
-from bench.executors import RayExecutor
-from bench.runner import Runner, Runtime
-from bench.spec import expand
-from bench.store import Store
+from bench.running.executors import RayExecutor
+from bench.running.runner import Runner, Runtime
+from bench.running.spec import expand
+from bench.storage.store import Store
 from bench.testing.conformance import smoke_params
 
 SPEC = {

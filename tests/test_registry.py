@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import UnknownPluginError
-from bench.plugins import ATTACKS, METHODS, Attack, PluginInfo
+from bench.contracts.errors import UnknownPluginError
+from bench.contracts.plugins import ATTACKS, METHODS, Attack, PluginInfo
 from bench.testing.conformance import smoke_flags
 
 
@@ -88,7 +88,7 @@ PLUGIN_PACKAGE = '''
 """A third-party package adding an attack and a broken method through entry points."""
 from __future__ import annotations
 from dataclasses import dataclass
-from bench.plugins import Attack, PluginInfo, ThreatModel, AttackOutput
+from bench.contracts.plugins import Attack, PluginInfo, ThreatModel, AttackOutput
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class Shift(Attack[ShiftConfig]):
 
 USE_PLUGINS = """
 from bench.testing.conformance import check_attack, check_metadata
-from bench.plugins import METHODS
+from bench.contracts.plugins import METHODS
 check_metadata("attacks", "shift")
 check_attack("shift")
 try:

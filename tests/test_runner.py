@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
-from bench.runner import Runner, Runtime
-from bench.spec import expand
-from bench.store import Store
+from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
+from bench.running.runner import Runner, Runtime
+from bench.running.spec import expand
+from bench.storage.store import Store
 from bench.testing.conformance import smoke_params
 
 TINY_METHOD = {"name": "ulip", "params": smoke_params("methods", "ulip")}
@@ -70,7 +70,7 @@ def test_violation_fails_the_cell_which_is_retried_then_reused(tmp_path: Path) -
 
 
 def test_summary_counts_success_among_clean_correct_samples() -> None:
-    from bench.evaluate import summarize
+    from bench.evaluation.cell import summarize
 
     samples = {
         "label": [0, 1, 2, 3],

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import build_config, load_yaml, parse_value
-from bench.errors import ConfigError, SpecError, UnknownPluginError
-from bench.spec import expand, load_spec, resolve, single_cell_spec
+from bench.contracts.config import build_config, load_yaml, parse_value
+from bench.contracts.errors import ConfigError, SpecError, UnknownPluginError
+from bench.running.spec import expand, load_spec, resolve, single_cell_spec
 
 
 def test_yaml_scalars_follow_yaml_1_2() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import StoreError
-from bench.store import Record, Store
+from bench.contracts.errors import StoreError
+from bench.storage.store import Record, Store
 
 
 def _record(cell_hash: str = "ab" * 32, acc: float = 0.5) -> Record:

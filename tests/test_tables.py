@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.store import Record
+from bench.storage.store import Record
 from leaderboard.tables import rows, to_markdown, to_markdown_wide
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.errors import ConfigError, UsageError, WeightsError
-from bench.hashing import sha256_file
-from bench.home import ENV_VAR, subdir
-from bench.plugins import TEXT_ENCODERS, TextEncoder
+from bench.contracts.errors import ConfigError, UsageError, WeightsError
+from bench.contracts.hashing import sha256_file
+from bench.contracts.plugins import TEXT_ENCODERS, TextEncoder
+from bench.storage.home import ENV_VAR, subdir
 from bench.text import open_clip_encoder
 from bench.text.embeddings import class_embeddings, load_precomputed
 from bench.text.minilm import WEIGHTS_FILE, MiniLM, model_dir

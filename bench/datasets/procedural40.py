@@ -19,13 +19,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.atomic import write_bytes_atomic
+from bench.contracts.errors import ConfigError, UsageError
+from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
 from bench.datasets.primitives import normalize, rotation
 from bench.datasets.shapes40 import CLASS_NAMES, sample_shape
-from bench.errors import ConfigError, UsageError
-from bench.home import subdir
-from bench.plugins import DATASETS, Dataset, PluginInfo
+from bench.storage.atomic import write_bytes_atomic
+from bench.storage.home import subdir
 
 log = logging.getLogger(__name__)
 

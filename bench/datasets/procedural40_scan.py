@@ -12,6 +12,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from bench.contracts.errors import ConfigError
+from bench.contracts.plugins import DATASETS, PluginInfo
 from bench.datasets.procedural40 import (
     SCAN,
     Procedural40,
@@ -20,8 +22,6 @@ from bench.datasets.procedural40 import (
     check_int,
 )
 from bench.datasets.scan import ScanSettings, simulate_scan
-from bench.errors import ConfigError
-from bench.plugins import DATASETS, PluginInfo
 
 
 @dataclass(frozen=True)

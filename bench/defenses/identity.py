@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bench.plugins import DEFENSES, Defense, PluginInfo
+from bench.contracts.plugins import DEFENSES, Defense, PluginInfo
 
 if TYPE_CHECKING:
     import torch

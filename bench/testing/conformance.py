@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.clouds import validate_clouds
-from bench.config import build_config, config_to_dict
+from bench.contracts.clouds import validate_clouds
+from bench.contracts.config import build_config, config_to_dict
+from bench.contracts.plugins import REGISTRIES, Plugin
+from bench.contracts.registry import NAME_PATTERN
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
-from bench.plugins import REGISTRIES, Plugin
-from bench.registry import NAME_PATTERN
+from bench.evaluation.threat import check_threat_model
 from bench.testing.toys import ToyVictim, toy_clouds
-from bench.threat import check_threat_model
-from bench.training import TrainContext
+from bench.training.loop import TrainContext
 
 
 def smoke_config(cls: type[Plugin[Any]]) -> Any:

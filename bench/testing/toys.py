@@ -1,6 +1,6 @@
 """A tiny deterministic zero-shot victim and matching clouds, for testing attacks in seconds.
 
-The victim is a real `bench.victim.Victim` (so attacks go through the production code path):
+The victim is a real `bench.evaluation.victim.Victim` (attacks take the production code path):
 a seeded per-point MLP with max-pooling, as in PointNet, and one class embedding per toy shape
 taken as the centred mean embedding of that shape, which stands in for the text embeddings of
 a zero-shot model. It recognises `toy_clouds` well without any training.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.victim import Victim
+from bench.evaluation.victim import Victim
 
 TOY_CLASSES = ("ball", "rod_x", "rod_y", "rod_z", "disk")
 AXES = torch.tensor(  # half-axes of the ellipsoid each toy class is sampled from

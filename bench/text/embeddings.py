@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.atomic import write_bytes_atomic
-from bench.errors import UsageError, WeightsError
-from bench.hashing import sha256_of
-from bench.home import subdir
-from bench.plugins import TextEncoder
+from bench.contracts.errors import UsageError, WeightsError
+from bench.contracts.hashing import sha256_of
+from bench.contracts.plugins import TextEncoder
+from bench.storage.atomic import write_bytes_atomic
+from bench.storage.home import subdir
 from bench.text.templates import templates
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench.errors import ConfigError, WeightsError
-from bench.hashing import sha256_file
-from bench.plugins import TEXT_ENCODERS, PluginInfo, TextEncoder
+from bench.contracts.errors import ConfigError, WeightsError
+from bench.contracts.hashing import sha256_file
+from bench.contracts.plugins import TEXT_ENCODERS, PluginInfo, TextEncoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

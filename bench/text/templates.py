@@ -12,7 +12,7 @@ import json
 from functools import cache
 from importlib import resources
 
-from bench.errors import UsageError
+from bench.contracts.errors import UsageError
 
 _FILE = "templates.json"
 

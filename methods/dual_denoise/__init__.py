@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from bench.plugins import METHODS, Method, PluginInfo
+from bench.contracts.plugins import METHODS, Method, PluginInfo
 from methods.dual_denoise.config import DualDenoiseConfig
 
 if TYPE_CHECKING:
     import torch
 
-    from bench.training import TrainContext
+    from bench.training.loop import TrainContext
 
 
 @METHODS.register("dual_denoise")
@@ -61,7 +61,7 @@ class DualDenoise(Method[DualDenoiseConfig]):
         return DualDenoiseEncoder(self.config, embed_dim)
 
     def preprocess(self, points: torch.Tensor) -> torch.Tensor:
-        from bench.preprocess import match_channels, match_count
+        from bench.nn.preprocess import match_channels, match_count
 
         return match_count(match_channels(points, 3), self.config.num_points)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bench.errors import ConfigError
+from bench.contracts.errors import ConfigError
 
 INIT_FROM = ("estimate", "noise")
 NOISE_MODES = ("random", "fixed")

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.backbone import PointBertEncoder, point_bert_config
+from bench.nn.backbone import PointBertEncoder, point_bert_config
 from methods.dual_denoise.config import DualDenoiseConfig
 from methods.dual_denoise.decoder import PatchDecoder
 from methods.dual_denoise.denoiser import FeatureDenoiser, alpha_bar, unit_noise

@@ -20,9 +20,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from bench.distill import LogitScale, augment, contrastive_loss
-from bench.pointops import gather
-from bench.training import Schedule, TrainContext, fit
+from bench.nn.pointops import gather
+from bench.training.distill import LogitScale, augment, contrastive_loss
+from bench.training.loop import Schedule, TrainContext, fit
 from methods.dual_denoise.config import DualDenoiseConfig
 from methods.dual_denoise.decoder import patch_chamfer
 from methods.dual_denoise.denoiser import diffuse, unit_noise

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.errors import ConfigError, DataError
-from bench.pointops import FpsStart, farthest_point_sample, gather, knn
+from bench.contracts.errors import ConfigError, DataError
+from bench.nn.pointops import FpsStart, farthest_point_sample, gather, knn
 
 
 @dataclass(frozen=True)

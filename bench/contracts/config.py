@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from bench.errors import ConfigError
+from bench.contracts.errors import ConfigError
 
 
 class StrictLoader(yaml.SafeLoader):

@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from bench.clouds import validate_clouds
-from bench.eot import VOTES, attack_draws, has_eot, naive_variant
-from bench.metrics import perturbation_metrics
-from bench.spec import Cell
-from bench.teacher import teacher_embeddings
-from bench.threat import check_threat_model
-from bench.training import Progress
-from bench.victim import Victim
-from bench.weights import obtain_encoder
+from bench.contracts.clouds import validate_clouds
+from bench.evaluation.eot import VOTES, attack_draws, has_eot, naive_variant
+from bench.evaluation.metrics import perturbation_metrics
+from bench.evaluation.threat import check_threat_model
+from bench.evaluation.victim import Victim
+from bench.running.spec import Cell
+from bench.training.loop import Progress
+from bench.training.teacher import teacher_embeddings
+from bench.training.weights import obtain_encoder
 
 if TYPE_CHECKING:
-    from bench.runner import Runtime
+    from bench.running.runner import Runtime
 
 
 def evaluate_cell(

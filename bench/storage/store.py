@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.atomic import write_text_atomic
-from bench.errors import StoreError
+from bench.contracts.errors import StoreError
+from bench.storage.atomic import write_text_atomic
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.pointops import farthest_point_sample, gather
+from bench.nn.pointops import farthest_point_sample, gather
 
 DEFAULT_RGB = 0.4  # the constant the official loaders use when a dataset has no colour
 

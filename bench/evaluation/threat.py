@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from bench.errors import ThreatModelViolation
-from bench.plugins import ThreatModel
+from bench.contracts.errors import ThreatModelViolation
+from bench.contracts.plugins import ThreatModel
 
 L2_RTOL = 1e-5  # relative slack for the L2 ball: rescaling onto the sphere rounds either way
 LISTED = 8  # sample indices named in a violation message before summarising the rest

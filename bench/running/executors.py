@@ -12,11 +12,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from bench.errors import UsageError
-from bench.home import ENV_VAR, home
-from bench.runner import ProgressFactory, Runtime, compute_and_store
-from bench.spec import Cell
-from bench.store import Record
+from bench.contracts.errors import UsageError
+from bench.running.runner import ProgressFactory, Runtime, compute_and_store
+from bench.running.spec import Cell
+from bench.storage.home import ENV_VAR, home
+from bench.storage.store import Record
 
 
 class Executor(Protocol):

@@ -2,8 +2,8 @@
 
 A finished cell is never recomputed unless `rerun` is set; a failed cell is stored as failed
 (visible in tables) and retried on the next run. Resuming an interrupted run is running it again.
-Cells are independent: an executor runs them here or on a Ray cluster (`bench.executors`), and
-whoever computes a cell writes its record atomically to the store.
+Cells are independent: an executor runs them here or on a Ray cluster
+(`bench.running.executors`), and whoever computes a cell writes its record atomically.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.provenance import code_version, environment, utc_now
-from bench.spec import KINDS, Cell
-from bench.store import Record, Store
+from bench.running.provenance import code_version, environment, utc_now
+from bench.running.spec import KINDS, Cell
+from bench.storage.store import Record, Store
 
 if TYPE_CHECKING:
-    from bench.executors import Executor
-    from bench.training import Progress
+    from bench.running.executors import Executor
+    from bench.training.loop import Progress
 
 log = logging.getLogger(__name__)
 ProgressFactory = Callable[[str], "Progress"]
@@ -56,7 +56,7 @@ class Runner:
         progress: ProgressFactory = no_progress,
         executor: Executor | None = None,
     ) -> None:
-        from bench.executors import InProcess
+        from bench.running.executors import InProcess
 
         self.store = store
         self.runtime = runtime
@@ -87,7 +87,7 @@ def compute_and_store(
     """Evaluate one cell, turning any failure into a failed record, and store the record."""
     started = utc_now()
     try:
-        from bench.evaluate import evaluate_cell
+        from bench.evaluation.cell import evaluate_cell
 
         metrics, samples, facts = evaluate_cell(cell, runtime, progress)
         record = Record(

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import DataError
+from bench.contracts.errors import DataError
 
 
 def validate_clouds(points: Any, where: str) -> None:

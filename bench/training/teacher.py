@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from bench.plugins import TextEncoder
+from bench.contracts.plugins import TextEncoder
 
 
 def teacher_embeddings(

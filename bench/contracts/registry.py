@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from bench.errors import PluginLoadError, UnknownPluginError
+from bench.contracts.errors import PluginLoadError, UnknownPluginError
 
 T = TypeVar("T", bound=type)
 

@@ -15,11 +15,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bench.config import build_config, config_to_dict, load_yaml, parse_value
-from bench.errors import ConfigError, SpecError
-from bench.hashing import sha256_of
-from bench.plugins import ATTACKS, DATASETS, DEFENSES, METHODS, TEXT_ENCODERS
-from bench.registry import Registry
+from bench.contracts.config import build_config, config_to_dict, load_yaml, parse_value
+from bench.contracts.errors import ConfigError, SpecError
+from bench.contracts.hashing import sha256_of
+from bench.contracts.plugins import ATTACKS, DATASETS, DEFENSES, METHODS, TEXT_ENCODERS
+from bench.contracts.registry import Registry
 
 CELL_SCHEMA = 1
 KINDS: dict[str, Registry[Any]] = {
@@ -190,7 +190,7 @@ def teacher_choice(method: Choice, teachers: Mapping[str, Mapping[str, Any]]) ->
     return resolve("text_encoder", {"name": name, "params": teachers.get(name, {})}, name)[0]
 
 
-SHIPPED_SPECS = Path(__file__).parent / "specs"
+SHIPPED_SPECS = Path(__file__).parent.parent / "specs"
 
 
 def shipped_specs() -> list[str]:

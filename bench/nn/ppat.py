@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.errors import ConfigError, DataError
-from bench.pointops import FpsStart, ball_query, farthest_point_sample, gather
+from bench.contracts.errors import ConfigError, DataError
+from bench.nn.pointops import FpsStart, ball_query, farthest_point_sample, gather
 
 
 @dataclass(frozen=True)

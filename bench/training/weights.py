@@ -17,12 +17,12 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save
 
-from bench.atomic import write_bytes_atomic, write_text_atomic
-from bench.hashing import sha256_file, sha256_of
-from bench.home import subdir
-from bench.plugins import DATASETS, Method, TextEncoder
-from bench.teacher import teacher_embeddings
-from bench.training import Progress, TrainContext
+from bench.contracts.hashing import sha256_file, sha256_of
+from bench.contracts.plugins import DATASETS, Method, TextEncoder
+from bench.storage.atomic import write_bytes_atomic, write_text_atomic
+from bench.storage.home import subdir
+from bench.training.loop import Progress, TrainContext
+from bench.training.teacher import teacher_embeddings
 
 TRAINING_DATASET = "procedural40"
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from bench.training import Schedule, TrainContext, fit
+from bench.training.loop import Schedule, TrainContext, fit
 
 MAX_LOGIT_SCALE = math.log(100.0)
 

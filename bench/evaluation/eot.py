@@ -13,11 +13,11 @@ from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bench.plugins import Attack
-    from bench.victim import Victim
+    from bench.contracts.plugins import Attack
+    from bench.evaluation.victim import Victim
 
 # Both constants shape stored results without appearing in cell configs: changing either one
-# must bump `bench.spec.CELL_SCHEMA`, so that stored cells are recomputed.
+# must bump `bench.running.spec.CELL_SCHEMA`, so that stored cells are recomputed.
 # Draws averaged per gradient step against a stochastic victim when the attack asks for "auto" (0).
 # AutoAttack's randomized version uses 20; 16 shares one backbone pass when the method batches them.
 DEFAULT_EOT_DRAWS = 16

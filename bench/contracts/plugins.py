@@ -13,15 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from bench.registry import Registry
+from bench.contracts.registry import Registry
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
 
     from bench.datasets.cloudset import CloudSet
-    from bench.training import TrainContext
-    from bench.victim import Victim
+    from bench.evaluation.victim import Victim
+    from bench.training.loop import TrainContext
 
 C = TypeVar("C")
 

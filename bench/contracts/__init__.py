@@ -1,0 +1,1 @@
+"""Contracts every stage shares: plugin kinds, registries, configs, errors, hashing."""

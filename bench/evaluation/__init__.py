@@ -1,0 +1,1 @@
+"""Evaluating one cell: the victim, the threat-model check, metrics, EOT, the cell itself."""

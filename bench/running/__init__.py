@@ -1,0 +1,1 @@
+"""Running cells: specs, the runner, executors and provenance."""

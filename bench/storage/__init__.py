@@ -1,0 +1,1 @@
+"""Storage: the home directory, atomic writes and the result store."""

@@ -1,0 +1,1 @@
+"""Training miniatures: the shared loop, distillation, teacher embeddings and the weights cache."""
