@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 from bench.contracts.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from bench.training.loop import Progress
+    from bench.contracts.runtime import Progress
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.contracts.runtime import Runtime
     from bench.running.executors import InProcess, RayExecutor
-    from bench.running.runner import Runner, Runtime
+    from bench.running.runner import Runner
     from bench.running.spec import expand, load_spec, single_cell_spec
     from bench.storage.home import subdir
     from bench.storage.store import Store

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import ray
 
+from bench.contracts.runtime import Runtime
 from bench.running.executors import RayExecutor
-from bench.running.runner import Runner, Runtime
+from bench.running.runner import Runner
 from bench.running.spec import expand
 from bench.storage.store import Store
 from bench.testing.conformance import smoke_params

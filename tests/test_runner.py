@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
-from bench.running.runner import Runner, Runtime
+from bench.contracts.runtime import Runtime
+from bench.running.runner import Runner
 from bench.running.spec import expand
 from bench.storage.store import Store
 from bench.testing.conformance import smoke_params

@@ -12,28 +12,24 @@ victim the two are the same run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from bench.contracts.clouds import validate_clouds
+from bench.contracts.runtime import ProgressFactory, Runtime
 from bench.evaluation.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.evaluation.metrics import perturbation_metrics
 from bench.evaluation.threat import check_threat_model
 from bench.evaluation.victim import Victim
 from bench.running.spec import Cell
-from bench.training.loop import Progress
 from bench.training.teacher import teacher_embeddings
 from bench.training.weights import obtain_encoder
 
-if TYPE_CHECKING:
-    from bench.running.runner import Runtime
-
 
 def evaluate_cell(
-    cell: Cell, runtime: Runtime, progress: Callable[[str], Progress]
+    cell: Cell, runtime: Runtime, progress: ProgressFactory
 ) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, Any]]:
     """Metrics, per-sample outcomes and provenance facts of one cell."""
     device = torch.device(runtime.device)

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Protocol
 
 from bench.contracts.errors import UsageError
-from bench.running.runner import ProgressFactory, Runtime, compute_and_store
+from bench.contracts.runtime import ProgressFactory, Runtime
 from bench.running.spec import Cell
+from bench.running.task import compute_and_store
 from bench.storage.home import ENV_VAR, home
 from bench.storage.store import Record
 

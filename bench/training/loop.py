@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from bench.contracts.runtime import Progress
 from bench.datasets.cloudset import CloudSet
 
-Progress = Callable[[int, int], None]  # (steps done, steps total)
 # loss(points, labels, sample indices into ctx.data, generator) -> scalar
 BatchLoss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 

@@ -19,9 +19,10 @@ from safetensors.torch import load_file, save
 
 from bench.contracts.hashing import sha256_file, sha256_of
 from bench.contracts.plugins import DATASETS, Method, TextEncoder
+from bench.contracts.runtime import Progress
 from bench.storage.atomic import write_bytes_atomic, write_text_atomic
 from bench.storage.home import subdir
-from bench.training.loop import Progress, TrainContext
+from bench.training.loop import TrainContext
 from bench.training.teacher import teacher_embeddings
 
 TRAINING_DATASET = "procedural40"
