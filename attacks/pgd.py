@@ -13,6 +13,7 @@ from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, T
 if TYPE_CHECKING:
     import torch
 
+    from bench.contracts.randomness import RandomSource
     from bench.evaluation.victim import Victim
 
 NORMS = ("linf", "l2")
@@ -73,8 +74,12 @@ class PGD(Attack[PGDConfig]):
     norm; the perturbation is projected back onto the ball after every step. The step size
     defaults to 2.5 * eps / steps (Madry et al.), enough to cross the ball from a random start.
     The random start is uniform in the L-inf ball, or uniform in the L2 ball (uniform direction,
-    radius eps * u^(1 / 3N)), drawn only from the given generator. With restarts > 1 each sample
-    keeps its best restart: a successful one if any, then the one with the best objective.
+    radius eps * u^(1 / 3N)), drawn only from the given generator.
+
+    Returned cloud: each sample's best iterate, not the last one: the first iterate judged a
+    success, else the one with the highest objective, over every step of every restart. An
+    iterate is judged on the forward pass that also gives its gradient (no extra cost); PGD's
+    last iterate can be worse than an earlier one, since sign steps overshoot.
 
     The gradient is the cross-entropy gradient up to a positive per-sample factor, computed in
     closed form from the logits (softmax of the other logits minus the label indicator). Sign and
@@ -84,7 +89,7 @@ class PGD(Attack[PGDConfig]):
     Against a stochastic victim every step follows the mean cross-entropy gradient over
     `eot_draws` noise draws (EOT): each draw's closed-form direction weighted by its 1 - p_y,
     relative to the largest over the draws, which is the mean gradient up to a positive factor.
-    Restarts are compared on the mean loss and the majority verdict of a fresh set of draws.
+    Iterates are then judged on the mean loss and the majority verdict of the step's draws.
 
     Configs: the default is a quick run (eps 0.05, 10 steps, step 0.0125). The preset
     `standard` is the literature's evaluation setting (PointDP's PGD configs): L-inf
@@ -92,11 +97,13 @@ class PGD(Attack[PGDConfig]):
 
     Stats per sample: `loss_start` and `loss_final`, the cross-entropy toward the label
     (untargeted; the attack raises it) or toward `target` (targeted; the attack lowers it) at
-    the clean input and at the returned cloud (means over draws against a stochastic victim).
+    the clean input and at the returned cloud (means over draws against a stochastic victim);
+    `success_step`, the first iterate judged a success (0: the start; -1: none), from which one
+    long run gives robust accuracy as a function of the step count.
     """
 
     Config = PGDConfig
-    version = 1
+    version = 2
     info = PluginInfo(
         display="PGD",
         description="Projected gradient descent on xyz within an L-inf or global L2 ball.",
@@ -115,7 +122,7 @@ class PGD(Attack[PGDConfig]):
         victim: Victim,
         points: torch.Tensor,
         labels: torch.Tensor,
-        generator: torch.Generator,
+        generator: RandomSource,
     ) -> AttackOutput:
         import torch
 
@@ -131,17 +138,20 @@ class PGD(Attack[PGDConfig]):
         if config.targeted:
             classes = _random_targets(labels, logits.shape[-1], generator)
             stats["target"] = classes
-        stats["loss_start"] = _cross_entropy(logits, classes)
+        start = _judge(clean, logits, classes, config.targeted, 0)
+        stats["loss_start"] = start.loss
         if config.eps == 0 or config.steps == 0:
-            stats["loss_final"] = stats["loss_start"].clone()
+            stats["loss_final"] = start.loss.clone()
+            stats["success_step"] = start.success_step
             return AttackOutput(points=clean.clone(), gradient_queries=0, stats=stats)
 
         restarts = (
             _restart(victim, clean, classes, config, draws, generator)
             for _ in range(config.restarts)
         )
-        best = functools.reduce(_better, restarts)
+        best = functools.reduce(_keep_best, restarts)
         stats["loss_final"] = best.loss
+        stats["success_step"] = best.success_step
         return AttackOutput(
             points=best.points,
             gradient_queries=config.steps * config.restarts * draws,
@@ -150,12 +160,13 @@ class PGD(Attack[PGDConfig]):
 
 
 class _Result(NamedTuple):
-    """One restart's outcome per sample, for choosing the best restart."""
+    """Each sample's best iterate so far, for choosing within and across restarts."""
 
     points: torch.Tensor
     loss: torch.Tensor  # cross-entropy toward the label (untargeted) or the target
     objective: torch.Tensor  # what the attack maximises
     success: torch.Tensor
+    success_step: torch.Tensor  # first iterate judged a success (0: the start), -1 if none
 
 
 def _restart(
@@ -164,30 +175,13 @@ def _restart(
     classes: torch.Tensor,
     config: PGDConfig,
     draws: int,
-    generator: torch.Generator,
+    generator: RandomSource,
 ) -> _Result:
-    """One PGD run and the victim's verdict (majority over draws) on its final cloud."""
-    import torch
+    """One PGD run from a (random) start, keeping each sample's best iterate.
 
-    adversarial = _compose(clean, _ascend(victim, clean, classes, config, draws, generator))
-    with torch.no_grad():
-        logits = victim.sample(adversarial, draws)
-    loss = _cross_entropy(logits, classes)
-    predicted = logits.argmax(dim=-1).mode(dim=0).values
-    if config.targeted:
-        return _Result(adversarial, loss, -loss, predicted == classes)
-    return _Result(adversarial, loss, loss, predicted != classes)
-
-
-def _ascend(
-    victim: Victim,
-    clean: torch.Tensor,
-    classes: torch.Tensor,
-    config: PGDConfig,
-    draws: int,
-    generator: torch.Generator,
-) -> torch.Tensor:
-    """One PGD run from a (random) start: the final xyz perturbation [B, N, 3]."""
+    Iterate k (k = 0 is the start) is judged on the logits of the forward pass that also gives
+    its gradient, so keeping the best costs one extra forward only, for the last iterate.
+    """
     import torch
 
     xyz = clean[..., :3]
@@ -196,15 +190,36 @@ def _ascend(
     else:
         delta = torch.zeros_like(xyz)
     alpha = config.alpha()
-    with torch.enable_grad():
-        for _ in range(config.steps):
-            delta.requires_grad_(True)
-            logits = victim.sample(_compose(clean, delta), draws)
-            direction = _ascent_direction(logits.detach(), classes, config.targeted)
-            (gradient,) = torch.autograd.grad(logits, delta, grad_outputs=direction)
-            with torch.no_grad():
-                delta = _project(delta + alpha * _step(gradient, config.norm), config)
-    return delta.detach()
+    best: _Result | None = None
+    for step in range(config.steps + 1):
+        last = step == config.steps
+        with torch.set_grad_enabled(not last):
+            delta.requires_grad_(not last)
+            adversarial = _compose(clean, delta)
+            logits = victim.sample(adversarial, draws)
+        current = _judge(adversarial.detach(), logits.detach(), classes, config.targeted, step)
+        best = current if best is None else _keep_best(best, current)
+        if last:
+            break
+        direction = _ascent_direction(logits.detach(), classes, config.targeted)
+        (gradient,) = torch.autograd.grad(logits, delta, grad_outputs=direction)
+        with torch.no_grad():
+            delta = _project(delta + alpha * _step(gradient, config.norm), config)
+    assert best is not None
+    return best
+
+
+def _judge(
+    points: torch.Tensor, logits: torch.Tensor, classes: torch.Tensor, targeted: bool, step: int
+) -> _Result:
+    """One iterate's loss, objective and verdict (majority over the draws of its logits)."""
+    import torch
+
+    loss = _cross_entropy(logits, classes)
+    predicted = logits.argmax(dim=-1).mode(dim=0).values
+    success = predicted == classes if targeted else predicted != classes
+    step_index = torch.where(success, step, -1)
+    return _Result(points, loss, -loss if targeted else loss, success, step_index)
 
 
 def _ascent_direction(logits: torch.Tensor, classes: torch.Tensor, targeted: bool) -> torch.Tensor:
@@ -243,42 +258,46 @@ def _project(delta: torch.Tensor, config: PGDConfig) -> torch.Tensor:
 
 
 def _random_start(
-    xyz: torch.Tensor, norm: str, eps: float, generator: torch.Generator
+    xyz: torch.Tensor, norm: str, eps: float, generator: RandomSource
 ) -> torch.Tensor:
     """A uniform draw from the threat-model ball, from `generator` only, on `xyz`'s device."""
-    import torch
+    from bench.contracts.randomness import rand, randn
 
-    options = {"generator": generator, "device": generator.device, "dtype": xyz.dtype}
+    batch, count, _ = xyz.shape
     if norm == "linf":
-        delta = (2 * torch.rand(xyz.shape, **options) - 1) * eps
-    else:
-        direction = torch.randn(xyz.shape, **options)
-        direction = direction / _cloud_norm(direction).clamp_min(_tiny(direction))
-        radius = eps * torch.rand((xyz.shape[0], 1, 1), **options) ** (1 / xyz[0].numel())
-        delta = direction * radius
-    return delta.to(xyz.device)
+        return (2 * rand(generator, batch, count, 3, dtype=xyz.dtype, device=xyz.device) - 1) * eps
+    direction = randn(generator, batch, count, 3, dtype=xyz.dtype, device=xyz.device)
+    direction = direction / _cloud_norm(direction).clamp_min(_tiny(direction))
+    radius = rand(generator, batch, 1, 1, dtype=xyz.dtype, device=xyz.device)
+    return direction * eps * radius ** (1 / xyz[0].numel())
 
 
-def _random_targets(labels: torch.Tensor, classes: int, generator: torch.Generator) -> torch.Tensor:
+def _random_targets(labels: torch.Tensor, classes: int, generator: RandomSource) -> torch.Tensor:
     """A uniformly random class other than the label, per sample."""
-    import torch
+    from bench.contracts.randomness import randint
 
-    offset = torch.randint(1, classes, labels.shape, generator=generator, device=generator.device)
-    return (labels + offset.to(labels.device)) % classes
+    offset = 1 + randint(generator, classes - 1, len(labels), device=labels.device)
+    return (labels + offset) % classes
 
 
-def _better(best: _Result, new: _Result) -> _Result:
-    """Per sample, prefer success, then the higher objective; ties keep the earlier restart."""
+def _keep_best(best: _Result, new: _Result) -> _Result:
+    """Per sample: the earlier success if any, else the higher objective (ties keep `best`).
+
+    The first success step is the earliest over both.
+    """
     import torch
 
     take = (new.success & ~best.success) | (
-        (new.success == best.success) & (new.objective > best.objective)
+        ~new.success & ~best.success & (new.objective > best.objective)
     )
+    steps = torch.stack([best.success_step, new.success_step])
+    first = torch.where(steps < 0, torch.iinfo(steps.dtype).max, steps).amin(dim=0)
     return _Result(
         points=torch.where(take[:, None, None], new.points, best.points),
         loss=torch.where(take, new.loss, best.loss),
         objective=torch.where(take, new.objective, best.objective),
-        success=torch.where(take, new.success, best.success),
+        success=best.success | new.success,
+        success_step=torch.where(best.success | new.success, first, -1),
     )
 
 

@@ -10,7 +10,8 @@ NeurIPS 2023; every choice below follows the official training code):
 - Loss: symmetric in-batch InfoNCE of point embeddings against each shape's text embedding, plus
   the same against image embeddings when the dataset has them, sharing one learnable
   temperature (initial scale 1/0.07; clamped at 100 as in CLIP, where OpenShape leaves it free).
-  Here a shape's text is its class prompt embedding.
+  Here a shape's text is its class prompt embedding, plus its caption when the corpus has
+  captions (InfoNCE over the corpus's distinct captions, so equal captions are never negatives).
 - False negatives: with `use_mask`, OpenShape drops in-group pairs whose text is about as close
   to the shape's image as its own text. With labels the exact criterion is known: pairs of one
   class leave the softmax.
@@ -76,7 +77,6 @@ class OpenShapeConfig:
     hard_negatives: bool = True
     group_size: int = 4  # shapes per hard-negative group (OpenShape's negative_sample_num)
     neighbour_classes: int = 5  # nearest classes a group's other shapes are drawn from
-    seed: int = 0
 
     def __post_init__(self) -> None:
         positive = (
@@ -188,11 +188,11 @@ class OpenShape(Method[OpenShapeConfig]):
         import numpy as np
         import torch
 
-        from bench.training.distill import LogitScale
+        from bench.training.distill import LogitScale, caption_loss
         from bench.training.loop import Schedule, fit
 
         c = self.config
-        torch.manual_seed(c.seed)  # initial weights are part of the recipe
+        torch.manual_seed(ctx.seed)  # initial weights are part of the recipe
         encoder = self.build_encoder(ctx.class_embeddings.shape[1])
         scale = LogitScale()
         model = torch.nn.ModuleDict({"encoder": encoder, "scale": scale})
@@ -215,12 +215,13 @@ class OpenShape(Method[OpenShapeConfig]):
                 x = augment(x, gen, c.rotate_up)
             z = encoder(x, generator=gen)
             value = in_batch_loss(z, ctx.class_embeddings[labels], labels, scale())
+            value = value + caption_loss(z, ctx, index, scale())
             if image_table is not None:
                 targets = image_table[index].to(ctx.device)
                 value = value + in_batch_loss(z, targets, labels, scale())
             return value
 
-        fit(model, loss, ctx, Schedule(c.epochs, c.batch_size, c.lr, c.weight_decay, c.seed))
+        fit(model, loss, ctx, Schedule(c.epochs, c.batch_size, c.lr, c.weight_decay, ctx.seed))
         return encoder
 
 

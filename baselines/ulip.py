@@ -41,7 +41,6 @@ class UlipConfig:
     lr: float = 1e-3
     weight_decay: float = 0.05
     augment: bool = True
-    seed: int = 0
 
     def __post_init__(self) -> None:
         positive = ("num_points", "num_groups", "group_size", "width", "depth", "heads", "epochs")
@@ -86,7 +85,7 @@ class Ulip(Method[UlipConfig]):
         from bench.training.loop import Schedule
 
         c = self.config
-        torch.manual_seed(c.seed)  # initial weights are part of the recipe
+        torch.manual_seed(ctx.seed)  # initial weights are part of the recipe
         encoder = self.build_encoder(ctx.class_embeddings.shape[1])
-        schedule = Schedule(c.epochs, c.batch_size, c.lr, c.weight_decay, c.seed)
+        schedule = Schedule(c.epochs, c.batch_size, c.lr, c.weight_decay, ctx.seed)
         return train_contrastive(encoder, self.preprocess, ctx, schedule, c.augment)

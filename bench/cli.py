@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--method", help="method name, e.g. ulip")
     run.add_argument("--attack", help="attack name, e.g. pgd or none (clean)")
     run.add_argument("--dataset", default="procedural40")
+    run.add_argument(
+        "--classes",
+        default="unseen",
+        help="the evaluated classes: unseen (in training; the default, zero-shot), seen, all,"
+        " modelnet10 or modelnet40_minus_10",
+    )
     run.add_argument("--defense", default="none")
     run.add_argument("--preset", help="a named attack preset, e.g. standard")
     run.add_argument("--seed", type=int, default=0)
@@ -77,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train (or load from cache) a method's miniature weights")
     train.add_argument("--method", required=True)
+    train.add_argument("--seed", type=int, default=0, help="the training seed")
     _add_runtime(train)
     train.add_argument("--retrain", action="store_true", help="ignore cached weights")
     train.set_defaults(command=commands.train)
@@ -97,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="long: one row per cell; wide: one row per method and dataset, attacks as columns",
     )
     results.set_defaults(command=commands.results)
+
+    comparing = sub.add_parser(
+        "compare",
+        help="paired tests between methods on the same samples (McNemar, 95% intervals)",
+    )
+    comparing.add_argument("cells", nargs="*", help="two cell hashes (or unique prefixes)")
+    comparing.add_argument("--spec", type=Path, help="compare every pair within this spec")
+    comparing.add_argument(
+        "--outcome",
+        choices=("robust", "clean"),
+        default="robust",
+        help="robust: worst case over the attack runs (default); clean: clean accuracy",
+    )
+    comparing.set_defaults(command=commands.compare)
 
     datasets = sub.add_parser("datasets", help="dataset tools")
     datasets_sub = datasets.add_subparsers(title="dataset commands", required=True)

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
             args.seed,
             args.preset,
             args.settings,
+            args.classes,
         )
         cells = expand(spec, where="the command line")
     else:
@@ -70,25 +71,24 @@ def train(args: argparse.Namespace) -> int:
     from bench.training.weights import obtain_encoder
 
     for setting in args.settings:
-        if setting.split(".")[0] not in ("method", "text_encoder", args.method):
+        if setting.split(".")[0] not in ("method", "text_encoder", "corpus", args.method):
             raise ConfigError(
-                "bench train takes --set method.key=value or text_encoder.key=value,"
-                f" not {setting!r}."
+                "bench train takes --set method.key=value, text_encoder.key=value or"
+                f" corpus.key=value, not {setting!r}."
             )
-    spec = single_cell_spec(args.method, "none", "procedural40", "none", 0, None, args.settings)
+    spec = single_cell_spec(
+        args.method, "none", "procedural40", "none", args.seed, None, args.settings
+    )
     cell = expand(spec, where="the command line")[0]
-    choice = cell.method
     with _progress() as progress:
         trained = obtain_encoder(
-            choice.instantiate(),
-            choice.identity(),
-            cell.teacher.instantiate(),
-            torch.device(_device(args.device)),
-            progress,
-            retrain=args.retrain,
+            cell, torch.device(_device(args.device)), progress, retrain=args.retrain
         )
     state = "trained" if trained.trained_now else "loaded from cache"
-    print(f"{choice.label()}: {state}: {trained.path} (sha256 {trained.sha256[:16]})")
+    print(
+        f"{cell.method.label()} on {cell.corpus.label()} (seed {cell.seed}): {state}:"
+        f" {trained.path} (sha256 {trained.sha256[:16]})"
+    )
     return 0
 
 
@@ -145,6 +145,46 @@ def results(args: argparse.Namespace) -> int:
     else:
         print(to_markdown(rows(records)))
     return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    from bench.running.spec import load_spec
+    from bench.storage.home import home
+    from bench.storage.store import Record, Store
+    from leaderboard.compare import all_pairs, to_markdown
+    from leaderboard.compare import compare as compare_pair
+
+    records = [item for item in Store(home() / "store").scan() if isinstance(item, Record)]
+    if args.cells:
+        if len(args.cells) != 2:
+            raise UsageError("bench compare takes two cell hashes (or prefixes), or --spec.")
+        chosen = [_by_prefix(records, prefix) for prefix in args.cells]
+        try:
+            comparisons = [compare_pair(*chosen, outcome=args.outcome)]
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    else:
+        if args.spec:
+            wanted = {cell.hash for cell in load_spec(args.spec)}
+            records = [r for r in records if r.cell_hash in wanted]
+        comparisons = all_pairs(records, args.outcome)
+    if not comparisons:
+        print("No two stored cells share a setting (dataset, attack, defense) to compare.")
+        return 0
+    print(to_markdown(comparisons))
+    return 0
+
+
+def _by_prefix(records: list[Any], prefix: str) -> Any:
+    matches = [r for r in records if r.cell_hash.startswith(prefix)]
+    if len(matches) != 1:
+        found = "no" if not matches else f"{len(matches)}"
+        raise UsageError(
+            f"{found} stored cells match the hash prefix '{prefix}'; `bench results` lists them."
+        )
+    if matches[0].status != "ok":
+        raise UsageError(f"The cell {prefix} failed; only finished cells can be compared.")
+    return matches[0]
 
 
 def gallery(args: argparse.Namespace) -> int:

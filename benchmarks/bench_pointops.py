@@ -61,14 +61,21 @@ def bench_grouping(device: torch.device, repeats: int) -> None:
         xyz = unit_sphere_clouds(num_points, device)
         centres = gather(xyz, farthest_point_sample(xyz, groups))
 
-        def group() -> torch.Tensor:
+        def group(xyz: torch.Tensor = xyz, groups: int = groups, size: int = size) -> torch.Tensor:
             found = gather(xyz, farthest_point_sample(xyz, groups))
             return gather(xyz, knn(found, xyz, size)) - found.unsqueeze(2)
 
+        def fps(xyz: torch.Tensor = xyz, groups: int = groups) -> torch.Tensor:
+            return farthest_point_sample(xyz, groups)
+
+        def neighbours(
+            centres: torch.Tensor = centres, xyz: torch.Tensor = xyz, size: int = size
+        ) -> torch.Tensor:
+            return knn(centres, xyz, size)
+
         case = f"{num_points} pts, {groups}x{size}"
-        fps_only = timings(lambda: farthest_point_sample(xyz, groups), device, repeats)
-        report(f"FPS ({case})", fps_only, BATCH)
-        report(f"kNN ({case})", timings(lambda: knn(centres, xyz, size), device, repeats), BATCH)
+        report(f"FPS ({case})", timings(fps, device, repeats), BATCH)
+        report(f"kNN ({case})", timings(neighbours, device, repeats), BATCH)
         report(f"FPS + kNN grouping ({case})", timings(group, device, repeats), BATCH)
 
 

@@ -15,14 +15,17 @@ from bench.storage.store import Record
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("method", "Method", "{}"),
     ("teacher", "Teacher", "{}"),
+    ("corpus", "Trained on", "{}"),
     ("dataset", "Dataset", "{}"),
+    ("protocol", "Protocol", "{}"),
     ("attack", "Attack", "{}"),
     ("defense", "Defense", "{}"),
     ("seed", "Seed", "{}"),
     ("n", "N", "{}"),
     ("clean_acc", "Clean acc (%)", "{:.1f}"),
     ("robust_acc", "Robust acc (%)", "{:.1f}"),
-    ("robust_acc_naive", "Naive-attack acc (%)", "{:.1f}"),
+    ("robust_acc_adaptive", "Attack-run acc (%)", "{:.1f}"),
+    ("robust_acc_naive", "Naive-run acc (%)", "{:.1f}"),
     ("eot_draws", "EOT draws", "{}"),
     ("attack_success_rate", "Attack success (%)", "{:.1f}"),
     ("linf_mean", "L∞ mean", "{:.4f}"),
@@ -30,13 +33,23 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("chamfer_mean", "Chamfer mean", "{:.2e}"),
     ("wall_s", "Time (s)", "{:.1f}"),
     ("status", "Status", "{}"),
+    ("cell_hash", "Cell", "{}"),
 )
-PERCENT = {"clean_acc", "robust_acc", "robust_acc_naive", "attack_success_rate"}
+PERCENT = {
+    "clean_acc",
+    "robust_acc",
+    "robust_acc_adaptive",
+    "robust_acc_naive",
+    "attack_success_rate",
+}
+WITH_INTERVAL = ("clean_acc", "robust_acc")  # shown as "value [low, high]" in Markdown
 # Rows of the wide layout: everything that identifies a victim and an evaluation setting.
 WIDE_KEYS = (
     ("method", "Method"),
     ("teacher", "Teacher"),
+    ("corpus", "Trained on"),
     ("dataset", "Dataset"),
+    ("protocol", "Protocol"),
     ("defense", "Defense"),
     ("seed", "Seed"),
 )
@@ -48,7 +61,11 @@ def rows(records: Iterable[Record]) -> list[dict[str, Any]]:
     for record in records:
         row: dict[str, Any] = {**record.labels, "seed": record.cell.get("seed")}
         row.update({k: v for k, v in record.metrics.items() if not isinstance(v, list | dict)})
+        for name, value in record.metrics.items():
+            if name.endswith("_ci") and isinstance(value, list):
+                row[f"{name}_low"], row[f"{name}_high"] = value
         row["warnings"] = "; ".join(record.metrics.get("warnings", []))
+        row["protocol"] = _protocol(record.metrics.get("zero_shot"))
         row["status"] = record.status if record.status == "ok" else f"failed: {record.error}"
         row["cell_hash"] = record.cell_hash[:16]
         threat = record.provenance.get("threat_model") or {}
@@ -63,7 +80,7 @@ def to_markdown(table: Sequence[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     notes = []
     for index, row in enumerate(table, start=1):
-        cells = [_format(row.get(key), key, fmt) for key, _, fmt in COLUMNS]
+        cells = [_format_with_interval(row, key, fmt) for key, _, fmt in COLUMNS]
         if row.get("warnings"):
             cells[0] += f" [{index}]"
             notes.append(f"[{index}] {row['warnings']}")
@@ -74,7 +91,7 @@ def to_markdown(table: Sequence[dict[str, Any]]) -> str:
 def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
     """One row per victim and setting, one column per attack: robust accuracy in %.
 
-    Stochastic victims show "EOT / naive": the adaptive attack's number, then the naive one's.
+    Each cell is the worst case over the cell's attack runs, with its 95% interval.
     Columns that never vary (defense, seed) are left out; failed cells read "failed".
     """
     attacks = sorted(
@@ -84,7 +101,9 @@ def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
     keys = [
         (k, h)
         for k, h in WIDE_KEYS
-        if len({r.get(k) for r in table}) > 1 or k == "method" or k == "dataset"
+        if len({r.get(k) for r in table}) > 1
+        or k in ("method", "dataset")
+        or (k == "protocol" and any(r.get(k) for r in table))
     ]
     groups: dict[tuple[Any, ...], dict[Any, dict[str, Any]]] = {}
     for row in table:
@@ -115,10 +134,7 @@ def _wide_cell(row: dict[str, Any] | None, key: str) -> str:
         return "–"
     if not row["status"] == "ok":
         return "failed"
-    value = _format(row.get(key), key, "{:.1f}")
-    if key == "robust_acc" and row.get("stochastic"):
-        value += " / " + _format(row.get("robust_acc_naive"), "robust_acc_naive", "{:.1f}")
-    return value
+    return _format_with_interval(row, key, "{:.1f}")
 
 
 def to_csv(table: Sequence[dict[str, Any]]) -> str:
@@ -133,6 +149,22 @@ def to_csv(table: Sequence[dict[str, Any]]) -> str:
 def to_json(records: Iterable[Record]) -> str:
     """Whole records (metrics, per-sample outcomes, provenance), for machines."""
     return json.dumps([asdict(r) for r in records], indent=1)
+
+
+def _protocol(zero_shot: bool | None) -> str | None:
+    """ "zero-shot" only when no evaluated class name was among the training classes."""
+    if zero_shot is None:
+        return None
+    return "zero-shot" if zero_shot else "seen classes"
+
+
+def _format_with_interval(row: dict[str, Any], key: str, fmt: str) -> str:
+    """The value, followed by its 95% interval in brackets when the row has one."""
+    text = _format(row.get(key), key, fmt)
+    low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+    if key in WITH_INTERVAL and low is not None and high is not None:
+        text += f" [{_format(low, key, fmt)}, {_format(high, key, fmt)}]"
+    return text
 
 
 def _format(value: Any, key: str, fmt: str) -> str:

@@ -63,9 +63,12 @@ def test_linf_budget_is_respected_and_reached(victim, batch) -> None:
     check_threat_model(pgd.threat_model(), points, out.points)
     change = (out.points - points).abs()
     per_sample = change.flatten(1).amax(dim=1)
-    torch.testing.assert_close(per_sample, torch.full_like(per_sample, 0.05), rtol=0, atol=1e-6)
-    # Max-pooling gives gradient only to pooled points, so only part of the cloud hits the bound.
-    assert (change > 0.05 - 1e-6).float().mean().item() > 0.1
+    assert per_sample.max().item() == pytest.approx(0.05, abs=1e-6)
+    # Samples fooled early keep that earlier iterate; the others end on the bound, though
+    # max-pooling gives gradient only to pooled points, so only part of the cloud hits it.
+    on_bound = per_sample > 0.05 - 1e-6
+    assert on_bound.any()
+    assert (change[on_bound] > 0.05 - 1e-6).float().mean().item() > 0.1
 
 
 def test_l2_budget_is_respected_and_reached(victim, batch) -> None:
@@ -74,7 +77,7 @@ def test_l2_budget_is_respected_and_reached(victim, batch) -> None:
     out = pgd.run(victim, points, labels, torch.Generator().manual_seed(0))
     check_threat_model(pgd.threat_model(), points, out.points)
     norms = (out.points - points).flatten(1).norm(dim=1)
-    assert norms.min().item() > 0.5 * 0.999  # the ball is large enough to be left: on its sphere
+    assert norms.max().item() > 0.5 * 0.999  # the ball is large enough to be left: on its sphere
 
 
 @pytest.mark.parametrize("config", [{}, {"norm": "l2", "eps": 0.5}, {"targeted": True}])
@@ -258,3 +261,15 @@ def test_chunked_metrics_equal_unchunked() -> None:
     for chunk in (1, 7, None):
         for name, value in perturbation_metrics(clean, adversarial, chunk=chunk).items():
             torch.testing.assert_close(value, whole[name], rtol=0, atol=0)
+
+
+def test_pgd_returns_each_samples_best_iterate_and_first_success(victim, batch) -> None:
+    points, labels = batch
+    out = attack(victim, points, labels, eps=0.08, steps=10, random_start=False)
+    step = out.stats["success_step"]
+    with torch.no_grad():
+        fooled = victim(out.points).argmax(dim=1) != labels
+    assert torch.equal(fooled, step >= 0)  # a deterministic victim: the verdict is exact
+    assert 0 < int(fooled.sum()) < len(labels) and int(step.max()) <= 10
+    robust = step < 0  # the start (the clean cloud) is an iterate: the best is never worse
+    assert (out.stats["loss_final"][robust] >= out.stats["loss_start"][robust]).all()

@@ -38,10 +38,10 @@ def test_run_stores_reuses_and_reports() -> None:
     records = json.loads(bench("results", "--format", "json").stdout)
     record = next(r for r in records if r["cell"]["attack"]["config"]["steps"] == 2)
     metrics = record["metrics"]
-    assert record["status"] == "ok" and metrics["n"] == 40
+    assert record["status"] == "ok" and metrics["n"] == 10  # the 10 unseen classes
     assert 0 <= metrics["robust_acc"] <= 1 and isinstance(metrics["clean_acc"], float)
     assert metrics["linf_mean"] <= 0.05 + 1e-6 and metrics["gradient_queries"] == 2
-    assert len(record["samples"]["adv_pred"]) == 40 and len(set(record["samples"]["id"])) == 40
+    assert len(record["samples"]["adv_pred"]) == 10 and len(set(record["samples"]["id"])) == 10
     provenance = record["provenance"]
     assert provenance["plugins"]["method"]["origin"] == "builtin:baselines/ulip.py"
     assert len(provenance["weights"]["sha256"]) == 64 and provenance["dataset_fingerprint"]
@@ -139,7 +139,7 @@ def test_results_for_a_spec_show_only_its_cells(tmp_path: Path) -> None:
     wide = bench("results", "--spec", str(spec), "--layout", "wide")
     assert wide.returncode == 0, wide.stderr
     header, _, row = wide.stdout.splitlines()
-    assert header.startswith("| Method | Dataset | Clean (%) | pgd(")
+    assert header.startswith("| Method | Dataset | Protocol | Clean (%) | pgd(")
     assert row.startswith("| ulip(")
     spec.write_text(spec.read_text().replace("eps: 0.02", "eps: 0.03"))
     partial = bench("results", "--spec", str(spec))

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from bench.datasets.cloudset import CloudSet
-from bench.training.distill import LogitScale, contrastive_loss, train_contrastive
+from bench.training.distill import LogitScale, caption_loss, contrastive_loss, train_contrastive
 from bench.training.loop import Schedule, TrainContext
 
 
@@ -50,3 +50,36 @@ def test_training_uses_image_embeddings_by_sample() -> None:
     images = rng.normal(size=(8, 4)).astype(np.float32)
     assert not torch.equal(run(None), run(images))
     assert torch.equal(run(images), run(images))
+
+
+def test_caption_term_targets_each_clouds_own_caption_among_distinct_ones() -> None:
+    data = CloudSet(
+        np.zeros((3, 4, 3), np.float32), np.zeros(3, np.int64), ("a",), ("0", "1", "2"), "x"
+    )
+    ctx = TrainContext(data, torch.eye(2), torch.device("cpu"), lambda done, total: None)
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    index, scale = torch.arange(3), torch.tensor(10.0)
+    assert caption_loss(z, ctx, index, scale) == 0  # no captions: no term
+    ctx.caption_embeddings = torch.eye(2)  # two distinct captions; clouds 0 and 2 share one
+    ctx.caption_ids = torch.tensor([0, 1, 0])
+    right = caption_loss(z, ctx, index, scale)
+    ctx.caption_ids = torch.tensor([1, 0, 1])
+    assert right < caption_loss(z, ctx, index, scale)
+
+
+def test_named_captions_reach_training_and_change_the_weights() -> None:
+    from bench.running.spec import expand
+    from bench.testing.conformance import smoke_params
+    from bench.training.weights import obtain_encoder
+
+    trained = {}
+    for text in ("prompts", "named_captions"):
+        spec = {
+            "methods": [{"name": "ulip", "params": smoke_params("methods", "ulip")}],
+            "corpus": {"params": {"train_per_class": 2}, "text": text},
+            "attacks": ["none"],
+        }
+        (cell,) = expand(spec)
+        encoder = obtain_encoder(cell, torch.device("cpu"), lambda d: lambda done, total: None)
+        trained[text] = encoder.sha256
+    assert trained["prompts"] != trained["named_captions"]

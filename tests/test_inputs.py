@@ -52,11 +52,7 @@ def test_corrupt_cached_weights_are_set_aside_and_retrained() -> None:
 
     def obtain():  # type: ignore[no-untyped-def]
         return obtain_encoder(
-            cell.method.instantiate(),
-            cell.method.identity(),
-            cell.teacher.instantiate(),
-            torch.device("cpu"),
-            lambda description: lambda done, total: None,
+            cell, torch.device("cpu"), lambda description: lambda done, total: None
         )
 
     first = obtain()

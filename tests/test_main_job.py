@@ -1,10 +1,11 @@
 """Full default runs on the embedded default: the ULIP main job and the README's headline job.
 
 `bench run --method ulip --attack pgd` (about two minutes on two cores) stays in the default
-suite: clean zero-shot accuracy of at least 70% on procedural40, lowered by PGD, identical
-numbers when the stored cell is reused. The headline `bench run --method dual_denoise --attack
-pgd` takes about six and a half minutes, so it is slow-marked (`pytest -m slow`); its whole code
-path (training, naive and EOT attacks, votes, reruns) runs at smoke size in test_dual_denoise.
+suite: trained on the 30 seen classes, its zero-shot accuracy on the 10 unseen ones is above
+chance beyond its interval, PGD lowers it, and the stored cell is reused with identical numbers.
+The headline `bench run --method dual_denoise --attack pgd` takes several minutes, so it is
+slow-marked (`pytest -m slow`); its whole code path (training, naive and EOT attacks, votes,
+reruns) runs at smoke size in test_dual_denoise.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ def run_twice(home: Path, method: str) -> dict:
     assert second.returncode == 0 and "0 computed, 1 from the store" in second.stdout
     assert second.stdout.splitlines()[:3] == first.stdout.splitlines()[:3]
     metrics = record["metrics"]
-    assert metrics["n"] == 800
-    assert metrics["clean_acc"] >= 0.70
+    assert metrics["n"] == 500  # 50 clouds of each of the 10 classes unseen in training
+    assert metrics["zero_shot"] is True
+    assert metrics["clean_acc_ci"][0] > 0.10  # above chance (10%), beyond its 95% interval
     assert metrics["robust_acc"] < metrics["clean_acc"]
     assert metrics["linf_mean"] <= 0.05 + 1e-6
     assert record["provenance"]["weights"]["trained_now"] is True
@@ -50,10 +52,10 @@ def test_dual_denoise_headline_run(tmp_path: Path) -> None:
     metrics = record["metrics"]
     assert metrics["stochastic"] is True and metrics["eot_draws"] > 1
     assert metrics["robust_acc_naive"] < metrics["clean_acc"]
-    assert len(record["samples"]["adv_pred_naive"]) == 800
+    assert len(record["samples"]["adv_pred_naive"]) == 500
 
 
 def test_ulip_default_run(tmp_path: Path) -> None:
     record = run_twice(tmp_path, "ulip")
     assert record["metrics"]["stochastic"] is False
-    assert record["metrics"]["robust_acc_naive"] == record["metrics"]["robust_acc"]
+    assert record["metrics"]["robust_acc_naive"] == record["metrics"]["robust_acc_adaptive"]

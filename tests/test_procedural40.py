@@ -9,7 +9,7 @@ import pytest
 
 from bench.contracts.errors import ConfigError, UsageError
 from bench.contracts.plugins import DATASETS
-from bench.datasets.cloudset import CloudSet
+from bench.datasets.cloudset import CloudSet, fingerprint_arrays
 from bench.datasets.gallery import draw_gallery
 from bench.datasets.primitives import Ellipsoid, box, sample_surfaces, tube
 from bench.datasets.procedural40 import Procedural40
@@ -18,7 +18,8 @@ from bench.datasets.shapes40 import CLASS_NAMES, sample_shape
 
 SMALL = {"points": 256, "train_per_class": 2, "test_per_class": 2}
 VARIANTS = [Procedural40, Procedural40Scan]
-REFERENCE_FINGERPRINT = "891f685be9c57a382a4f40ca91e207ced50cb1d93836fd34981f4245e3a89915"
+REFERENCE_FINGERPRINT = "8f38ad0188d5403326714004ca89a07d040991d4537b26a817bfd1404e0c4184"
+POINTS_FINGERPRINT = "891f685be9c57a382a4f40ca91e207ced50cb1d93836fd34981f4245e3a89915"
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +72,20 @@ def test_fingerprint_matches_the_reference() -> None:
     """Any change to the generators must change this value and bump GENERATOR_VERSION."""
     data = load(Procedural40, points=64, test_per_class=1)
     assert data.fingerprint == REFERENCE_FINGERPRINT
+    # Version 2 added captions; the clouds themselves are those of version 1.
+    assert fingerprint_arrays(data.points, data.labels, data.class_names) == POINTS_FINGERPRINT
+
+
+def test_captions_describe_each_shape_deterministically() -> None:
+    data = load(Procedural40, "train", train_per_class=8)
+    assert data.captions is not None and len(data.captions) == len(data)
+    stools = [c for c, label in zip(data.captions, data.labels, strict=True) if label == 32]
+    assert data.class_names[32] == "stool"
+    assert all("rods" in c and "disk" in c for c in stools)  # legs and a round seat
+    assert len(set(stools)) > 1  # leg counts and proportions vary within the class
+    assert not any(name in c for c in data.captions for name in ("stool", "chair", "table"))
+    again = Procedural40(Procedural40.Config(**{**SMALL, "train_per_class": 8}))
+    assert again.caption("train", 32, 0) == stools[0]
 
 
 @pytest.mark.parametrize("cls", VARIANTS)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
+from bench.contracts.errors import ThreatModelViolation
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 from bench.contracts.runtime import Runtime
 from bench.running.runner import Runner
@@ -70,8 +72,45 @@ def test_violation_fails_the_cell_which_is_retried_then_reused(tmp_path: Path) -
         assert first.record.metrics["linf_mean"] == pytest.approx(0.01, abs=1e-6)
 
 
+class InPlace(Attack[OverreachConfig]):
+    """A deliberately broken attack that edits the clouds it was given and returns them."""
+
+    Config = OverreachConfig
+    version = 1
+    info = PluginInfo(display="in place", description="test attack mutating its input")
+
+    def threat_model(self) -> ThreatModel:
+        return ThreatModel(norm="linf", eps=self.config.eps)
+
+    def run(self, victim, points, labels, generator) -> AttackOutput:  # type: ignore[no-untyped-def]
+        points[..., 0] += self.config.overreach * self.config.eps  # hidden: measured change 0
+        return AttackOutput(points=points)
+
+
+def test_an_attack_that_edits_its_input_in_place_fails_the_cell(tmp_path: Path) -> None:
+    runner = Runner(Store(tmp_path / "store"), Runtime(batch_size=16))
+    with ATTACKS.temporary():
+        ATTACKS.register("in_place")(InPlace)
+        cells = expand({"methods": [TINY_METHOD], "datasets": [TINY_DATA], "attacks": ["in_place"]})
+        (outcome,) = runner.run(cells)
+    assert outcome.record.status == "failed"
+    assert "modified its input clouds in place" in outcome.record.error
+
+
+def test_budget_tolerance_scales_with_the_coordinates() -> None:
+    from bench.evaluation.threat import check_threat_model
+
+    clean = 300.0 * torch.rand(2, 64, 3, generator=torch.Generator().manual_seed(0))
+    moved = clean + 0.01  # exactly on the L-inf bound, up to rounding at magnitude 300
+    check_threat_model(ThreatModel("linf", 0.01), clean, moved)
+    with pytest.raises(ThreatModelViolation, match="exceed the linf budget"):
+        check_threat_model(ThreatModel("linf", 0.01), clean, clean + 0.0102)
+    with pytest.raises(ThreatModelViolation, match="float64"):
+        check_threat_model(ThreatModel("linf", 0.01), clean, moved.double())
+
+
 def test_summary_counts_success_among_clean_correct_samples() -> None:
-    from bench.evaluation.cell import summarize
+    from bench.evaluation.summary import summarize
 
     samples = {
         "label": [0, 1, 2, 3],

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from bench.contracts.config import build_config, load_yaml, parse_value
-from bench.contracts.errors import ConfigError, SpecError, UnknownPluginError
+from bench.contracts.errors import (
+    ConfigError,
+    DataError,
+    SpecError,
+    UnknownPluginError,
+    WeightsError,
+)
 from bench.running.spec import expand, load_spec, resolve, single_cell_spec
 
 
@@ -97,48 +103,84 @@ def test_set_overrides_reach_the_right_plugin() -> None:
     assert parse_value("[1, 2]") == [1, 2]
 
 
-def test_teacher_is_configured_and_hashed_with_the_cell() -> None:
-    default = expand(single_cell_spec("ulip", "none", "procedural40", "none", 0, None, []))[0]
+def teacher_cell(*settings: str):  # type: ignore[no-untyped-def]
+    spec = single_cell_spec("ulip", "none", "procedural40", "none", 0, None, list(settings))
+    return expand(spec)[0]
+
+
+def test_teacher_and_the_contents_of_its_weights_file_are_part_of_the_cell(
+    tmp_path: Path,
+) -> None:
+    default = teacher_cell()
     assert default.teacher.name == "minilm"
-    configured = expand(
-        single_cell_spec(
-            "ulip",
-            "none",
-            "procedural40",
-            "none",
-            0,
-            None,
-            ["method.text_encoder=open_clip", "text_encoder.pretrained=weights.bin"],
-        )
-    )[0]
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"first weights")
+    flags = ["method.text_encoder=open_clip", f"text_encoder.pretrained={weights}"]
+    configured = teacher_cell(*flags)
     assert configured.teacher.name == "open_clip"
-    assert configured.teacher.config.pretrained == "weights.bin"
     assert configured.hash != default.hash
-    assert configured.identity()["teacher"]["config"]["pretrained"] == "weights.bin"
+    identity = configured.identity()
+    assert identity["teacher"]["config"]["pretrained"] == str(weights)
+    assert identity["teacher"]["identity"] == identity["training"]["teacher"]
+    weights.write_bytes(b"other weights, same path")  # new contents: a new cell and new weights
+    changed = teacher_cell(*flags)
+    assert changed.hash != configured.hash
+    assert changed.training_identity() != configured.training_identity()
+    on_gpu = teacher_cell(*flags, "text_encoder.device=cuda")  # where it runs is not hashed
+    assert on_gpu.hash == changed.hash
+    weights.unlink()
+    with pytest.raises(WeightsError, match="weights file .* does not exist"):
+        teacher_cell(*flags)
     with pytest.raises(ConfigError, match="'minilm' has no parameter 'pretrained'"):
-        expand(
-            single_cell_spec(
-                "ulip", "none", "procedural40", "none", 0, None, ["text_encoder.pretrained=x"]
-            )
-        )
+        teacher_cell("text_encoder.pretrained=x")
     with pytest.raises(SpecError, match="'teachers' must map"):
         expand({"methods": ["ulip"], "attacks": ["none"], "teachers": ["minilm"]})
 
 
-def test_the_shipped_comparison_spec_expands_by_name() -> None:
+def test_corpus_seed_and_class_subset_are_part_of_the_cell() -> None:
+    base = teacher_cell()
+    assert base.corpus.label() == "procedural40/train[modelnet40_minus_10]"
+    assert base.classes == "unseen"  # zero-shot by default
+    swapped = teacher_cell("corpus.classes=modelnet10")  # unseen: the other 30 names
+    assert swapped.hash != base.hash and swapped.training_identity() != base.training_identity()
+    assert len(swapped.evaluation_data().class_names) == 30
+    with pytest.raises(DataError, match="no class names unseen in training"):
+        teacher_cell("corpus.classes=all")  # every name seen: nothing to test zero-shot
+    smaller = teacher_cell("corpus.train_per_class=30")  # a corpus dataset parameter
+    assert (
+        smaller.training_identity()["corpus"]["fingerprint"]
+        != (base.training_identity()["corpus"]["fingerprint"])
+    )
+    reseeded = expand(single_cell_spec("ulip", "none", "procedural40", "none", 1, None, []))[0]
+    assert reseeded.training_identity()["seed"] == 1 and reseeded.hash != base.hash
+    every = expand(
+        {
+            "methods": ["ulip"],
+            "attacks": ["none"],
+            "datasets": [{"name": "procedural40", "classes": "all"}],
+        }
+    )[0]
+    assert every.identity()["classes"] == "all"
+    assert every.identity()["data_fingerprint"] != base.identity()["data_fingerprint"]
+    unseen = base.evaluation_data()
+    assert len(unseen.class_names) == 10 and "toilet" in unseen.class_names
+    assert len(unseen) == 500  # 50 test clouds per class
+    assert base.training_identity()["corpus"]["text"] == "prompts"
+    captioned = teacher_cell("corpus.text=captions")
+    assert captioned.training_identity()["corpus"]["text"] == "captions"
+    assert captioned.hash != base.hash
+    with pytest.raises(SpecError, match="'classes' must be one of all, unseen, seen, modelnet10"):
+        expand({"methods": ["ulip"], "attacks": ["none"], "corpus": {"classes": "most"}})
+
+
+def test_the_shipped_specs_expand_by_name() -> None:
     cells = load_spec(Path("comparison"))
-    assert len(cells) == 7 * 2 * 4
-    labels = {cell.method.label() for cell in cells}
-    assert {
-        "ulip",
-        "openshape",
-        "dual_denoise",
-        "dual_denoise(noise=fixed)",
-        "dual_denoise(proxy_task=False)",
-        "dual_denoise(feature_denoiser=False)",
-        "dual_denoise(copies=1)",
-    } == labels
-    budgets = {cell.attack.config.eps for cell in cells if cell.attack.name == "pgd"}
-    assert budgets == {0.01, 0.02, 0.05}
-    with pytest.raises(SpecError, match="shipped specs: comparison"):
+    assert len(cells) == 3 * 2 * 4 * 3  # methods x datasets x attacks x seeds
+    assert {cell.method.label() for cell in cells} == {"ulip", "openshape", "dual_denoise"}
+    assert {cell.classes for cell in cells} == {"unseen"}
+    assert {cell.corpus.label() for cell in cells} == {"procedural40/train[modelnet40_minus_10]"}
+    assert {cell.seed for cell in cells} == {0, 1, 2}
+    assert len(load_spec(Path("ablations"))) == 5 * 2
+    assert {cell.classes for cell in load_spec(Path("generalised"))} == {"all"}
+    with pytest.raises(SpecError, match="shipped specs: ablations, comparison, generalised"):
         load_spec(Path("no_such_spec"))

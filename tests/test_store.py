@@ -55,3 +55,20 @@ def test_nan_metrics_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         Store(tmp_path).put(record)
     assert not list(tmp_path.rglob("*.json"))
+
+
+def test_file_hashes_are_cached_by_stamp_and_renewed_when_the_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from bench.storage.file_hashes import CACHE_FILE, cached_sha256
+
+    monkeypatch.setenv("BENCH_HOME", str(tmp_path / "home"))
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"first")
+    assert cached_sha256(weights) == hashlib.sha256(b"first").hexdigest()
+    cache = json.loads((tmp_path / "home" / CACHE_FILE).read_text())
+    assert cache[str(weights.resolve())]["size"] == 5
+    weights.write_bytes(b"second contents")  # new size and mtime: hashed again
+    assert cached_sha256(weights) == hashlib.sha256(b"second contents").hexdigest()

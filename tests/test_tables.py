@@ -1,4 +1,4 @@
-"""Result tables: the long and wide layouts, naive and adaptive numbers side by side."""
+"""Result tables: the long and wide layouts, worst-case numbers with intervals, per-run columns."""
 
 from __future__ import annotations
 
@@ -33,24 +33,27 @@ def record(method: str, attack: str, eps: float | None, robust: float, **metrics
     )
 
 
-def test_wide_layout_shows_eot_and_naive_for_stochastic_victims() -> None:
+def test_wide_layout_shows_the_worst_case_with_its_interval() -> None:
     records = [
-        record("ulip", "none", None, 0.9, stochastic=False),
-        record("ulip", "pgd(eps=0.01)", 0.01, 0.5, stochastic=False, robust_acc_naive=0.5),
-        record("ulip", "pgd", 0.05, 0.1, stochastic=False, robust_acc_naive=0.1),
-        record("dual", "none", None, 0.8, stochastic=True),
-        record("dual", "pgd", 0.05, 0.2, stochastic=True, robust_acc_naive=0.6),
+        record("ulip", "none", None, 0.9, clean_acc_ci=[0.6, 0.98]),
+        record("ulip", "pgd(eps=0.01)", 0.01, 0.5, robust_acc_ci=[0.24, 0.76]),
+        record("ulip", "pgd", 0.05, 0.1),
+        record("dual", "none", None, 0.8),
+        record("dual", "pgd", 0.05, 0.2, robust_acc_naive=0.6, robust_acc_ci=[0.06, 0.51]),
     ]
     table = to_markdown_wide(rows(records)).splitlines()
     assert table[0] == "| Method | Dataset | Clean (%) | pgd(eps=0.01) | pgd(eps=0.05) |"
-    assert table[2] == "| dual | procedural40 | 80.0 | – | 20.0 / 60.0 |"
-    assert table[3] == "| ulip | procedural40 | 90.0 | 50.0 | 10.0 |"
+    assert table[2] == "| dual | procedural40 | 80.0 | – | 20.0 [6.0, 51.0] |"
+    assert table[3] == "| ulip | procedural40 | 90.0 [60.0, 98.0] | 50.0 [24.0, 76.0] | 10.0 |"
 
 
-def test_long_layout_has_the_naive_column() -> None:
-    table = to_markdown(rows([record("dual", "pgd", 0.05, 0.2, robust_acc_naive=0.6)]))
+def test_long_layout_has_the_per_run_columns() -> None:
+    table = to_markdown(
+        rows([record("dual", "pgd", 0.05, 0.2, robust_acc_adaptive=0.3, robust_acc_naive=0.6)])
+    )
     header, _, line = table.splitlines()[:3]
     columns = [c.strip() for c in header.split("|")]
     values = [c.strip() for c in line.split("|")]
-    assert values[columns.index("Naive-attack acc (%)")] == "60.0"
+    assert values[columns.index("Naive-run acc (%)")] == "60.0"
+    assert values[columns.index("Attack-run acc (%)")] == "30.0"
     assert values[columns.index("Robust acc (%)")] == "20.0"

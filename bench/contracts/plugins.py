@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from bench.contracts.randomness import RandomSource
     from bench.datasets.cloudset import CloudSet
     from bench.evaluation.victim import Victim
     from bench.training.loop import TrainContext
@@ -49,6 +50,9 @@ class Plugin(ABC, Generic[C]):
     info: ClassVar[PluginInfo]
     presets: ClassVar[Mapping[str, Any]] = {}  # named configs, e.g. a paper's standard settings
     smoke: ClassVar[Any] = None  # a tiny config for the CPU conformance suite (default: Config())
+    # Config fields that say where the plugin runs (devices), not what it computes: they are
+    # left out of cell identities, so moving a run to another device reuses its results.
+    runtime_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: C | None = None) -> None:
         self.config: C = config if config is not None else self.Config()
@@ -83,9 +87,14 @@ class Attack(Plugin[C]):
         victim: Victim,
         points: torch.Tensor,
         labels: torch.Tensor,
-        generator: torch.Generator,
+        generator: RandomSource,
     ) -> AttackOutput:
-        """Attack a batch; all randomness comes from `generator`."""
+        """Attack a batch; all randomness comes from `generator`.
+
+        Draw it through `bench.contracts.randomness` (`rand`, `randn`, `randint` with a leading
+        batch dimension): in a cell it is one stream per sample, so outcomes do not depend on
+        the batch size.
+        """
         ...
 
 
@@ -128,8 +137,9 @@ class Method(Plugin[C]):
 
     A method whose forward pass draws noise sets `stochastic` (a class attribute, or a property
     when it depends on the config). Its encoder then takes every random number from a
-    `generator` keyword argument; it may also take `draws=E` and return [E, B, embed_dim] for E
-    independent draws, sharing the work the draws have in common.
+    `generator` keyword argument (a `bench.contracts.randomness` source: draw through that
+    module's functions, batch first, so per-sample streams work); it may also take `draws=E`
+    and return [E, B, embed_dim] for E independent draws, sharing the work they have in common.
     """
 
     # Config fields that act only at inference; trained weights are shared across their values.

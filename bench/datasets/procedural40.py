@@ -21,15 +21,17 @@ import numpy as np
 
 from bench.contracts.errors import ConfigError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
+from bench.datasets.captions import caption
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
-from bench.datasets.primitives import normalize, rotation
-from bench.datasets.shapes40 import CLASS_NAMES, sample_shape
+from bench.datasets.primitives import normalize, rotation, sample_surfaces
+from bench.datasets.shapes40 import CLASS_NAMES, GENERATORS, sample_shape
 from bench.storage.atomic import write_bytes_atomic
 from bench.storage.home import subdir
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 1  # bump whenever a shape, sampler or corruption changes its output
+GENERATOR_VERSION = 2  # bump whenever a shape, sampler, corruption or caption changes
+CAPTION_POINTS = 256  # points sampled to measure a shape's proportions for its caption
 SPLITS = {"train": 0, "test": 1}
 SHAPE, TURN, NOISE, SCAN = range(4)  # independent random streams of one sample
 
@@ -50,7 +52,7 @@ def check_float(config: Any, name: str, low: float, high: float) -> None:
 class Procedural40Config:
     points: int = 1024
     train_per_class: int = 60
-    test_per_class: int = 20
+    test_per_class: int = 50  # 50 per class: a useful interval on the 10 unseen classes
     seed: int = 0
     noise: float = 0.0  # std of gaussian surface jitter, in unit-sphere units
     rotate_up: bool = False  # random rotation about the y (up) axis; ModelNet40 is aligned
@@ -91,16 +93,16 @@ class Procedural40(Dataset[Procedural40Config]):
             for i, c in enumerate(labels)
         )
         path = subdir("data") / f"{self.name}-{split}-{self.cache_key(split)[:16]}.npz"
-        points = read_cache(path, (len(labels), self.config.points, 3))
-        if points is None:
-            points = np.stack(
-                [self.cloud(split, int(c), i % per_class) for i, c in enumerate(labels)]
-            )
-            points = points.astype(np.float32)
-            write_cache(path, points)
-        return CloudSet(
-            points, labels, CLASS_NAMES, ids, fingerprint_arrays(points, labels, CLASS_NAMES)
-        )
+        cached = read_cache(path, (len(labels), self.config.points, 3))
+        if cached is None:
+            samples = [(split, int(c), i % per_class) for i, c in enumerate(labels)]
+            points = np.stack([self.cloud(*sample) for sample in samples]).astype(np.float32)
+            captions = tuple(self.caption(*sample) for sample in samples)
+            write_cache(path, points, captions)
+        else:
+            points, captions = cached
+        fingerprint = fingerprint_arrays(points, labels, CLASS_NAMES, captions)
+        return CloudSet(points, labels, CLASS_NAMES, ids, fingerprint, captions=captions)
 
     def cache_key(self, split: str) -> str:
         """A hash of everything that determines a split's arrays."""
@@ -134,26 +136,36 @@ class Procedural40(Dataset[Procedural40Config]):
         """The stored cloud of one sample; the scan variant degrades the clean one here."""
         return self.clean(split, label, index, self.config.points)
 
+    def caption(self, split: str, label: int, index: int) -> str:
+        """The caption of one sample's shape, from the same parameters as its cloud."""
+        rng = self.rng(split, label, index, SHAPE)
+        parts = GENERATORS[CLASS_NAMES[label]](rng)
+        points = sample_surfaces(parts, CAPTION_POINTS, rng)
+        if self.config.rotate_up:
+            angle = self.rng(split, label, index, TURN).uniform(0, 2 * np.pi)
+            points = points @ rotation("y", angle).T
+        return caption(parts, points)
 
-def read_cache(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
-    """The cached points, or None when the file is missing, unreadable or of the wrong shape."""
+
+def read_cache(path: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[str, ...]] | None:
+    """The cached points and captions, or None when missing, unreadable or of the wrong shape."""
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            points = data["points"]
+            points, captions = data["points"], data["captions"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         log.warning("Regenerating the unreadable dataset cache %s (%s).", path, error)
         return None
-    if points.shape != shape or points.dtype != np.float32:
+    if points.shape != shape or points.dtype != np.float32 or captions.shape != shape[:1]:
         log.warning(
             "Regenerating the dataset cache %s: it holds %s %s.", path, points.dtype, points.shape
         )
         return None
-    return points
+    return points, tuple(str(c) for c in captions)
 
 
-def write_cache(path: Path, points: np.ndarray) -> None:
+def write_cache(path: Path, points: np.ndarray, captions: tuple[str, ...]) -> None:
     buffer = io.BytesIO()
-    np.savez(buffer, points=points)
+    np.savez(buffer, points=points, captions=np.array(captions, dtype=str))
     write_bytes_atomic(path, buffer.getvalue())

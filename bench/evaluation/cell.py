@@ -1,27 +1,30 @@
 """One cell's evaluation: build the victim, attack the split in batches, check, measure.
 
-Every adversarial batch is checked against the attack's declared threat model before any
-number is kept; a violation fails the cell.
+Every adversarial batch is checked against the attack's declared threat model, and against a
+private copy of the clean batch, before any number is kept; a violation fails the cell.
 
 Against a stochastic victim, predictions are majorities over fresh noise draws, and a gradient
 attack runs twice: naively (one draw per step) and adaptively (EOT, the attack's `eot_draws`).
-`robust_acc` is the adaptive number and `robust_acc_naive` the naive one; against a deterministic
-victim the two are the same run.
+Each run's accuracy is kept; `robust_acc` counts a sample as robust only if it survives both
+(`bench.evaluation.summary`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from bench.contracts.clouds import validate_clouds
+from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
+from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import ProgressFactory, Runtime
 from bench.evaluation.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.evaluation.metrics import perturbation_metrics
-from bench.evaluation.threat import check_threat_model
+from bench.evaluation.summary import generalised, summarize
+from bench.evaluation.threat import check_input_unchanged, check_threat_model
 from bench.evaluation.victim import Victim
 from bench.running.spec import Cell
 from bench.training.teacher import teacher_embeddings
@@ -35,10 +38,10 @@ def evaluate_cell(
     device = torch.device(runtime.device)
     torch.manual_seed(cell.seed)
     method = cell.method.instantiate()
-    data = cell.dataset.instantiate().load(cell.split)
+    data = cell.evaluation_data()
     validate_clouds(data.points, f"The {cell.split} split of dataset '{cell.dataset.name}'")
     teacher_encoder = cell.teacher.instantiate()
-    trained = obtain_encoder(method, cell.method.identity(), teacher_encoder, device, progress)
+    trained = obtain_encoder(cell, device, progress)
     embeddings, teacher = teacher_embeddings(
         teacher_encoder, method.config.templates, data.class_names
     )
@@ -56,7 +59,6 @@ def evaluate_cell(
     attack = cell.attack.instantiate()
     naive = naive_variant(attack, victim)
     threat = attack.threat_model()
-    generator = torch.Generator(device=device).manual_seed(cell.seed)
     votes = VOTES if victim.stochastic else 1
 
     started = time.perf_counter()
@@ -67,15 +69,21 @@ def evaluate_cell(
     for start in range(0, total, runtime.batch_size):
         points = torch.from_numpy(data.points[start : start + runtime.batch_size]).to(device)
         labels = torch.from_numpy(data.labels[start : start + runtime.batch_size]).to(device)
-        batch = {"label": labels, "clean_pred": victim.vote(points, votes)}
+        clean = points.clone()  # private: what attacks are measured and checked against
+        ids = data.ids[start : start + runtime.batch_size]
+        # Every draw is keyed by the cell seed and the sample id, not by the batch.
+        victim.bind(SampleStreams.for_samples(cell.seed, ids, "victim"))
+        generator = SampleStreams.for_samples(cell.seed, ids, "attack")
+        batch = {"label": labels, "clean_pred": victim.vote(clean, votes)}
         if naive is not None:
-            naive_output = naive.run(victim, points, labels, generator)
-            check_threat_model(threat, points, naive_output.points)
+            naive_streams = SampleStreams.for_samples(cell.seed, ids, "naive attack")
+            naive_output = _attack(naive, victim, points, clean, labels, naive_streams, threat)
             batch["adv_pred_naive"] = victim.vote(naive_output.points, votes)
-        output = attack.run(victim, points, labels, generator)
-        check_threat_model(threat, points, output.points)
+            if "success_step" in naive_output.stats:
+                batch["success_step_naive"] = naive_output.stats["success_step"]
+        output = _attack(attack, victim, points, clean, labels, generator, threat)
         batch["adv_pred"] = victim.vote(output.points, votes)
-        batch.update(perturbation_metrics(points, output.points))
+        batch.update(perturbation_metrics(clean, output.points))
         batch.update(output.stats)
         for name, values in batch.items():
             columns.setdefault(name, []).append(values.detach().cpu())
@@ -85,7 +93,11 @@ def evaluate_cell(
 
     samples = {name: torch.cat(values).tolist() for name, values in columns.items()}
     samples["id"] = list(data.ids)
-    metrics = summarize(samples, threat.eps)
+    metrics = summarize(samples, threat.eps, _attack_steps(attack))
+    trained_classes = cell.corpus.load().class_names
+    overlap = class_overlap(trained_classes, data.class_names)
+    metrics["zero_shot"] = not overlap["seen_classes"]
+    metrics.update(generalised(samples, data.class_names, set(trained_classes)))
     metrics.update(
         gradient_queries=queries,
         wall_s=round(wall, 3),
@@ -107,41 +119,36 @@ def evaluate_cell(
             "trained_now": trained.trained_now,
         },
         "teacher": teacher,
+        "training": {"corpus": cell.corpus.label(), "seed": cell.seed, **overlap},
         "dataset_fingerprint": data.fingerprint,
         "threat_model": {"norm": threat.norm, "eps": threat.eps},
     }
     return metrics, samples, facts
 
 
-def summarize(samples: dict[str, list[Any]], eps: float) -> dict[str, Any]:
-    """Accuracies, attack success and perturbation means, plus attack-failure indicators.
+def _attack(
+    attack: Attack[Any],
+    victim: Victim,
+    points: torch.Tensor,
+    clean: torch.Tensor,
+    labels: torch.Tensor,
+    generator: SampleStreams,
+    threat: ThreatModel,
+) -> AttackOutput:
+    """Run one attack on a batch and verify it against the private copy of the clean clouds."""
+    output = attack.run(victim, points, labels, generator)
+    check_input_unchanged(points, clean)
+    check_threat_model(threat, clean, output.points)
+    return output
 
-    Attack success is the share of clean-correct samples the attack flips, or for a targeted
-    attack (samples carry a `target`), the share of them classified as their target.
-    """
-    label = np.asarray(samples["label"])
-    clean_ok = np.asarray(samples["clean_pred"]) == label
-    adv_pred = np.asarray(samples["adv_pred"])
-    adv_ok = adv_pred == label
-    success = adv_pred == np.asarray(samples["target"]) if "target" in samples else ~adv_ok
-    naive_pred = np.asarray(samples.get("adv_pred_naive", adv_pred))
-    metrics: dict[str, Any] = {
-        "n": int(label.size),
-        "clean_acc": float(clean_ok.mean()),
-        "robust_acc": float(adv_ok.mean()),
-        "robust_acc_naive": float((naive_pred == label).mean()),
-        "attack_success_rate": float(success[clean_ok].mean()) if clean_ok.any() else 0.0,
-    }
-    for name in ("linf", "l2", "chamfer", "hausdorff", "points_changed"):
-        if name in samples:
-            metrics[f"{name}_mean"] = float(np.mean(samples[name]))
-    warnings = []
-    if eps > 0 and "loss_start" in samples and "loss_final" in samples:
-        if np.mean(samples["loss_final"]) <= np.mean(samples["loss_start"]):
-            warnings.append("the attack did not increase the loss")
-    if metrics["robust_acc"] > metrics["clean_acc"]:
-        warnings.append("accuracy under attack is above clean accuracy")
-    if metrics["robust_acc"] > metrics["robust_acc_naive"]:
-        warnings.append("the adaptive (EOT) attack did worse than the naive one")
-    metrics["warnings"] = warnings
-    return metrics
+
+def _attack_steps(attack: Attack[Any]) -> int | None:
+    """The attack's step count, when it has one (for the robust-accuracy-versus-steps curve)."""
+    steps = getattr(attack.config, "steps", None)
+    return steps if isinstance(steps, int) else None
+
+
+def class_overlap(trained: Sequence[str], evaluated: Sequence[str]) -> dict[str, Any]:
+    """Which evaluated class names the weights were trained on: zero-shot only if none."""
+    seen = sorted(set(trained) & set(evaluated))
+    return {"training_classes": len(set(trained)), "seen_classes": seen}

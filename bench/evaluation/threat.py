@@ -1,9 +1,16 @@
 """The budget check every adversarial batch passes before it is stored.
 
 Attacks declare a `ThreatModel`; this module verifies the declaration against what the attack
-actually returned, so a buggy or over-eager attack cannot publish an out-of-budget number.
+actually returned, so a buggy or over-eager attack cannot publish an out-of-budget number. The
+caller compares against its own private copy of the clean batch (an attack that edits the
+tensor it was given cannot shrink its measured perturbation), and checks that the given tensor
+came back unchanged.
+
 Only the xyz coordinates (first three channels) may change; any further channels (rgb) must
-come back bit-identical under every threat model.
+come back bit-identical under every threat model. The tolerance is relative: `clean + delta -
+clean` differs from `delta` by float rounding, which grows with the coordinates' magnitude, so
+the slack is two units in the last place of each cloud's largest coordinate (2.4e-7 for
+unit-sphere float32 clouds, 7e-5 for coordinates of a few hundred, as in millimetres).
 """
 
 from __future__ import annotations
@@ -14,45 +21,55 @@ from bench.contracts.errors import ThreatModelViolation
 from bench.contracts.plugins import ThreatModel
 
 L2_RTOL = 1e-5  # relative slack for the L2 ball: rescaling onto the sphere rounds either way
+ULPS = 2  # units in the last place of a cloud's largest coordinate allowed per coordinate
 LISTED = 8  # sample indices named in a violation message before summarising the rest
 
 
-def check_threat_model(
-    threat: ThreatModel,
-    clean: torch.Tensor,
-    adversarial: torch.Tensor,
-    *,
-    atol: float = 1e-6,
-) -> None:
-    """Raise ThreatModelViolation unless `adversarial` [B, N, C] is within `threat` of `clean`.
-
-    `atol` absorbs float rounding of `clean + delta - clean`, which is not exactly `delta`.
-    """
+def check_threat_model(threat: ThreatModel, clean: torch.Tensor, adversarial: torch.Tensor) -> None:
+    """Raise ThreatModelViolation unless `adversarial` [B, N, C] is within `threat` of `clean`."""
     if adversarial.shape != clean.shape:
         raise ThreatModelViolation(
             f"The adversarial batch has shape {tuple(adversarial.shape)} but the clean batch has"
             f" {tuple(clean.shape)}; this threat model does not allow adding or removing points."
         )
+    if adversarial.dtype != clean.dtype:
+        raise ThreatModelViolation(
+            f"The attack returned {adversarial.dtype} clouds for {clean.dtype} input."
+        )
     adversarial = adversarial.detach()
-    change = adversarial - clean.detach().to(adversarial.dtype)
+    clean = clean.detach().to(adversarial.device)
+    change = adversarial - clean
     _require(~torch.isfinite(adversarial).flatten(1).all(dim=1), "contain NaN or infinite values")
     if change.shape[-1] > 3:
         extra = change[..., 3:].abs().flatten(1).amax(dim=1)
         _require(extra > 0, "change non-coordinate channels (rgb) by up to", extra)
     xyz = change[..., :3]
+    scale = torch.maximum(clean[..., :3].abs(), adversarial[..., :3].abs()).flatten(1).amax(dim=1)
+    slack = ULPS * torch.finfo(clean.dtype).eps * scale.clamp_min(1.0)
     if threat.norm == "none":
         size = xyz.abs().flatten(1).amax(dim=1)
         _require(size > 0, "change the points of an attack without budget by up to", size)
     elif threat.norm == "linf":
         size = xyz.abs().flatten(1).amax(dim=1)
-        limit = threat.eps + atol
-        _require(size > limit, f"exceed the linf budget {threat.eps:g} with changes of up to", size)
+        _require(
+            size > threat.eps + slack,
+            f"exceed the linf budget {threat.eps:g} with changes of up to",
+            size,
+        )
     elif threat.norm == "l2":
         size = xyz.flatten(1).norm(dim=1)
-        limit = threat.eps * (1 + L2_RTOL) + atol
+        limit = threat.eps * (1 + L2_RTOL) + slack * xyz[0].numel() ** 0.5
         _require(size > limit, f"exceed the l2 budget {threat.eps:g} with norms of up to", size)
     else:
         raise ValueError(f"Unknown threat-model norm '{threat.norm}'; expected none, linf or l2.")
+
+
+def check_input_unchanged(given: torch.Tensor, private: torch.Tensor) -> None:
+    """Raise if an attack modified the batch it was given (it must return new tensors)."""
+    if not torch.equal(given, private.to(given.device)):
+        raise ThreatModelViolation(
+            "The attack modified its input clouds in place; attacks must return new tensors."
+        )
 
 
 def _require(bad: torch.Tensor, what: str, size: torch.Tensor | None = None) -> None:

@@ -4,9 +4,11 @@ Logits are `logit_scale * cos(encoder(preprocess(defense(points))), class_embedd
 is explicit and recorded, because gradient magnitudes (and so attack step semantics) depend on it.
 
 A stochastic victim (a method whose forward pass draws noise) takes that noise from its own
-generator, seeded by the cell, so a fixed seed reproduces every number. `sample` returns several
-independent draws at once; an encoder that can share work between draws (one backbone pass for
-all noise copies) declares a `draws` keyword and gets them in one call.
+generator, seeded by the cell, so a fixed seed reproduces every number. During a cell's
+evaluation the noise comes from per-sample streams instead (`bind`), keyed by the cell seed and
+the sample ids, so a sample's noise does not depend on the batch it is evaluated in. `sample`
+returns several independent draws at once; an encoder that can share work between draws (one
+backbone pass for all noise copies) declares a `draws` keyword and gets them in one call.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+
+from bench.contracts.randomness import RandomSource, SampleStreams
 
 
 class Victim(torch.nn.Module):
@@ -52,8 +56,18 @@ class Victim(torch.nn.Module):
         """Restart the noise stream of a stochastic victim."""
         self._seed = seed
         self._noise = None
+        self._streams: SampleStreams | None = None
 
-    def _generator(self, device: torch.device) -> torch.Generator:
+    def bind(self, streams: SampleStreams | None) -> None:
+        """Draw noise for the next batches from these per-sample streams (None: the generator).
+
+        Every call must then be on a batch of exactly those samples.
+        """
+        self._streams = streams
+
+    def _generator(self, device: torch.device) -> RandomSource:
+        if self._streams is not None:
+            return self._streams
         if self._noise is None or self._noise.device != device:
             self._noise = torch.Generator(device=device).manual_seed(self._seed)
         return self._noise

@@ -18,6 +18,8 @@ from typing import Literal
 
 import torch
 
+from bench.contracts.randomness import RandomSource, randint
+
 FpsStart = Literal["first", "random"]
 
 # pointnet2_ops never updates or picks a point with |p|^2 at or below this after the first centre.
@@ -35,7 +37,7 @@ def farthest_point_sample(
     count: int,
     *,
     start: FpsStart = "first",
-    generator: torch.Generator | None = None,
+    generator: RandomSource = None,
 ) -> torch.Tensor:
     """Indices [B, count] of farthest-point centres of `xyz` [B, N, 3], in selection order.
 
@@ -60,10 +62,7 @@ def farthest_point_sample(
         dist.masked_fill_(norms <= NEAR_ORIGIN_SQ, -1.0)
     elif start == "random":
         # DGL draws from randint(0, N - 1), so its start is never the last point; kept for fidelity.
-        device = generator.device if generator is not None else xyz.device
-        high = max(num_points - 1, 1)
-        current = torch.randint(0, high, (batch,), generator=generator, device=device)
-        current = current.to(xyz.device)
+        current = randint(generator, max(num_points - 1, 1), batch, device=xyz.device)
     else:
         raise ValueError(f"unknown FPS start {start!r}; use 'first' or 'random'")
     out = torch.empty(batch, count, dtype=torch.long, device=xyz.device)

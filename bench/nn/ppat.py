@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.contracts.errors import ConfigError, DataError
+from bench.contracts.randomness import RandomSource
 from bench.nn.pointops import FpsStart, ball_query, farthest_point_sample, gather
 
 
@@ -88,7 +89,7 @@ class SetAbstraction(nn.Module):
             last = width
 
     def sample(
-        self, xyz: torch.Tensor, generator: torch.Generator | None = None
+        self, xyz: torch.Tensor, generator: RandomSource = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Centre indices [B, P] in FPS order and ball members [B, P, nsample] in official order."""
         cfg = self.config
@@ -98,7 +99,7 @@ class SetAbstraction(nn.Module):
         return centre_idx, ball_query(gather(xyz, centre_idx), xyz, cfg.radius, cfg.nsample)
 
     def forward(
-        self, points: torch.Tensor, generator: torch.Generator | None = None
+        self, points: torch.Tensor, generator: RandomSource = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Centres [B, P, 3] and patch features [B, P, sa_dim] of clouds [B, N, 3 + features].
 
@@ -202,18 +203,14 @@ class PointPatchTransformer(nn.Module):
         self.cls_token = nn.Parameter(torch.randn(config.dim))
         self.transformer = Transformer(config)
 
-    def tokens(
-        self, points: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def tokens(self, points: torch.Tensor, generator: RandomSource = None) -> torch.Tensor:
         """Patch tokens [B, P, dim] after the lift's LayerNorm: [centre xyz || SA feature]."""
         centres, features = self.sa(points, generator)
         conv = self.lift[0]
         x = F.linear(torch.cat([centres, features], dim=-1), conv.weight.squeeze(-1), conv.bias)
         return self.lift[2](x)
 
-    def forward(
-        self, points: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def forward(self, points: torch.Tensor, generator: RandomSource = None) -> torch.Tensor:
         """The CLS output [B, dim] (the pre-projection feature)."""
         tokens = self.tokens(points, generator)
         cls = self.cls_token.expand(tokens.shape[0], 1, -1)
@@ -236,7 +233,7 @@ class PpatEncoder(nn.Module):
     def forward(
         self,
         points: torch.Tensor,
-        generator: torch.Generator | None = None,
+        generator: RandomSource = None,
         draws: int | None = None,
     ) -> torch.Tensor:
         """The embedding that zero-shot logits compare with class embeddings.

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.contracts.config import build_config, config_to_dict, load_yaml, parse_value
 from bench.contracts.errors import ConfigError, SpecError
-from bench.contracts.hashing import sha256_of
+from bench.contracts.hashing import canonical_json, sha256_of
 from bench.contracts.plugins import ATTACKS, DATASETS, DEFENSES, METHODS, TEXT_ENCODERS
 from bench.contracts.registry import Registry
+from bench.datasets.classes import RELATIVE, SUBSETS, select_classes
 
-CELL_SCHEMA = 1
+if TYPE_CHECKING:
+    from bench.datasets.cloudset import CloudSet
+
+CELL_SCHEMA = 2
 KINDS: dict[str, Registry[Any]] = {
     "method": METHODS,
     "dataset": DATASETS,
@@ -38,8 +42,21 @@ SPEC_KEYS = {
     "defenses",
     "seeds",
     "teachers",
+    "corpus",
 }
 ENTRY_KEYS = {"name", "preset", "params", "sweep"}
+DATASET_KEYS = ENTRY_KEYS | {"classes"}  # a class subset of the evaluation data
+CORPUS_KEYS = {"name", "params", "split", "classes", "text"}
+# What distillation aligns clouds to: class prompts only, plus each cloud's caption, or plus its
+# caption after the class name ("a chair, a tall shape made of ...", as ULIP-2 names objects).
+TEXT_SOURCES = ("prompts", "captions", "named_captions")
+DEFAULT_CLASSES = "unseen"  # evaluate zero-shot: on the names the training corpus did not have
+DEFAULT_CORPUS = {
+    "name": "procedural40",
+    "split": "train",
+    "classes": "modelnet40_minus_10",
+    "text": "prompts",
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +72,10 @@ class Choice:
         return KINDS[self.kind].get(self.name).cls.version
 
     def identity(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "config": config_to_dict(self.config)}
+        """Name, version and config, less the fields that only say where it runs (devices)."""
+        runtime = KINDS[self.kind].get(self.name).cls.runtime_fields
+        config = {k: v for k, v in config_to_dict(self.config).items() if k not in runtime}
+        return {"name": self.name, "version": self.version, "config": config}
 
     def instantiate(self) -> Any:
         return KINDS[self.kind].get(self.name).cls(self.config)
@@ -69,8 +89,43 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Corpus:
+    """What a method's weights are trained on: a dataset split, a class subset, a text source.
+
+    `text` "prompts" (the default) distils toward the class prompts only; "captions" also
+    toward each cloud's caption when the dataset has captions, "named_captions" toward the
+    caption after the class name. On procedural40 captions lowered unseen-class accuracy
+    (README), so they are opt-in.
+    """
+
+    dataset: Choice
+    split: str = "train"
+    classes: str = "all"
+    text: str = "prompts"
+
+    def load(self) -> CloudSet:
+        return select_classes(self.dataset.instantiate().load(self.split), self.classes)
+
+    def identity(self) -> dict[str, Any]:
+        """The corpus with the fingerprint of its exact clouds and labels."""
+        spec = {"dataset": self.dataset.identity(), "split": self.split, "classes": self.classes}
+        data = {"fingerprint": _fingerprint(canonical_json(spec), self)}
+        return {**spec, **data, "text": self.text}
+
+    def label(self) -> str:
+        text = "" if self.text == DEFAULT_CORPUS["text"] else f" ({self.text})"
+        return f"{self.dataset.label()}/{self.split}{_subset_suffix(self.classes)}{text}"
+
+
+@dataclass(frozen=True)
 class Cell:
-    """One (method, teacher, weights, split, attack, defense, seed): the unit of work and cache."""
+    """One (method, training, teacher, data, attack, defense, seed): the unit of work and cache.
+
+    Its hash covers everything that changes its numbers: the trained-weights key (recipe,
+    corpus fingerprint, teacher weights, seed), the evaluation data's fingerprint, the attack
+    and defense configs and the seed, which seeds training as well as the attack. Where a cell
+    runs (devices, batch size) is not part of it.
+    """
 
     method: Choice
     teacher: Choice  # the method's text encoder, with its config (weights file, architecture)
@@ -79,16 +134,48 @@ class Cell:
     defense: Choice
     seed: int = 0
     split: str = "test"
+    classes: str = DEFAULT_CLASSES  # the evaluated class subset, classified among its names only
+    corpus: Corpus = field(default_factory=lambda: _default_corpus())
     weights: str = "miniature"
 
+    @cached_property
+    def teacher_identity(self) -> str:
+        """The text encoder's name and weights hash (hashing is cached by file stamp)."""
+        return self.teacher.instantiate().identity()
+
+    def training_identity(self) -> dict[str, Any]:
+        """What the trained weights depend on; its hash is the weights cache key."""
+        method = self.method.identity()
+        inference_only = METHODS.get(self.method.name).cls.inference_only
+        recipe = {
+            **method,
+            "config": {k: v for k, v in method["config"].items() if k not in inference_only},
+        }
+        return {
+            "method": recipe,
+            "corpus": self.corpus.identity(),
+            "teacher": self.teacher_identity,
+            "templates": self.method.config.templates,
+            "seed": self.seed,
+        }
+
+    def evaluation_data(self) -> CloudSet:
+        data = self.dataset.instantiate().load(self.split)
+        trained = set(self.corpus.load().class_names) if self.classes in RELATIVE else None
+        return select_classes(data, self.classes, trained)
+
     def identity(self) -> dict[str, Any]:
+        data = {"dataset": self.dataset.identity(), "split": self.split, "classes": self.classes}
+        # `unseen` and `seen` depend on the corpus: its identity keys their fingerprint too.
+        relative = {"corpus": self.corpus.identity()} if self.classes in RELATIVE else {}
         return {
             "schema": CELL_SCHEMA,
             "method": self.method.identity(),
-            "teacher": self.teacher.identity(),
+            "teacher": {**self.teacher.identity(), "identity": self.teacher_identity},
             "weights": self.weights,
-            "dataset": self.dataset.identity(),
-            "split": self.split,
+            "training": self.training_identity(),
+            **data,
+            "data_fingerprint": _fingerprint(canonical_json({**data, **relative}), self),
             "attack": self.attack.identity(),
             "defense": self.defense.identity(),
             "seed": self.seed,
@@ -102,16 +189,40 @@ class Cell:
         return {
             "method": self.method.label(),
             "teacher": self.teacher.label(),
-            "dataset": self.dataset.label(),
+            "corpus": self.corpus.label(),
+            "dataset": self.dataset.label() + _subset_suffix(self.classes),
             "attack": self.attack.label(),
             "defense": self.defense.label(),
         }
 
     def label(self) -> str:
-        parts = [self.method.label(), self.dataset.label(), self.attack.label()]
+        labels = self.labels()
+        parts = [labels["method"], labels["dataset"], labels["attack"]]
         if self.defense.name != "none":
-            parts.append(self.defense.label())
+            parts.append(labels["defense"])
         return " × ".join(parts) + f" (seed {self.seed})"
+
+
+def _subset_suffix(classes: str) -> str:
+    return "" if classes == "all" else f"[{classes}]"
+
+
+_FINGERPRINTS: dict[str, str] = {}
+
+
+def _fingerprint(key: str, source: Corpus | Cell) -> str:
+    """A data fingerprint, computed once per process for each resolved data spec."""
+    if key not in _FINGERPRINTS:
+        data = source.load() if isinstance(source, Corpus) else source.evaluation_data()
+        _FINGERPRINTS[key] = data.fingerprint
+    return _FINGERPRINTS[key]
+
+
+def _default_corpus() -> Corpus:
+    dataset = resolve("dataset", {"name": DEFAULT_CORPUS["name"]}, "the default corpus")[0]
+    return Corpus(
+        dataset, DEFAULT_CORPUS["split"], DEFAULT_CORPUS["classes"], DEFAULT_CORPUS["text"]
+    )
 
 
 def resolve(kind: str, entry: str | Mapping[str, Any], where: str) -> list[Choice]:
@@ -157,13 +268,10 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
             raise SpecError(f"{where} needs a non-empty '{required}' list.")
     lists = {
         kind: _choices(kind, spec.get(kind + "s", [default]), where)
-        for kind, default in (
-            ("method", None),
-            ("dataset", "procedural40"),
-            ("attack", None),
-            ("defense", "none"),
-        )
+        for kind, default in (("method", None), ("attack", None), ("defense", "none"))
     }
+    datasets = _datasets(spec.get("datasets", ["procedural40"]), where)
+    corpora = _corpora(spec.get("corpus", DEFAULT_CORPUS), where)
     teachers = spec.get("teachers") or {}
     if not isinstance(teachers, Mapping) or not all(
         isinstance(v, Mapping) for v in teachers.values()
@@ -175,11 +283,11 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
     ):
         raise SpecError(f"{where}: 'seeds' must be a list of integers.")
     cells: dict[str, Cell] = {}
-    for method, dataset, attack, defense, seed in itertools.product(
-        lists["method"], lists["dataset"], lists["attack"], lists["defense"], seeds
+    for method, corpus, (dataset, classes), attack, defense, seed in itertools.product(
+        lists["method"], corpora, datasets, lists["attack"], lists["defense"], seeds
     ):
         teacher = teacher_choice(method, teachers)
-        cell = Cell(method, teacher, dataset, attack, defense, seed)
+        cell = Cell(method, teacher, dataset, attack, defense, seed, classes=classes, corpus=corpus)
         cells.setdefault(cell.hash, cell)
     return list(cells.values())
 
@@ -224,26 +332,34 @@ def single_cell_spec(
     seed: int,
     preset: str | None,
     settings: Sequence[str],
+    classes: str = DEFAULT_CLASSES,
 ) -> dict[str, Any]:
     """The one-cell spec behind `bench run --method ... --attack ...`, with `--set` applied.
 
-    `--set text_encoder.key=value` configures whichever text encoder the method uses.
+    `--set text_encoder.key=value` configures whichever text encoder the method uses;
+    `--set corpus.name|split|classes=...` chooses the training corpus, and any other
+    `corpus.key` is a parameter of the corpus dataset.
     """
     entries: dict[str, dict[str, Any]] = {
         "method": {"name": method, "params": {}},
         "text_encoder": {"name": "", "params": {}},
-        "dataset": {"name": dataset, "params": {}},
+        "dataset": {"name": dataset, "params": {}, "classes": classes},
+        "corpus": {**DEFAULT_CORPUS, "params": {}},
         "attack": {"name": attack, "params": {}, **({"preset": preset} if preset else {})},
         "defense": {"name": defense, "params": {}},
     }
     entries["text_encoder"]["name"] = _method_teacher(method, settings)
     for setting in settings:
         target, key, value = _split_setting(setting, entries)
-        target["params"][key] = value
+        if target is entries["corpus"] and key in CORPUS_KEYS - {"params"}:
+            target[key] = value
+        else:
+            target["params"][key] = value
     teacher = entries.pop("text_encoder")
     return {
         "seeds": [seed],
         "teachers": {teacher["name"]: teacher["params"]},
+        "corpus": entries.pop("corpus"),
         **{kind + "s": [entry] for kind, entry in entries.items()},
     }
 
@@ -271,8 +387,8 @@ def _split_setting(
         if prefix in (kind, entry["name"]):
             return entry, key, parse_value(raw)
     raise ConfigError(
-        f"--set {setting!r}: '{prefix}' is none of method, text_encoder, dataset, attack,"
-        " defense or the name of a chosen plugin."
+        f"--set {setting!r}: '{prefix}' is none of method, text_encoder, corpus, dataset,"
+        " attack, defense or the name of a chosen plugin."
     )
 
 
@@ -280,6 +396,52 @@ def _choices(kind: str, entries: Iterable[Any], where: str) -> list[Choice]:
     if not isinstance(entries, list) or not entries:
         raise SpecError(f"{where}: '{kind}s' must be a non-empty list.")
     return [c for i, e in enumerate(entries) for c in resolve(kind, e, f"{where}: {kind}s[{i}]")]
+
+
+def _datasets(entries: Any, where: str) -> list[tuple[Choice, str]]:
+    """Evaluation datasets with their class subsets (`classes:`, default all)."""
+    if not isinstance(entries, list) or not entries:
+        raise SpecError(f"{where}: 'datasets' must be a non-empty list.")
+    found = []
+    for i, entry in enumerate(entries):
+        label = f"{where}: datasets[{i}]"
+        classes = DEFAULT_CLASSES
+        if isinstance(entry, Mapping):
+            classes = _subset(entry.get("classes", DEFAULT_CLASSES), label)
+            entry = {k: v for k, v in entry.items() if k != "classes"}
+        found += [(choice, classes) for choice in resolve("dataset", entry, label)]
+    return found
+
+
+def _corpora(entries: Any, where: str) -> list[Corpus]:
+    """Training corpora: one mapping {name, params, split, classes}, or a list of them."""
+    entries = entries if isinstance(entries, list) else [entries]
+    corpora = []
+    for i, entry in enumerate(entries):
+        label = f"{where}: corpus" + (f"[{i}]" if len(entries) > 1 else "")
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, Mapping) or not set(entry) <= CORPUS_KEYS:
+            raise SpecError(
+                f"{label} must be a dataset name or a mapping with keys {sorted(CORPUS_KEYS)}."
+            )
+        merged = {**DEFAULT_CORPUS, **entry}
+        split = merged["split"]
+        if not isinstance(split, str):
+            raise SpecError(f"{label}: 'split' must be a split name such as train.")
+        if merged["classes"] in RELATIVE:
+            raise SpecError(f"{label}: a training corpus cannot use the relative subset 'unseen'.")
+        if merged["text"] not in TEXT_SOURCES:
+            raise SpecError(f"{label}: 'text' must be one of {', '.join(TEXT_SOURCES)}.")
+        choice = resolve("dataset", {"name": merged["name"], "params": merged.get("params")}, label)
+        corpora.append(Corpus(choice[0], split, _subset(merged["classes"], label), merged["text"]))
+    return corpora
+
+
+def _subset(value: Any, where: str) -> str:
+    if value not in SUBSETS:
+        raise SpecError(f"{where}: 'classes' must be one of {', '.join(SUBSETS)}, not {value!r}.")
+    return str(value)
 
 
 def _preset(cls: type, preset: str | None, label: str) -> Any:

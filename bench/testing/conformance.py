@@ -17,6 +17,7 @@ import torch
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.config import build_config, config_to_dict
 from bench.contracts.plugins import REGISTRIES, Plugin
+from bench.contracts.randomness import SampleStreams
 from bench.contracts.registry import NAME_PATTERN
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
 from bench.evaluation.threat import check_threat_model
@@ -128,6 +129,26 @@ def check_attack(name: str) -> None:
     )
     for key, values in first.stats.items():
         assert values.shape[0] == len(points), f"{name}: stat {key} is not per-sample"
+    _check_batch_invariance(name, attack, points, labels)
+
+
+def _check_batch_invariance(
+    name: str, attack: Any, points: torch.Tensor, labels: torch.Tensor
+) -> None:
+    """With per-sample streams, a sample's adversarial cloud is the same alone or in a batch,
+    against a deterministic and against a stochastic victim."""
+    ids = [f"sample {i}" for i in range(len(points))]
+    for victim in (ToyVictim(seed=0), ToyVictim(seed=0, input_noise=0.05)):
+        outputs = []
+        for part in (slice(None), slice(2, None)):
+            victim.bind(SampleStreams.for_samples(0, ids[part], "victim"))
+            streams = SampleStreams.for_samples(0, ids[part], "attack")
+            outputs.append(attack.run(victim, points[part], labels[part], streams).points)
+        victim.bind(None)
+        assert torch.allclose(outputs[0][2:], outputs[1], atol=1e-5), (
+            f"{name}: a sample's result depends on its batch (draw through"
+            " bench.contracts.randomness with the generator you are given)"
+        )
 
 
 def check_dataset(name: str) -> None:
@@ -140,7 +161,11 @@ def check_dataset(name: str) -> None:
     assert np.array_equal(first.points, second.points) and first.fingerprint == second.fingerprint
     assert first.labels.min() >= 0 and first.labels.max() < len(first.class_names)
     assert len(set(first.ids)) == len(first.ids) == len(first)
-    assert first.fingerprint == fingerprint_arrays(first.points, first.labels, first.class_names)
+    assert first.fingerprint == fingerprint_arrays(
+        first.points, first.labels, first.class_names, first.captions
+    )
+    if first.captions is not None:
+        assert len(first.captions) == len(first) and all(first.captions)
 
 
 def check_defense(name: str) -> None:

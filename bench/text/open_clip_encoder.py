@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.contracts.errors import ConfigError, WeightsError
-from bench.contracts.hashing import sha256_file
 from bench.contracts.plugins import TEXT_ENCODERS, PluginInfo, TextEncoder
+from bench.storage.file_hashes import cached_sha256
 
 if TYPE_CHECKING:
     import torch
@@ -52,6 +52,7 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
         allow_random: bool = False  # random weights are useless as a teacher; for tests only
 
     version = 1
+    runtime_fields = frozenset({"device"})
     smoke = Config(model="ViT-S-32-alt", allow_random=True)  # a small tower, built offline
     info = PluginInfo(
         display="OpenCLIP text tower",
@@ -72,7 +73,7 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
         """Architecture, activation override and weights-file sha256 (hashed once per instance)."""
         if self._identity is None:
             weights = self.weights()
-            digest = "random" if weights.path is None else sha256_file(weights.path)
+            digest = "random" if weights.path is None else cached_sha256(weights.path)
             arch = self.config.model + ("+quickgelu" if weights.quick_gelu else "")
             self._identity = f"open_clip:{arch}:{digest}"
         return self._identity

@@ -2,8 +2,9 @@
 
 Point embeddings are pulled toward the teacher text embedding of their class with InfoNCE over
 the class vocabulary (on a labelled set, in-batch text negatives would include false negatives
-whenever a batch holds two clouds of one class), and toward teacher image embeddings with
-in-batch InfoNCE when the dataset provides them. The temperature is learnable, initialised at
+whenever a batch holds two clouds of one class), toward their own caption among the corpus's
+distinct captions when it has them, and toward teacher image embeddings with in-batch InfoNCE
+when the dataset provides them. The temperature is learnable, initialised at
 0.07 and clamped at 1/100, as in CLIP and ULIP.
 """
 
@@ -61,6 +62,21 @@ def contrastive_loss(
     return loss
 
 
+def caption_loss(
+    embeddings: torch.Tensor, ctx: TrainContext, index: torch.Tensor, scale: torch.Tensor
+) -> torch.Tensor:
+    """InfoNCE of each cloud to its own caption among all distinct captions of the corpus.
+
+    Zero when the corpus has no captions. Clouds that share a caption share a target, so no
+    identical caption is ever a negative (the false-negative problem of in-batch captions).
+    """
+    if ctx.caption_ids is None or ctx.caption_embeddings is None:
+        return embeddings.new_zeros(())
+    z = F.normalize(embeddings, dim=-1)
+    logits = scale * z @ ctx.caption_embeddings.T
+    return F.cross_entropy(logits, ctx.caption_ids[index.to(ctx.caption_ids.device)])
+
+
 def train_contrastive(
     encoder: torch.nn.Module,
     preprocess: Callable[[torch.Tensor], torch.Tensor],
@@ -80,9 +96,9 @@ def train_contrastive(
         if use_augment:
             points = augment(points, gen)
         batch_images = None if image_table is None else image_table[index.to(ctx.device)]
-        return contrastive_loss(
-            encoder(preprocess(points)), labels, ctx.class_embeddings, scale(), batch_images
-        )
+        z = encoder(preprocess(points))
+        value = contrastive_loss(z, labels, ctx.class_embeddings, scale(), batch_images)
+        return value + caption_loss(z, ctx, index, scale())
 
     fit(model, loss, ctx, schedule)
     return encoder

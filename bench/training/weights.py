@@ -1,7 +1,7 @@
 """Trained miniature weights, cached by a content hash so a second run loads instead of training.
 
-The key covers the method's resolved config and version, the training data fingerprint and the
-teacher (text encoder identity including its weights hash, and the templates). Weights are
+The key is the hash of a cell's training identity (`bench.running.spec.Cell.training_identity`):
+recipe, training corpus fingerprint, teacher weights and templates, and the seed. Weights are
 stored as safetensors; nothing here unpickles.
 """
 
@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load_file, save
 
 from bench.contracts.hashing import sha256_file, sha256_of
-from bench.contracts.plugins import DATASETS, Method, TextEncoder
-from bench.contracts.runtime import Progress
+from bench.contracts.plugins import Method
+from bench.contracts.runtime import ProgressFactory
 from bench.storage.atomic import write_bytes_atomic, write_text_atomic
 from bench.storage.home import subdir
+from bench.text.embeddings import text_embeddings
 from bench.training.loop import TrainContext
 from bench.training.teacher import teacher_embeddings
 
-TRAINING_DATASET = "procedural40"
+if TYPE_CHECKING:
+    from bench.running.spec import Cell
+
 log = logging.getLogger(__name__)
 
 
@@ -40,47 +42,49 @@ class TrainedEncoder:
 
 
 def obtain_encoder(
-    method: Method[Any],
-    method_identity: dict[str, Any],
-    teacher: TextEncoder[Any],
+    cell: Cell,
     device: torch.device,
-    progress: Callable[[str], Progress],
+    progress: ProgressFactory,
     retrain: bool = False,
 ) -> TrainedEncoder:
-    """Load the cached miniature for this recipe, or train and cache it first."""
-    data = DATASETS.get(TRAINING_DATASET).cls().load("train")
-    embeddings, teacher_identity = teacher_embeddings(
-        teacher, method.config.templates, data.class_names
-    )
-    recipe = {
-        **method_identity,
-        "config": {
-            k: v for k, v in method_identity["config"].items() if k not in method.inference_only
-        },
-    }
-    key = sha256_of(
-        {
-            "method": recipe,
-            "data": {"name": TRAINING_DATASET, "fingerprint": data.fingerprint},
-            "teacher": teacher_identity,
-            "templates": method.config.templates,
-        }
-    )
-    path = subdir("weights") / method_identity["name"] / f"{key[:16]}.safetensors"
+    """Load the cached miniature for this cell's training identity, or train and cache it first.
+
+    The cache key is the hash of `cell.training_identity()`: recipe config and version (without
+    inference-only fields), the corpus fingerprint, the teacher's weights identity and templates,
+    and the seed, which also seeds training.
+    """
+    method = cell.method.instantiate()
+    training = cell.training_identity()
+    key = sha256_of(training)
+    data = cell.corpus.load()
+    teacher = cell.teacher.instantiate()
+    embeddings, _ = teacher_embeddings(teacher, method.config.templates, data.class_names)
+    path = subdir("weights") / cell.method.name / f"{key[:16]}.safetensors"
     if path.exists() and not retrain:
         encoder = _load(method, embeddings.shape[1], path, device)
         if encoder is not None:
             return TrainedEncoder(encoder, path, sha256_file(path), trained_now=False)
     ctx = TrainContext(
-        data, embeddings.to(device), device, progress(f"train {method_identity['name']}")
+        data,
+        embeddings.to(device),
+        device,
+        progress(f"train {cell.method.name} on {cell.corpus.label()}"),
+        seed=cell.seed,
     )
+    if cell.corpus.text != "prompts" and data.captions is not None:
+        texts = list(data.captions)
+        if cell.corpus.text == "named_captions":  # ULIP-2 style: the object named, then described
+            texts = [
+                f"a {data.class_names[c]}, {t}" for c, t in zip(data.labels, texts, strict=True)
+            ]
+        table = sorted(set(texts))
+        row = {text: i for i, text in enumerate(table)}
+        ctx.caption_ids = torch.tensor([row[text] for text in texts], device=device)
+        ctx.caption_embeddings = torch.from_numpy(text_embeddings(teacher, table)).to(device)
     encoder = method.train(ctx).eval()
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     write_bytes_atomic(path, save(state, metadata={"key": key}))
-    write_text_atomic(
-        path.with_suffix(".json"),
-        json.dumps({"key": key, "method": recipe, "teacher": teacher_identity}, indent=1),
-    )
+    write_text_atomic(path.with_suffix(".json"), json.dumps({"key": key, **training}, indent=1))
     return TrainedEncoder(encoder.to(device), path, sha256_file(path), trained_now=True)
 
 

@@ -70,6 +70,6 @@ class DualDenoise(Method[DualDenoiseConfig]):
 
         from methods.dual_denoise.recipe import train_dual_denoise
 
-        torch.manual_seed(self.config.seed)  # initial weights are part of the recipe
+        torch.manual_seed(ctx.seed)  # initial weights are part of the recipe
         encoder = self.build_encoder(ctx.class_embeddings.shape[1])
         return train_dual_denoise(encoder, self.preprocess, ctx, self.config)

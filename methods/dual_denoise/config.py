@@ -68,7 +68,6 @@ class DualDenoiseConfig:
     lr: float = 1e-3
     weight_decay: float = 0.05
     augment: bool = True
-    seed: int = 0
 
     def __post_init__(self) -> None:
         positive = (

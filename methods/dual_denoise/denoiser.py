@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.contracts.randomness import RandomSource, randn
+
 TIME_FREQUENCIES = 16
 
 
@@ -27,11 +29,13 @@ def alpha_bar(t: torch.Tensor) -> torch.Tensor:
     return torch.cos(0.5 * math.pi * t).square()
 
 
-def unit_noise(shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor):
-    """Gaussian noise with per-vector expected squared norm 1, drawn from `generator` only."""
-    device = generator.device if generator is not None else like.device
-    noise = torch.randn(shape, generator=generator, device=device, dtype=like.dtype)
-    return noise.to(like.device) / math.sqrt(shape[-1])
+def unit_noise(shape: tuple[int, ...], generator: RandomSource, like: torch.Tensor) -> torch.Tensor:
+    """Gaussian noise with per-vector expected squared norm 1, drawn from `generator` only.
+
+    The first dimension of `shape` is the batch (each sample's own stream under SampleStreams).
+    """
+    noise = randn(generator, shape[0], *shape[1:], dtype=like.dtype, device=like.device)
+    return noise / math.sqrt(shape[-1])
 
 
 def diffuse(z: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.contracts.randomness import RandomSource
 from bench.nn.backbone import PointBertEncoder, point_bert_config
 from methods.dual_denoise.config import DualDenoiseConfig
 from methods.dual_denoise.decoder import PatchDecoder
@@ -55,7 +56,7 @@ class DualDenoiseEncoder(nn.Module):
         tokens: torch.Tensor,
         estimate: torch.Tensor,
         draws: int,
-        generator: torch.Generator | None,
+        generator: RandomSource,
         copies: int | None = None,
     ) -> torch.Tensor:
         """Parallel noise inference: [draws, B, D], each the normalised mean over K copies.
@@ -85,7 +86,7 @@ class DualDenoiseEncoder(nn.Module):
     def forward(
         self,
         points: torch.Tensor,
-        generator: torch.Generator | None = None,
+        generator: RandomSource = None,
         draws: int | None = None,
     ) -> torch.Tensor:
         tokens, estimate = self.features(points)

@@ -5,8 +5,9 @@ per-cloud std drawn from U(0, sigma_max) (and optional patch masking), the rest 
 all share one backbone pass: a step costs what a ULIP step costs, and over the epochs every
 cloud is seen both clean and corrupted.
 - L_con: InfoNCE of the refined embedding f(P) and of the backbone estimate y to the teacher's
-  class embeddings (plus in-batch image embeddings when the dataset has them), on clean and
-  corrupted clouds alike, so noisy clouds are mapped to clean teacher targets.
+  class embeddings (plus in-batch image embeddings when the dataset has them, and of y to each
+  cloud's caption when the corpus has captions), on clean and corrupted clouds alike, so noisy
+  clouds are mapped to clean teacher targets.
 - L_rec: per-patch Chamfer between the decoder's reconstruction from corrupted-cloud tokens and
   the clean points of the same patches.
 - L_fd: the feature denoiser recovers the teacher embedding z of the sample's class from
@@ -21,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.nn.pointops import gather
-from bench.training.distill import LogitScale, augment, contrastive_loss
+from bench.training.distill import LogitScale, augment, caption_loss, contrastive_loss
 from bench.training.loop import Schedule, TrainContext, fit
 from methods.dual_denoise.config import DualDenoiseConfig
 from methods.dual_denoise.decoder import patch_chamfer
@@ -57,6 +58,7 @@ def train_dual_denoise(
             mask = _patch_mask(corrupted, len(clean), config, gen, clean.device)
         tokens, estimate = encoder.features(inputs, mask)
         total = contrastive_loss(estimate, labels, targets, scale(), batch_images)
+        total = total + caption_loss(estimate, ctx, index, scale())
         if config.feature_denoiser:
             refined = encoder.refine(tokens, estimate, 1, gen, config.train_copies)[0]
             total = total + contrastive_loss(refined, labels, targets, scale(), batch_images)
@@ -69,9 +71,7 @@ def train_dual_denoise(
             )
         return total
 
-    schedule = Schedule(
-        config.epochs, config.batch_size, config.lr, config.weight_decay, config.seed
-    )
+    schedule = Schedule(config.epochs, config.batch_size, config.lr, config.weight_decay, ctx.seed)
     fit(model, loss, ctx, schedule)
     return encoder
 

@@ -1,0 +1,84 @@
+"""Named class subsets: train on some class names and test zero-shot on the others.
+
+The 3D zero-shot protocol of Cheraghian et al. ("Zero-shot learning of 3D point cloud objects",
+MVA 2019) trains on the 30 ModelNet40 classes that are not in ModelNet10 and tests on the 10
+ModelNet10 classes. A subset keeps the clouds of its classes and classifies among its class
+names only; `all` keeps the dataset as it is. `unseen` and `seen` are relative to a training
+corpus: the dataset's names that the weights were not (were) trained on; `unseen` is the
+zero-shot evaluation whatever the datasets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+
+from bench.contracts.errors import DataError, UsageError
+from bench.datasets.cloudset import CloudSet, fingerprint_arrays
+
+MODELNET10 = (
+    "bathtub",
+    "bed",
+    "chair",
+    "desk",
+    "dresser",
+    "monitor",
+    "night stand",
+    "sofa",
+    "table",
+    "toilet",
+)
+SUBSETS = ("all", "unseen", "seen", "modelnet10", "modelnet40_minus_10")
+RELATIVE = ("unseen", "seen")  # subsets defined by a training corpus
+
+
+def subset_names(
+    class_names: tuple[str, ...], subset: str, trained: Collection[str] | None = None
+) -> tuple[str, ...]:
+    """The class names of `subset` among `class_names`, in the dataset's order."""
+    if subset == "all":
+        return class_names
+    if subset not in SUBSETS:
+        raise UsageError(f"Unknown class subset '{subset}'; choose from {', '.join(SUBSETS)}.")
+    if subset in RELATIVE:
+        if trained is None:
+            raise UsageError(f"The class subset '{subset}' needs a training corpus to refer to.")
+        names = tuple(n for n in class_names if (n in trained) == (subset == "seen"))
+        if not names:
+            raise DataError(f"The dataset has no class names {subset} in training.")
+        return names
+    missing = [name for name in MODELNET10 if name not in class_names]
+    if missing:
+        raise DataError(
+            f"The class subset '{subset}' needs the ModelNet10 classes, but the dataset has no"
+            f" {', '.join(repr(m) for m in missing)}."
+        )
+    if subset == "modelnet10":
+        return tuple(name for name in class_names if name in MODELNET10)
+    return tuple(name for name in class_names if name not in MODELNET10)
+
+
+def select_classes(data: CloudSet, subset: str, trained: Collection[str] | None = None) -> CloudSet:
+    """The clouds of the subset's classes, labelled among the subset's names only."""
+    names = subset_names(data.class_names, subset, trained)
+    if names == data.class_names:
+        return data
+    old = {name: index for index, name in enumerate(data.class_names)}
+    relabel = np.full(len(data.class_names), -1, dtype=np.int64)
+    relabel[[old[name] for name in names]] = np.arange(len(names))
+    labels = relabel[data.labels]
+    keep = np.flatnonzero(labels >= 0)
+    points = data.points[keep]
+    labels = labels[keep]
+    images = None if data.image_embeddings is None else data.image_embeddings[keep]
+    captions = None if data.captions is None else tuple(data.captions[i] for i in keep)
+    return CloudSet(
+        points,
+        labels,
+        names,
+        tuple(data.ids[i] for i in keep),
+        fingerprint_arrays(points, labels, names, captions),
+        images,
+        captions,
+    )

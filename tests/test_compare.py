@@ -1,0 +1,55 @@
+"""`bench compare`: paired tests between methods on the same samples, from stored records."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.storage.store import Record, Store
+
+
+def record(method: str, adv_pred: list[int], ids: list[str]) -> Record:
+    n = len(adv_pred)
+    return Record(
+        cell_hash=(method.encode().hex() + "0" * 64)[:64],
+        cell={"seed": 0},
+        labels={"method": method, "dataset": "d", "attack": "pgd", "defense": "none"},
+        status="ok",
+        metrics={"n": n},
+        samples={"id": ids, "label": [0] * n, "clean_pred": [0] * n, "adv_pred": adv_pred},
+    )
+
+
+def bench(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BENCH_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_pairs_within_a_setting_with_interval_p_value_and_verdict(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    ids = [f"s{i}" for i in range(40)]
+    # a: robust on 30; b: robust on the same 30 minus 12 (a strictly better on 12 samples).
+    store.put(record("a", [0] * 30 + [1] * 10, ids))
+    store.put(record("b", [0] * 18 + [1] * 22, ids))
+    store.put(record("c", [0] * 29 + [1] * 11, list(reversed(ids))))  # same samples, reordered
+    result = bench(tmp_path, "compare")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("| Dataset | Attack | Defense | A | B | n |")
+    a_b = next(line for line in lines if "| a | b |" in line)
+    assert "| 40 | 75.0 | 45.0 | +30.0 [" in a_b and "| A better |" in a_b
+    assert "| 0.000488 |" in a_b  # exact McNemar: 2 / 2^12
+    a_c = next(line for line in lines if "| a | c |" in line)
+    assert "no significant difference" in a_c
+
+    by_hash = bench(tmp_path, "compare", "61", "62", "--outcome", "clean")
+    assert by_hash.returncode == 0, by_hash.stderr
+    assert "| +0.0 [" in by_hash.stdout and "no significant difference" in by_hash.stdout
+    missing = bench(tmp_path, "compare", "ff", "62")
+    assert (
+        missing.returncode == 2 and "no stored cells match the hash prefix 'ff'" in missing.stderr
+    )
