@@ -39,7 +39,11 @@ def test_run_stores_reuses_and_reports() -> None:
     record = next(r for r in records if r["cell"]["attack"]["config"]["steps"] == 2)
     metrics = record["metrics"]
     assert record["status"] == "ok" and metrics["n"] == 10  # the 10 unseen classes
-    assert 0 <= metrics["robust_acc"] <= 1 and isinstance(metrics["clean_acc"], float)
+    samples = record["samples"]
+    columns = (samples["clean_pred"], samples["label"], samples["adv_pred"])
+    robust = [c == y == a for c, y, a in zip(*columns, strict=True)]
+    assert metrics["robust_acc"] == sum(robust) / 10 and samples["robust"] == robust
+    assert metrics["robust_acc"] <= metrics["clean_acc"]
     assert metrics["linf_mean"] <= 0.05 + 1e-6 and metrics["gradient_queries"] == 2
     assert len(record["samples"]["adv_pred"]) == 10 and len(set(record["samples"]["id"])) == 10
     provenance = record["provenance"]

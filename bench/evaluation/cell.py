@@ -26,7 +26,7 @@ from bench.evaluation.metrics import perturbation_metrics
 from bench.evaluation.summary import generalised, summarize
 from bench.evaluation.threat import check_input_unchanged, check_threat_model
 from bench.evaluation.victim import Victim
-from bench.running.spec import Cell
+from bench.running.cells import Cell
 from bench.training.teacher import teacher_embeddings
 from bench.training.weights import obtain_encoder
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from bench.contracts.errors import UsageError
 from bench.contracts.runtime import ProgressFactory, Runtime
-from bench.running.spec import Cell
+from bench.running.cells import Cell
 from bench.running.task import compute_and_store
 from bench.storage.home import ENV_VAR, home
 from bench.storage.store import Record

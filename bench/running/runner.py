@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.contracts.runtime import ProgressFactory, Runtime, no_progress
+from bench.running.cells import Cell
 from bench.running.executors import Executor, InProcess
-from bench.running.spec import Cell
 from bench.storage.store import Record, Store
 
 

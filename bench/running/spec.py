@@ -1,4 +1,4 @@
-"""Run specs and cells: what to evaluate, resolved and hashed before anything runs.
+"""Run specs: what to evaluate, expanded into cells (`bench.running.cells`) before anything runs.
 
 A spec (YAML) lists methods, datasets, attacks, defenses and seeds; it expands into their
 product, with an explicit `sweep:` block turning a parameter list into several cells. Each
@@ -10,29 +10,23 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.contracts.config import build_config, config_to_dict, load_yaml, parse_value
 from bench.contracts.errors import ConfigError, SpecError
-from bench.contracts.hashing import canonical_json, sha256_of
-from bench.contracts.plugins import ATTACKS, DATASETS, DEFENSES, METHODS, TEXT_ENCODERS
-from bench.contracts.registry import Registry
-from bench.datasets.classes import RELATIVE, SUBSETS, select_classes
+from bench.contracts.plugins import METHODS
+from bench.datasets.classes import RELATIVE, SUBSETS
+from bench.running.cells import (
+    DEFAULT_CLASSES,
+    DEFAULT_CORPUS,
+    KINDS,
+    TEXT_SOURCES,
+    Cell,
+    Choice,
+    Corpus,
+)
 
-if TYPE_CHECKING:
-    from bench.datasets.cloudset import CloudSet
-
-CELL_SCHEMA = 2
-KINDS: dict[str, Registry[Any]] = {
-    "method": METHODS,
-    "dataset": DATASETS,
-    "attack": ATTACKS,
-    "defense": DEFENSES,
-    "text_encoder": TEXT_ENCODERS,
-}
 SPEC_KEYS = {
     "name",
     "description",
@@ -45,184 +39,7 @@ SPEC_KEYS = {
     "corpus",
 }
 ENTRY_KEYS = {"name", "preset", "params", "sweep"}
-DATASET_KEYS = ENTRY_KEYS | {"classes"}  # a class subset of the evaluation data
 CORPUS_KEYS = {"name", "params", "split", "classes", "text"}
-# What distillation aligns clouds to: class prompts only, plus each cloud's caption, or plus its
-# caption after the class name ("a chair, a tall shape made of ...", as ULIP-2 names objects).
-TEXT_SOURCES = ("prompts", "captions", "named_captions")
-DEFAULT_CLASSES = "unseen"  # evaluate zero-shot: on the names the training corpus did not have
-DEFAULT_CORPUS = {
-    "name": "procedural40",
-    "split": "train",
-    "classes": "modelnet40_minus_10",
-    "text": "prompts",
-}
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One plugin with its resolved config."""
-
-    kind: str
-    name: str
-    config: Any
-
-    @property
-    def version(self) -> int:
-        return KINDS[self.kind].get(self.name).cls.version
-
-    def identity(self) -> dict[str, Any]:
-        """Name, version and config, less the fields that only say where it runs (devices)."""
-        runtime = KINDS[self.kind].get(self.name).cls.runtime_fields
-        config = {k: v for k, v in config_to_dict(self.config).items() if k not in runtime}
-        return {"name": self.name, "version": self.version, "config": config}
-
-    def instantiate(self) -> Any:
-        return KINDS[self.kind].get(self.name).cls(self.config)
-
-    def label(self) -> str:
-        """Name plus the parameters that differ from the plugin's defaults."""
-        defaults = config_to_dict(type(self.config)())
-        changed = {k: v for k, v in config_to_dict(self.config).items() if defaults[k] != v}
-        inner = ", ".join(f"{k}={v}" for k, v in changed.items())
-        return f"{self.name}({inner})" if inner else self.name
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """What a method's weights are trained on: a dataset split, a class subset, a text source.
-
-    `text` "prompts" (the default) distils toward the class prompts only; "captions" also
-    toward each cloud's caption when the dataset has captions, "named_captions" toward the
-    caption after the class name. On procedural40 captions lowered unseen-class accuracy
-    (README), so they are opt-in.
-    """
-
-    dataset: Choice
-    split: str = "train"
-    classes: str = "all"
-    text: str = "prompts"
-
-    def load(self) -> CloudSet:
-        return select_classes(self.dataset.instantiate().load(self.split), self.classes)
-
-    def identity(self) -> dict[str, Any]:
-        """The corpus with the fingerprint of its exact clouds and labels."""
-        spec = {"dataset": self.dataset.identity(), "split": self.split, "classes": self.classes}
-        data = {"fingerprint": _fingerprint(canonical_json(spec), self)}
-        return {**spec, **data, "text": self.text}
-
-    def label(self) -> str:
-        text = "" if self.text == DEFAULT_CORPUS["text"] else f" ({self.text})"
-        return f"{self.dataset.label()}/{self.split}{_subset_suffix(self.classes)}{text}"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One (method, training, teacher, data, attack, defense, seed): the unit of work and cache.
-
-    Its hash covers everything that changes its numbers: the trained-weights key (recipe,
-    corpus fingerprint, teacher weights, seed), the evaluation data's fingerprint, the attack
-    and defense configs and the seed, which seeds training as well as the attack. Where a cell
-    runs (devices, batch size) is not part of it.
-    """
-
-    method: Choice
-    teacher: Choice  # the method's text encoder, with its config (weights file, architecture)
-    dataset: Choice
-    attack: Choice
-    defense: Choice
-    seed: int = 0
-    split: str = "test"
-    classes: str = DEFAULT_CLASSES  # the evaluated class subset, classified among its names only
-    corpus: Corpus = field(default_factory=lambda: _default_corpus())
-    weights: str = "miniature"
-
-    @cached_property
-    def teacher_identity(self) -> str:
-        """The text encoder's name and weights hash (hashing is cached by file stamp)."""
-        return self.teacher.instantiate().identity()
-
-    def training_identity(self) -> dict[str, Any]:
-        """What the trained weights depend on; its hash is the weights cache key."""
-        method = self.method.identity()
-        inference_only = METHODS.get(self.method.name).cls.inference_only
-        recipe = {
-            **method,
-            "config": {k: v for k, v in method["config"].items() if k not in inference_only},
-        }
-        return {
-            "method": recipe,
-            "corpus": self.corpus.identity(),
-            "teacher": self.teacher_identity,
-            "templates": self.method.config.templates,
-            "seed": self.seed,
-        }
-
-    def evaluation_data(self) -> CloudSet:
-        data = self.dataset.instantiate().load(self.split)
-        trained = set(self.corpus.load().class_names) if self.classes in RELATIVE else None
-        return select_classes(data, self.classes, trained)
-
-    def identity(self) -> dict[str, Any]:
-        data = {"dataset": self.dataset.identity(), "split": self.split, "classes": self.classes}
-        # `unseen` and `seen` depend on the corpus: its identity keys their fingerprint too.
-        relative = {"corpus": self.corpus.identity()} if self.classes in RELATIVE else {}
-        return {
-            "schema": CELL_SCHEMA,
-            "method": self.method.identity(),
-            "teacher": {**self.teacher.identity(), "identity": self.teacher_identity},
-            "weights": self.weights,
-            "training": self.training_identity(),
-            **data,
-            "data_fingerprint": _fingerprint(canonical_json({**data, **relative}), self),
-            "attack": self.attack.identity(),
-            "defense": self.defense.identity(),
-            "seed": self.seed,
-        }
-
-    @cached_property
-    def hash(self) -> str:
-        return sha256_of(self.identity())
-
-    def labels(self) -> dict[str, str]:
-        return {
-            "method": self.method.label(),
-            "teacher": self.teacher.label(),
-            "corpus": self.corpus.label(),
-            "dataset": self.dataset.label() + _subset_suffix(self.classes),
-            "attack": self.attack.label(),
-            "defense": self.defense.label(),
-        }
-
-    def label(self) -> str:
-        labels = self.labels()
-        parts = [labels["method"], labels["dataset"], labels["attack"]]
-        if self.defense.name != "none":
-            parts.append(labels["defense"])
-        return " × ".join(parts) + f" (seed {self.seed})"
-
-
-def _subset_suffix(classes: str) -> str:
-    return "" if classes == "all" else f"[{classes}]"
-
-
-_FINGERPRINTS: dict[str, str] = {}
-
-
-def _fingerprint(key: str, source: Corpus | Cell) -> str:
-    """A data fingerprint, computed once per process for each resolved data spec."""
-    if key not in _FINGERPRINTS:
-        data = source.load() if isinstance(source, Corpus) else source.evaluation_data()
-        _FINGERPRINTS[key] = data.fingerprint
-    return _FINGERPRINTS[key]
-
-
-def _default_corpus() -> Corpus:
-    dataset = resolve("dataset", {"name": DEFAULT_CORPUS["name"]}, "the default corpus")[0]
-    return Corpus(
-        dataset, DEFAULT_CORPUS["split"], DEFAULT_CORPUS["classes"], DEFAULT_CORPUS["text"]
-    )
 
 
 def resolve(kind: str, entry: str | Mapping[str, Any], where: str) -> list[Choice]:

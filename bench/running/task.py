@@ -12,8 +12,8 @@ from typing import Any
 
 from bench.contracts.runtime import ProgressFactory, Runtime, no_progress
 from bench.evaluation.cell import evaluate_cell
+from bench.running.cells import KINDS, Cell
 from bench.running.provenance import code_version, environment, utc_now
-from bench.running.spec import KINDS, Cell
 from bench.storage.store import Record, Store
 
 log = logging.getLogger(__name__)

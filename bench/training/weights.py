@@ -1,6 +1,6 @@
 """Trained miniature weights, cached by a content hash so a second run loads instead of training.
 
-The key is the hash of a cell's training identity (`bench.running.spec.Cell.training_identity`):
+The key is the hash of a cell's training identity (`bench.running.cells.Cell.training_identity`):
 recipe, training corpus fingerprint, teacher weights and templates, and the seed. Weights are
 stored as safetensors; nothing here unpickles.
 """
@@ -26,7 +26,7 @@ from bench.training.loop import TrainContext
 from bench.training.teacher import teacher_embeddings
 
 if TYPE_CHECKING:
-    from bench.running.spec import Cell
+    from bench.running.cells import Cell
 
 log = logging.getLogger(__name__)
 
