@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -79,7 +78,9 @@ class PGD(Attack[PGDConfig]):
     Returned cloud: each sample's best iterate, not the last one: the first iterate judged a
     success, else the one with the highest objective, over every step of every restart. An
     iterate is judged on the forward pass that also gives its gradient (no extra cost); PGD's
-    last iterate can be worse than an earlier one, since sign steps overshoot.
+    last iterate can be worse than an earlier one, since sign steps overshoot. A sample leaves
+    the run at its first success, which cannot be bettered, so a strong attack costs little and
+    the steps go to the samples still standing (`gradient_queries` is the per-sample budget).
 
     The gradient is the cross-entropy gradient up to a positive per-sample factor, computed in
     closed form from the logits (softmax of the other logits minus the label indicator). Sign and
@@ -103,7 +104,7 @@ class PGD(Attack[PGDConfig]):
     """
 
     Config = PGDConfig
-    version = 2
+    version = 3
     info = PluginInfo(
         display="PGD",
         description="Projected gradient descent on xyz within an L-inf or global L2 ball.",
@@ -145,11 +146,10 @@ class PGD(Attack[PGDConfig]):
             stats["success_step"] = start.success_step
             return AttackOutput(points=clean.clone(), gradient_queries=0, stats=stats)
 
-        restarts = (
-            _restart(victim, clean, classes, config, draws, generator)
-            for _ in range(config.restarts)
-        )
-        best = functools.reduce(_keep_best, restarts)
+        best: _Result | None = None
+        for _ in range(config.restarts):
+            best = _restart(victim, clean, classes, config, draws, generator, best)
+        assert best is not None
         stats["loss_final"] = best.loss
         stats["success_step"] = best.success_step
         return AttackOutput(
@@ -176,11 +176,14 @@ def _restart(
     config: PGDConfig,
     draws: int,
     generator: RandomSource,
+    best: _Result | None,
 ) -> _Result:
-    """One PGD run from a (random) start, keeping each sample's best iterate.
+    """One PGD run from a (random) start, updating each sample's best iterate so far.
 
     Iterate k (k = 0 is the start) is judged on the logits of the forward pass that also gives
-    its gradient, so keeping the best costs one extra forward only, for the last iterate.
+    its gradient, so keeping the best costs one extra forward only, for the last iterate. A
+    sample stops at its first success: its best iterate can no longer change, so the rest of
+    the run is spent on the samples still standing.
     """
     import torch
 
@@ -190,23 +193,40 @@ def _restart(
     else:
         delta = torch.zeros_like(xyz)
     alpha = config.alpha()
-    best: _Result | None = None
+    active = torch.arange(len(clean), device=clean.device)
+    if best is not None:
+        active = active[~best.success]
     for step in range(config.steps + 1):
+        if not len(active):
+            break
         last = step == config.steps
-        with torch.set_grad_enabled(not last):
-            delta.requires_grad_(not last)
-            adversarial = _compose(clean, delta)
+        part = delta[active]
+        with torch.set_grad_enabled(not last), victim.rows(active):
+            part.requires_grad_(not last)
+            adversarial = _compose(clean[active], part)
             logits = victim.sample(adversarial, draws)
-        current = _judge(adversarial.detach(), logits.detach(), classes, config.targeted, step)
-        best = current if best is None else _keep_best(best, current)
+        current = _judge(
+            adversarial.detach(), logits.detach(), classes[active], config.targeted, step
+        )
+        best = current if best is None else _merge(best, active, current)
         if last:
             break
-        direction = _ascent_direction(logits.detach(), classes, config.targeted)
-        (gradient,) = torch.autograd.grad(logits, delta, grad_outputs=direction)
+        direction = _ascent_direction(logits.detach(), classes[active], config.targeted)
+        (gradient,) = torch.autograd.grad(logits, part, grad_outputs=direction)
         with torch.no_grad():
-            delta = _project(delta + alpha * _step(gradient, config.norm), config)
+            delta[active] = _project(part + alpha * _step(gradient, config.norm), config)
+        active = active[~current.success]
     assert best is not None
     return best
+
+
+def _merge(best: _Result, rows: torch.Tensor, new: _Result) -> _Result:
+    """`best` with its `rows` replaced by the better of them and `new`, an iterate of those rows."""
+    kept = _keep_best(_Result(*(field[rows] for field in best)), new)
+    merged = [field.clone() for field in best]
+    for field, part in zip(merged, kept, strict=True):
+        field[rows] = part
+    return _Result(*merged)
 
 
 def _judge(

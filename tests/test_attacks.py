@@ -273,3 +273,35 @@ def test_pgd_returns_each_samples_best_iterate_and_first_success(victim, batch) 
     assert 0 < int(fooled.sum()) < len(labels) and int(step.max()) <= 10
     robust = step < 0  # the start (the clean cloud) is an iterate: the best is never worse
     assert (out.stats["loss_final"][robust] >= out.stats["loss_start"][robust]).all()
+
+
+class CountingVictim(ToyVictim):
+    """The toy victim, counting the clouds each forward pass sees."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=0)
+        self.rows_seen = 0
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        self.rows_seen += len(points)
+        return super().forward(points)
+
+
+def test_a_sample_leaves_the_run_at_its_first_success(batch) -> None:
+    points, labels = batch
+    counting = CountingVictim()
+    out = attack(counting, points, labels, eps=0.08, steps=10, random_start=False)
+    steps = out.stats["success_step"]
+    assert 0 < int((steps >= 0).sum()) < len(labels)  # some fooled, some standing
+    # One clean pass, then iterates 0..a sample's first success, or all 11 if never fooled.
+    expected = len(labels) + int(torch.where(steps >= 0, steps + 1, 11).sum())
+    assert counting.rows_seen == expected < 12 * len(labels)
+    alone = [
+        attack(
+            counting, points[i : i + 1], labels[i : i + 1], eps=0.08, steps=10, random_start=False
+        )
+        for i in range(4)
+    ]
+    for i, single in enumerate(alone):
+        torch.testing.assert_close(single.points[0], out.points[i], rtol=0, atol=1e-6)
+        assert int(single.stats["success_step"]) == int(steps[i])

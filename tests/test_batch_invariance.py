@@ -27,6 +27,16 @@ def test_a_samples_draws_are_the_same_alone_and_in_any_batch() -> None:
         randn(batch, 4, 2)
 
 
+def test_a_samples_draws_depend_only_on_its_own_history() -> None:
+    alone = SampleStreams.for_samples(3, ["x"], "victim")
+    batch = SampleStreams.for_samples(3, ["a", "x", "b"], "victim")
+    for _ in range(2):  # "x" alone is drawn for twice (an attack still working on it)
+        assert torch.equal(randn(batch.select([1]), 1, 4), randn(alone, 1, 4))
+    assert torch.equal(randn(batch, 6, 4)[[1, 4]], randn(alone, 2, 4))  # its 3rd and 4th blocks
+    fresh = SampleStreams.for_samples(3, ["a"], "victim")
+    assert torch.equal(randn(batch, 3, 4)[0], randn(fresh, 3, 4)[2])  # "a" waited: its 3rd
+
+
 @pytest.mark.parametrize("method", ["ulip", "dual_denoise"])  # deterministic, stochastic
 def test_outcomes_agree_at_batch_sizes_7_and_32(tmp_path: Path, method: str) -> None:
     spec = {

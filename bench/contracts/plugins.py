@@ -71,7 +71,7 @@ class AttackOutput:
     """Adversarial clouds plus per-sample statistics (tensors of shape [B])."""
 
     points: torch.Tensor
-    gradient_queries: int = 0  # forward+backward passes per sample
+    gradient_queries: int = 0  # forward+backward passes per sample (at most)
     stats: dict[str, torch.Tensor] = field(default_factory=dict)
 
 

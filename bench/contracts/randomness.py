@@ -5,12 +5,12 @@ noise) comes from a *source* handed to the code that draws:
 
 - a `torch.Generator`: one stream for the whole batch (training, tests);
 - `SampleStreams`: one stream per sample, keyed by the cell seed and the sample's id. Its k-th
-  draw for a sample is the same whatever the batch size or the sample's position, because every
-  call on a batch draws one block per sample and advances all streams together.
+  block for a sample is the same whatever the batch size or the sample's position, because a
+  call on a batch draws the next block of each sample's own stream.
 
 Plugins draw through `rand`, `randn` and `randint` here with whatever source they were given,
 always with a leading batch dimension. A batch that is a multiple m of the samples (E draws of
-B samples, stacked draws-major as [E * B]) gives each sample's stream m consecutive blocks.
+B samples, stacked draws-major as [E * B]) takes m consecutive blocks of each sample's stream.
 """
 
 from __future__ import annotations
@@ -25,11 +25,19 @@ SEED_MASK = (1 << 63) - 1
 
 
 class SampleStreams:
-    """Independent random streams, one per sample of a batch, advancing together per call."""
+    """Independent random streams, one per sample of a batch.
+
+    Each sample's stream is a sequence of blocks (one seeded generator each), never reused: a
+    call on a batch takes each sample's next blocks, so what a sample draws depends only on how
+    many blocks it has taken before, not on the batch or its position. `select` narrows a call
+    to some samples (an attack that stops on the samples already fooled); their streams
+    advance and the others wait.
+    """
 
     def __init__(self, seeds: Sequence[int]) -> None:
         self.seeds = [int(s) & SEED_MASK for s in seeds]
-        self.calls = 0
+        self._taken = [0] * len(self.seeds)  # blocks each sample's stream has given out
+        self._rows: list[int] = list(range(len(self.seeds)))
 
     @classmethod
     def for_samples(cls, seed: int, ids: Sequence[str], purpose: str) -> SampleStreams:
@@ -37,21 +45,32 @@ class SampleStreams:
         return cls([_digest(f"{seed}\x1f{purpose}\x1f{sample}") for sample in ids])
 
     def __len__(self) -> int:
-        return len(self.seeds)
+        return len(self._rows)
+
+    def select(self, rows: Sequence[int]) -> SampleStreams:
+        """The streams of these rows (positions in this batch), sharing their positions."""
+        view = object.__new__(SampleStreams)
+        view.seeds, view._taken = self.seeds, self._taken
+        view._rows = [self._rows[int(r)] for r in rows]
+        return view
 
     def generators(self, batch: int) -> list[torch.Generator]:
-        """CPU generators for one call on `batch` rows (a multiple of the samples)."""
-        if batch % len(self.seeds):
-            raise ValueError(
-                f"a batch of {batch} rows does not fit {len(self.seeds)} sample streams"
-            )
-        call = self.calls
-        self.calls += 1
-        copies = batch // len(self.seeds)
+        """CPU generators for one call on `batch` rows (a multiple m of the samples).
+
+        Rows are stacked draws-major ([m * B]): row k * B + i is sample i's k-th block of this call.
+        """
+        if batch == 0:
+            return []
+        if not self._rows or batch % len(self._rows):
+            raise ValueError(f"a batch of {batch} rows does not fit {len(self)} sample streams")
+        copies = batch // len(self._rows)
+        first = [self._taken[r] for r in self._rows]
+        for r in self._rows:
+            self._taken[r] += copies
         return [
-            torch.Generator().manual_seed((seed + (call * copies + k) * GOLDEN) & SEED_MASK)
+            torch.Generator().manual_seed((self.seeds[r] + (start + k) * GOLDEN) & SEED_MASK)
             for k in range(copies)
-            for seed in self.seeds
+            for r, start in zip(self._rows, first, strict=True)
         ]
 
 

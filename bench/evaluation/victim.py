@@ -14,7 +14,8 @@ backbone pass for all noise copies) declares a `draws` keyword and gets them in 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +65,21 @@ class Victim(torch.nn.Module):
         Every call must then be on a batch of exactly those samples.
         """
         self._streams = streams
+
+    @contextmanager
+    def rows(self, index: torch.Tensor) -> Iterator[None]:
+        """Calls inside are on these rows of the bound batch only (the other samples wait).
+
+        An attack that stops working on the samples it has already fooled passes just the rest;
+        their noise still comes from their own streams, so outcomes stay batch-invariant.
+        """
+        bound = self._streams
+        if bound is not None:
+            self._streams = bound.select(index.tolist())
+        try:
+            yield
+        finally:
+            self._streams = bound
 
     def _generator(self, device: torch.device) -> RandomSource:
         if self._streams is not None:
