@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.contracts.errors import BenchError
+from bench.progress import progress_reporter
 
 log = logging.getLogger("bench")
 
@@ -28,12 +29,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
     )
     try:
-        return int(args.command(args) or 0)
+        with progress_reporter():
+            return int(args.command(args) or 0)
     except BenchError as error:
         if args.debug:
             raise
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:  # the reader went away (`bench results | head`): end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
+        return 141  # 128 + SIGPIPE, what a tool killed by the signal would return
     except KeyboardInterrupt:
         print(
             "interrupted: finished cells are stored; run the same command to resume.",
@@ -93,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
         "kind", nargs="?", help="methods, attacks, datasets, defenses or text_encoders"
     )
     listing.set_defaults(command=commands.list_plugins)
+
+    showing = sub.add_parser(
+        "show", help="one plugin's parameters (types, defaults), presets, version and citation"
+    )
+    showing.add_argument("kind", help="method, attack, dataset, defense or text_encoder")
+    showing.add_argument("name")
+    showing.set_defaults(command=commands.show_plugin)
 
     results = sub.add_parser("results", help="print the stored results as a table")
     results.add_argument("--format", choices=("markdown", "json", "csv"), default="markdown")

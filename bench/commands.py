@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.contracts.errors import ConfigError, UsageError
-
-if TYPE_CHECKING:
-    from bench.contracts.runtime import Progress
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.storage.store import Store
     from leaderboard.tables import rows, to_markdown
 
+    runtime = Runtime(_device(args.device), _batch(args.batch_size), rerun=args.rerun)
     if args.spec:
         if args.method or args.attack:
             raise UsageError("Give either --spec or --method/--attack, not both.")
@@ -43,15 +39,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "Give --method and --attack (e.g. --method ulip --attack pgd), or --spec FILE."
         )
-    runtime = Runtime(_device(args.device), _batch(args.batch_size), rerun=args.rerun)
     executor = RayExecutor(args.ray_address) if args.executor == "ray" else InProcess()
+    store = Store(subdir("store"))
     if args.dry_run:
         for cell in cells:
-            print(f"{cell.hash[:16]}  {cell.label()}")
+            print(f"{cell.hash[:16]}  {_plan(cell, store, runtime):<22} {cell.label()}")
         return 0
-    store = Store(subdir("store"))
-    with _progress() as progress:
-        outcomes = Runner(store, runtime, progress, executor).run(cells)
+    outcomes = Runner(store, runtime, executor).run(cells)
     print(to_markdown(rows(o.record for o in outcomes)))
     reused = sum(o.reused for o in outcomes)
     failed = [o.record for o in outcomes if o.record.status != "ok"]
@@ -70,6 +64,7 @@ def train(args: argparse.Namespace) -> int:
     from bench.running.spec import expand, single_cell_spec
     from bench.training.weights import obtain_encoder
 
+    device = torch.device(_device(args.device))
     for setting in args.settings:
         if setting.split(".")[0] not in ("method", "text_encoder", "corpus", args.method):
             raise ConfigError(
@@ -80,10 +75,7 @@ def train(args: argparse.Namespace) -> int:
         args.method, "none", "procedural40", "none", args.seed, None, args.settings
     )
     cell = expand(spec, where="the command line")[0]
-    with _progress() as progress:
-        trained = obtain_encoder(
-            cell, torch.device(_device(args.device)), progress, retrain=args.retrain
-        )
+    trained = obtain_encoder(cell, device, retrain=args.retrain)
     state = "trained" if trained.trained_now else "loaded from cache"
     print(
         f"{cell.method.label()} on {cell.corpus.label()} (seed {cell.seed}): {state}:"
@@ -115,15 +107,44 @@ def list_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_plugin(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from bench.contracts.config import config_to_dict
+    from bench.contracts.plugins import REGISTRIES
+
+    kind = args.kind if args.kind in REGISTRIES else f"{args.kind}s"
+    if kind not in REGISTRIES:
+        raise UsageError(f"Unknown kind '{args.kind}'; choose from {', '.join(REGISTRIES)}.")
+    entry = REGISTRIES[kind].get(args.name)
+    cls = entry.cls
+    print(f"{entry.name} ({kind[:-1]}, v{cls.version}, {entry.origin}): {cls.info.display}")
+    print(f"  {cls.info.description}")
+    for label, text in (("cite", cls.info.cite), ("url", cls.info.url)):
+        if text:
+            print(f"  {label}: {text}")
+    fields = dataclasses.fields(cls.Config)
+    print("parameters:" if fields else "parameters: none")
+    defaults = config_to_dict(cls.Config())
+    width = max([len(f.name) for f in fields] + [4])
+    for field in fields:
+        kind_of = field.type if isinstance(field.type, str) else field.type.__name__
+        print(f"  {field.name:<{width}}  {kind_of:<18} default {defaults[field.name]!r}")
+    for name, preset in cls.presets.items():
+        changed = {k: v for k, v in config_to_dict(preset).items() if defaults[k] != v}
+        print(f"preset {name}: " + ", ".join(f"{k}={v!r}" for k, v in changed.items()))
+    return 0
+
+
 def results(args: argparse.Namespace) -> int:
     from bench.running.spec import load_spec
-    from bench.storage.home import home
+    from bench.storage.home import existing_home
     from bench.storage.store import Record, Store
     from leaderboard.tables import rows, to_csv, to_json, to_markdown, to_markdown_wide
 
     wanted = {cell.hash for cell in load_spec(args.spec)} if args.spec else None
     records = []
-    for item in Store(home() / "store").scan():
+    for item in Store(existing_home() / "store").scan():
         if not isinstance(item, Record):
             print(f"warning: {item} It is left out of the table.", file=sys.stderr)
         elif wanted is None or item.cell_hash in wanted:
@@ -134,27 +155,60 @@ def results(args: argparse.Namespace) -> int:
             " yet; `bench run --spec` computes them.",
             file=sys.stderr,
         )
+    stale = {record.cell_hash for record in records if _weights_rebuilt(record)}
+    if stale:
+        print(
+            f"warning: {len(stale)} cell(s) were computed from trained weights that have since"
+            " been rebuilt with other contents (marked stale); `bench run ... --rerun`"
+            " recomputes them.",
+            file=sys.stderr,
+        )
     if args.format == "json":
         print(to_json(records))
     elif args.format == "csv":
-        print(to_csv(rows(records)), end="")
+        print(to_csv(rows(records, stale)), end="")
     elif not records:
         print("The store holds no results yet.")
     elif args.layout == "wide":
-        print(to_markdown_wide(rows(records)))
+        print(to_markdown_wide(rows(records, stale)))
     else:
-        print(to_markdown(rows(records)))
+        print(to_markdown(rows(records, stale)))
     return 0
+
+
+def _plan(cell: Any, store: Any, runtime: Any) -> str:
+    """What `bench run` would do with a cell: serve it, run it, or train first and run it."""
+    from bench.training.weights import weights_path
+
+    stored = store.get(cell.hash)
+    if stored is not None and stored.status == "ok" and not runtime.rerun:
+        return "stored"
+    if cell.weights == "miniature" and not weights_path(cell).is_file():
+        return "will train, then run"
+    return "will run"
+
+
+def _weights_rebuilt(record: Any) -> bool:
+    """Whether the miniature a record was computed from now holds other weights."""
+    from bench.storage.home import subdir
+    from bench.storage.verified import recorded_sha256
+
+    weights = record.provenance.get("weights") or {}
+    if record.status != "ok" or weights.get("kind") != "miniature":
+        return False
+    path = subdir("weights") / record.cell["method"]["name"] / weights["file"]
+    current = recorded_sha256(path)
+    return current is not None and current != weights.get("sha256")
 
 
 def compare(args: argparse.Namespace) -> int:
     from bench.running.spec import load_spec
-    from bench.storage.home import home
+    from bench.storage.home import existing_home
     from bench.storage.store import Record, Store
-    from leaderboard.compare import all_pairs, to_markdown
+    from leaderboard.compare import across_seeds, all_pairs, seeds_to_markdown, to_markdown
     from leaderboard.compare import compare as compare_pair
 
-    records = [item for item in Store(home() / "store").scan() if isinstance(item, Record)]
+    records = [item for item in Store(existing_home() / "store").scan() if isinstance(item, Record)]
     if args.cells:
         if len(args.cells) != 2:
             raise UsageError("bench compare takes two cell hashes (or prefixes), or --spec.")
@@ -169,9 +223,13 @@ def compare(args: argparse.Namespace) -> int:
             records = [r for r in records if r.cell_hash in wanted]
         comparisons = all_pairs(records, args.outcome)
     if not comparisons:
-        print("No two stored cells share a setting (dataset, attack, defense) to compare.")
+        print("No two stored cells share a setting (dataset, attack, defense) and seed to compare.")
         return 0
     print(to_markdown(comparisons))
+    summaries = across_seeds(comparisons)
+    if any(len(summary.comparisons) > 1 for summary in summaries):
+        print("\nAcross training seeds (* : p < 0.05 in that seed's paired test):\n")
+        print(seeds_to_markdown(summaries))
     return 0
 
 
@@ -219,26 +277,3 @@ def _batch(size: int) -> int:
     if size < 1:
         raise UsageError(f"--batch-size must be at least 1, not {size}.")
     return size
-
-
-@contextmanager
-def _progress() -> Iterator[Any]:
-    """A factory of progress callbacks, one rich progress bar per task."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
-    from rich.progress import Progress as Bars
-
-    with Bars(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),  # stdout carries only results
-        transient=False,
-    ) as bars:
-
-        def factory(description: str) -> Progress:
-            task = bars.add_task(description, total=None)
-            return lambda done, total: bars.update(task, completed=done, total=total)
-
-        yield factory

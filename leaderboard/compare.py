@@ -51,18 +51,55 @@ def compare(a: Record, b: Record, outcome: str = "robust") -> Comparison:
 
 
 def all_pairs(records: Iterable[Record], outcome: str = "robust") -> list[Comparison]:
-    """Every pair of different methods (or seeds) within one setting (dataset, attack, defense)."""
-    groups: dict[tuple[str, ...], list[Record]] = {}
+    """Every pair of cells within one setting (dataset, attack, defense) and training seed.
+
+    Cells of one seed are different methods (or corpora, or configs) on the same samples;
+    training variance between seeds is read from `across_seeds`, not from cross-seed pairs.
+    """
+    groups: dict[tuple[object, ...], list[Record]] = {}
     for record in records:
         if record.status == "ok" and record.samples.get("id"):
-            key = tuple(record.labels.get(k, "") for k in SETTING)
+            key = (*(record.labels.get(k, "") for k in SETTING), record.cell.get("seed", 0))
             groups.setdefault(key, []).append(record)
     comparisons = []
-    for key in sorted(groups):
+    for key in sorted(groups, key=str):
         members = sorted(groups[key], key=_name)
         for a, b in itertools.combinations(members, 2):
             comparisons.append(compare(a, b, outcome))
     return comparisons
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """One pair of methods in one setting, over the training seeds both were run with."""
+
+    setting: tuple[str, ...]
+    a: str
+    b: str
+    comparisons: tuple[Comparison, ...]
+
+    def verdict(self) -> str:
+        """A claim only when every seed's paired test agrees on it."""
+        verdicts = [c.verdict() for c in self.comparisons]
+        seeds = len(verdicts)
+        if len(set(verdicts)) == 1:
+            every = "every seed" if seeds > 1 else "one seed"
+            return f"{verdicts[0]} ({every})"
+        counts = ", ".join(f"{v} in {verdicts.count(v)}" for v in sorted(set(verdicts)))
+        return f"inconsistent across seeds: {counts} of {seeds}"
+
+
+def across_seeds(comparisons: Sequence[Comparison]) -> list[SeedSummary]:
+    """The per-seed comparisons of each method pair and setting, gathered."""
+    gathered: dict[tuple[object, ...], list[Comparison]] = {}
+    for c in comparisons:
+        setting = tuple(c.a.labels.get(k, "") for k in SETTING)
+        key = (setting, _name(c.a, c.b, seed=False), _name(c.b, c.a, seed=False))
+        gathered.setdefault(key, []).append(c)
+    return [
+        SeedSummary(setting, a, b, tuple(group))  # type: ignore[arg-type]
+        for (setting, a, b), group in gathered.items()
+    ]
 
 
 def to_markdown(comparisons: Sequence[Comparison]) -> str:
@@ -82,10 +119,29 @@ def to_markdown(comparisons: Sequence[Comparison]) -> str:
     return "\n".join(lines)
 
 
-def _name(record: Record, other: Record | None = None) -> str:
+def seeds_to_markdown(summaries: Sequence[SeedSummary]) -> str:
+    """One row per method pair and setting: mean accuracies over seeds, each seed's A − B."""
+    headers = ["Dataset", "Attack", "Defense", "A", "B", "Seeds", "A mean (%)", "B mean (%)"]
+    headers += ["A − B per seed (pp)", "Verdict"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for summary in summaries:
+        results = [c.result for c in summary.comparisons]
+        mean_a = sum(r.accuracy_a for r in results) / len(results)
+        mean_b = sum(r.accuracy_b for r in results) / len(results)
+        per_seed = ", ".join(
+            f"{100 * c.result.difference:+.1f}{'*' if c.result.significant() else ''}"
+            for c in summary.comparisons
+        )
+        values = [*summary.setting, summary.a, summary.b, str(len(results))]
+        values += [f"{100 * mean_a:.1f}", f"{100 * mean_b:.1f}", per_seed, summary.verdict()]
+        lines.append("| " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
+def _name(record: Record, other: Record | None = None, seed: bool = True) -> str:
     """The method label, with the seed when it is not 0 and the corpus when the pair differ."""
-    seed = record.cell.get("seed", 0)
-    name = record.labels["method"] + (f" (seed {seed})" if seed else "")
+    number = record.cell.get("seed", 0)
+    name = record.labels["method"] + (f" (seed {number})" if seed and number else "")
     corpus = record.labels.get("corpus")
     if other is not None and corpus != other.labels.get("corpus"):
         name += f" trained on {corpus}"

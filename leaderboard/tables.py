@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -55,8 +55,11 @@ WIDE_KEYS = (
 )
 
 
-def rows(records: Iterable[Record]) -> list[dict[str, Any]]:
-    """One flat row per record, numbers as numbers (fractions in [0, 1])."""
+def rows(records: Iterable[Record], stale: Collection[str] = ()) -> list[dict[str, Any]]:
+    """One flat row per record, numbers as numbers (fractions in [0, 1]).
+
+    `stale`: hashes of cells whose trained weights have been rebuilt since they were computed.
+    """
     table = []
     for record in records:
         row: dict[str, Any] = {**record.labels, "seed": record.cell.get("seed")}
@@ -67,6 +70,8 @@ def rows(records: Iterable[Record]) -> list[dict[str, Any]]:
         row["warnings"] = "; ".join(record.metrics.get("warnings", []))
         row["protocol"] = _protocol(record.metrics.get("zero_shot"))
         row["status"] = record.status if record.status == "ok" else f"failed: {record.error}"
+        if record.cell_hash in stale:
+            row["status"] = "stale: weights rebuilt"
         row["cell_hash"] = record.cell_hash[:16]
         threat = record.provenance.get("threat_model") or {}
         row["budget"] = threat.get("eps") if threat.get("norm", "none") != "none" else None
@@ -132,9 +137,10 @@ def _budget_label(label: str, budget: float | None) -> str:
 def _wide_cell(row: dict[str, Any] | None, key: str) -> str:
     if row is None:
         return "–"
-    if not row["status"] == "ok":
+    if row["status"].startswith("failed"):
         return "failed"
-    return _format_with_interval(row, key, "{:.1f}")
+    value = _format_with_interval(row, key, "{:.1f}")
+    return value if row["status"] == "ok" else f"{value} (stale)"
 
 
 def to_csv(table: Sequence[dict[str, Any]]) -> str:

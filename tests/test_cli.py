@@ -149,3 +149,95 @@ def test_results_for_a_spec_show_only_its_cells(tmp_path: Path) -> None:
     partial = bench("results", "--spec", str(spec))
     assert "1 of the spec's 2 cells are not in the store yet" in partial.stderr
     assert len(partial.stdout.strip().splitlines()) == 3  # header, rule, the clean cell
+
+
+def test_results_mark_cells_whose_weights_were_rebuilt_since(tmp_path: Path) -> None:
+    from bench.storage.verified import write_verified
+
+    ran = bench("run", "--method", "ulip", "--attack", "none", *TINY, home=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    (record,) = json.loads(bench("results", "--format", "json", home=tmp_path).stdout)
+    path = tmp_path / "weights" / "ulip" / record["provenance"]["weights"]["file"]
+    assert "stale" not in bench("results", home=tmp_path).stdout
+    write_verified(path, path.read_bytes()[:-4] + b"\0\0\0\0")  # retrained to other contents
+    marked = bench("results", home=tmp_path)
+    assert "| stale: weights rebuilt |" in marked.stdout
+    assert "1 cell(s) were computed from trained weights that have since" in marked.stderr
+
+
+def test_a_run_logged_to_a_file_shows_every_phase(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    env = {**os.environ, "BENCH_HOME": str(tmp_path / "home")}
+    with log.open("w") as out:
+        command = [sys.executable, "-m", "bench.cli", "run", "--method", "ulip"]
+        command += ["--attack", "pgd", "--set", "attack.steps=2", *TINY]
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=out, env=env)
+    assert done.returncode == 0, log.read_text()
+    lines = log.read_text().splitlines()
+    for phase in (
+        "generate procedural40 train",
+        "generate procedural40 test",
+        "embed ",
+        "train ulip",
+    ):
+        assert any(phase in line and "(100%)" in line for line in lines), phase
+    assert any("pgd(steps=2) on ulip: 10/10 (100%)" in line for line in lines), lines
+    assert all(line[2] == ":" and line[5] == ":" for line in lines)  # HH:MM:SS first, no bars
+
+
+def test_show_lists_parameters_defaults_presets_and_citation() -> None:
+    shown = bench("show", "attack", "pgd")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("pgd (attack, v") and "cite: Madry et al." in shown.stdout
+    (eps,) = [line for line in lines if line.split()[:1] == ["eps"]]
+    assert eps.split() == ["eps", "float", "default", "0.05"]
+    assert "preset standard: steps=200, step_size=0.005" in shown.stdout
+    unknown = bench("show", "attack", "pgdd")
+    assert unknown.returncode == 2 and "Did you mean 'pgd'?" in unknown.stderr
+
+
+def test_dry_run_says_what_each_cell_needs(tmp_path: Path) -> None:
+    args = ["run", "--method", "ulip", "--attack", "none", *TINY]
+    fresh = bench(*args, "--dry-run", home=tmp_path)
+    assert fresh.returncode == 0 and "will train, then run" in fresh.stdout
+    assert bench(*args, home=tmp_path).returncode == 0
+    assert "  stored  " in bench(*args, "--dry-run", home=tmp_path).stdout
+    rerun = bench(*args, "--dry-run", "--rerun", home=tmp_path).stdout
+    assert "will run" in rerun and "train" not in rerun.split("ulip")[0]
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    from bench.storage.store import Record, Store
+
+    store = Store(tmp_path / "store")
+    for i in range(3):
+        n = 5000  # several pipe buffers of JSON
+        store.put(
+            Record(
+                cell_hash=f"{i:064x}",
+                cell={"seed": i},
+                labels={"method": "m", "dataset": "d", "attack": "a", "defense": "none"},
+                status="ok",
+                metrics={"n": n},
+                samples={"id": [f"s{j}" for j in range(n)], "label": [0] * n},
+            )
+        )
+    env = {**os.environ, "BENCH_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "bench.cli", "results", "--format", "json"]
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.read(100)  # `head -c 100`, then the reader goes away
+    reader.stdout.close()
+    error = reader.stderr.read().decode()
+    assert reader.wait() == 141 and error == ""
+
+
+def test_a_home_that_is_a_file_or_missing_is_one_sentence(tmp_path: Path) -> None:
+    afile = tmp_path / "not_a_dir"
+    afile.write_text("")
+    ran = bench("--home", str(afile), "run", "--method", "ulip", "--attack", "none")
+    assert ran.returncode == 2 and ran.stderr.startswith("error: Cannot use")
+    assert len(ran.stderr.strip().splitlines()) == 1
+    missing = bench("--home", str(tmp_path / "typo"), "results")
+    assert missing.returncode == 2 and "does not exist: nothing has been run" in missing.stderr

@@ -10,11 +10,11 @@ from pathlib import Path
 from bench.storage.store import Record, Store
 
 
-def record(method: str, adv_pred: list[int], ids: list[str]) -> Record:
+def record(method: str, adv_pred: list[int], ids: list[str], seed: int = 0) -> Record:
     n = len(adv_pred)
     return Record(
-        cell_hash=(method.encode().hex() + "0" * 64)[:64],
-        cell={"seed": 0},
+        cell_hash=(method.encode().hex() + str(seed) + "0" * 64)[:64],
+        cell={"seed": seed},
         labels={"method": method, "dataset": "d", "attack": "pgd", "defense": "none"},
         status="ok",
         metrics={"n": n},
@@ -52,4 +52,22 @@ def test_pairs_within_a_setting_with_interval_p_value_and_verdict(tmp_path: Path
     missing = bench(tmp_path, "compare", "ff", "62")
     assert (
         missing.returncode == 2 and "no stored cells match the hash prefix 'ff'" in missing.stderr
+    )
+
+
+def test_seeds_are_compared_within_a_seed_and_a_claim_needs_every_seed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    ids = [f"s{i}" for i in range(40)]
+    store.put(record("a", [0] * 30 + [1] * 10, ids, seed=0))
+    store.put(record("b", [0] * 18 + [1] * 22, ids, seed=0))  # seed 0: a better, p < 0.001
+    store.put(record("a", [0] * 30 + [1] * 10, ids, seed=1))
+    store.put(record("b", [0] * 29 + [1] * 11, ids, seed=1))  # seed 1: one sample apart
+    lines = bench(tmp_path, "compare").stdout.splitlines()
+    pairs = [line for line in lines[:6] if line.startswith("| d |")]
+    assert len(pairs) == 2  # a-b in seed 0 and in seed 1; no cross-seed pairs
+    assert "| a (seed 1) | b (seed 1) |" in pairs[1]
+    (summary,) = [line for line in lines if "| a | b | 2 |" in line]
+    assert "| 75.0 | 58.8 | +30.0*, +2.5 |" in summary
+    assert (
+        "inconsistent across seeds: A better in 1, no significant difference in 1 of 2" in summary
     )

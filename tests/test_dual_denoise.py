@@ -169,3 +169,18 @@ def test_run_stores_naive_and_eot_numbers_reproducibly() -> None:
         deterministic["provenance"]["weights"]["sha256"]
         == record["provenance"]["weights"]["sha256"]
     )
+
+
+def test_unattacked_clouds_keep_their_clean_verdict() -> None:
+    tiny = [*smoke_flags("methods", "dual_denoise"), "--set", "dataset.test_per_class=1"]
+    ran = bench("run", "--method", "dual_denoise", "--attack", "none", *tiny)
+    assert ran.returncode == 0, ran.stderr
+    records = json.loads(bench("results", "--format", "json").stdout)
+    (record,) = [
+        r
+        for r in records
+        if r["cell"]["method"]["name"] == "dual_denoise" and r["cell"]["attack"]["name"] == "none"
+    ]
+    samples = record["samples"]  # a stochastic victim: a second vote could differ
+    assert samples["adv_pred"] == samples["clean_pred"]
+    assert record["metrics"]["robust_acc"] == record["metrics"]["clean_acc"]

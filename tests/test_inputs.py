@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ import torch
 
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.errors import DataError
+from bench.datasets.cloudset import CloudSet
 from bench.running.spec import expand, resolve
 from bench.training.weights import obtain_encoder
 
@@ -38,7 +39,9 @@ def test_encoder_refuses_wrong_channel_count() -> None:
         method.build_encoder(8)(torch.zeros(2, 64, 4))
 
 
-def test_corrupt_cached_weights_are_set_aside_and_retrained() -> None:
+def test_damaged_cached_weights_are_set_aside_and_retrained(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     tiny = {
         "num_points": 128,
         "num_groups": 8,
@@ -51,14 +54,52 @@ def test_corrupt_cached_weights_are_set_aside_and_retrained() -> None:
     cell = expand({"methods": [{"name": "ulip", "params": tiny}], "attacks": ["none"]})[0]
 
     def obtain():  # type: ignore[no-untyped-def]
-        return obtain_encoder(
-            cell, torch.device("cpu"), lambda description: lambda done, total: None
-        )
+        return obtain_encoder(cell, torch.device("cpu"))
 
     first = obtain()
     cached = obtain()
     assert not cached.trained_now and cached.sha256 == first.sha256
-    Path(first.path).write_bytes(b"not a safetensors file")
-    again = obtain()
+    # Damage the body, not the header: the file still loads, with wrong weights.
+    original = first.path.read_bytes()
+    damaged = original[:-4000] + bytes(4000)
+    first.path.write_bytes(damaged)
+    with caplog.at_level(logging.WARNING):
+        again = obtain()
     assert again.trained_now and again.sha256 == first.sha256  # deterministic retraining
-    assert first.path.with_suffix(".unreadable").read_bytes() == b"not a safetensors file"
+    assert first.path.read_bytes() == original
+    assert first.path.with_name(first.path.name + ".corrupt").read_bytes() == damaged
+    assert "does not match its recorded hash" in caplog.text
+
+
+def cloudset(**changes: object) -> CloudSet:
+    fields: dict[str, object] = {
+        "points": np.zeros((3, 8, 3), np.float64),
+        "labels": np.array([0, 1, 1], np.int32),
+        "class_names": ("chair", "lamp"),
+        "ids": ("a", "b", "c"),
+        "fingerprint": "f",
+    }
+    return CloudSet(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_a_cloudset_takes_float64_and_int32_as_float32_and_int64() -> None:
+    data = cloudset()
+    assert data.points.dtype == np.float32 and data.labels.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"labels": np.array([0, 2, 1])}, r"1 label\(s\) are outside 0..1 .* the first is 2 at"),
+        ({"labels": np.array([0, -1, 1])}, "outside 0..1"),
+        ({"ids": ("a", "b", "a")}, "'a' appears more than once"),
+        ({"ids": ("a", "b")}, "3 clouds but 2 ids"),
+        ({"labels": np.array([0.0, 1.0, 1.0])}, "1-D integer array"),
+        ({"captions": ("x",)}, "3 clouds but 1 captions"),
+        ({"points": np.zeros((3, 8))}, r"\[clouds, points, channels\]"),
+        ({"class_names": ("chair", "chair")}, "class names are not unique"),
+    ],
+)
+def test_a_cloudset_that_would_bias_the_accuracy_is_refused(changes: dict, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        cloudset(**changes)

@@ -83,6 +83,23 @@ def test_preset_resolves_to_its_values() -> None:
             ConfigError,
             "eps",
         ),
+        ({"methods": ["ulip"], "attacks": [{"name": "pgd", "params": [1]}]}, SpecError, "map"),
+        ({"methods": [{"name": 5}], "attacks": ["pgd"]}, SpecError, "must be a plugin name"),
+        ({"name": 5, "methods": ["ulip"], "attacks": ["pgd"]}, SpecError, "'name' must be text"),
+        ({"methods": ["ulip"], "attacks": [{"name": "pgd", "preset": 1}]}, SpecError, "preset"),
+        (
+            {"methods": ["ulip"], "attacks": ["pgd"], "teachers": {"open_clp": {}}},
+            SpecError,
+            "configures 'open_clp', which is not the text encoder of any method",
+        ),
+        (
+            {
+                "methods": ["ulip"],
+                "attacks": [{"name": "pgd", "params": {"eps": 0.1}, "sweep": {"eps": [0.2]}}],
+            },
+            SpecError,
+            r"sets \['eps'\] in both 'params' and 'sweep'",
+        ),
     ],
 )
 def test_bad_specs_fail_with_one_sentence(spec: dict, error: type, message: str) -> None:
@@ -180,7 +197,30 @@ def test_the_shipped_specs_expand_by_name() -> None:
     assert {cell.classes for cell in cells} == {"unseen"}
     assert {cell.corpus.label() for cell in cells} == {"procedural40/train[modelnet40_minus_10]"}
     assert {cell.seed for cell in cells} == {0, 1, 2}
-    assert len(load_spec(Path("ablations"))) == 5 * 2
+    assert len(load_spec(Path("ablations"))) == 5 * 2 * 3
+    assert len(load_spec(Path("scan"))) == 3 * 2 * 3
+    pgd = [c.attack.config for c in cells if c.attack.name == "pgd"]
+    assert len(pgd) == 27  # eps / 10 steps, so 200 steps search rather than creep:
+    assert all(c.step_size == pytest.approx(c.eps / 10) and c.steps == 200 for c in pgd)
     assert {cell.classes for cell in load_spec(Path("generalised"))} == {"all"}
     with pytest.raises(SpecError, match="shipped specs: ablations, comparison, generalised, scan"):
         load_spec(Path("no_such_spec"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"methods: [ulip]\nattacks: [none]\nmethods: [openshape]\n", "'methods' appears twice"),
+        (b"methods: [ulip]\nattacks: [{name: pgd, params: {eps: 1, eps: 2}}]\n", "'eps' appears"),
+        (b"\x89PNG\r\n\x1a\n\xff\xfe", "is not a text file"),
+        (b"methods: [ulip\n", r"is not valid YAML: expected ',' or '\]'.* at line 2"),
+    ],
+)
+def test_bad_spec_files_fail_with_one_sentence(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(content)
+    with pytest.raises(SpecError, match=message) as caught:
+        load_spec(path)
+    assert "\n" not in str(caught.value)

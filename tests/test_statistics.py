@@ -88,3 +88,12 @@ def test_generalised_setting_reports_seen_unseen_and_their_harmonic_mean() -> No
     assert metrics["robust_acc_seen"] == 0.5 and metrics["robust_acc_unseen"] == 0.5
     assert generalised(outcome, names, trained={"chair", "toilet"}) == {}  # all seen
     assert generalised(outcome, names, trained=set()) == {}  # all unseen: plain zero-shot
+
+
+def test_fresh_votes_on_unattacked_clouds_are_not_flagged_as_above_clean() -> None:
+    # A stochastic victim's second vote on the clean clouds got sample 3 right this time.
+    revote = samples(adv_pred=[0, 0, 0, 0])
+    assert summarize(revote, eps=0.0)["warnings"] == []
+    assert summarize(revote, eps=0.05)["warnings"] == [
+        "accuracy under attack is above clean accuracy"
+    ]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from bench.contracts.errors import StoreError
+from bench.storage.atomic import write_text_atomic
 from bench.storage.store import Record, Store
+from bench.storage.verified import read_verified, write_verified
 
 
 def _record(cell_hash: str = "ab" * 32, acc: float = 0.5) -> Record:
@@ -72,3 +75,36 @@ def test_file_hashes_are_cached_by_stamp_and_renewed_when_the_file_changes(
     assert cache[str(weights.resolve())]["size"] == 5
     weights.write_bytes(b"second contents")  # new size and mtime: hashed again
     assert cached_sha256(weights) == hashlib.sha256(b"second contents").hexdigest()
+
+
+def test_written_files_get_the_umask_permissions_not_private_ones(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        write_text_atomic(tmp_path / "record.json", "{}")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "record.json").stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temporary left behind
+
+
+def test_a_record_copied_under_another_cells_name_is_reported_not_shown(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.put(_record())
+    copy = store.path("cd" * 32)
+    copy.parent.mkdir(parents=True)
+    copy.write_text(store.path("ab" * 32).read_text())
+    found = list(store.scan())
+    assert [r.cell_hash for r in found if isinstance(r, Record)] == ["ab" * 32]
+    (problem,) = [p for p in found if isinstance(p, StoreError)]
+    assert "holds the record of cell abababababababab, which belongs in" in str(problem)
+
+
+def test_a_cache_file_is_served_only_with_the_hash_it_was_written_with(tmp_path: Path) -> None:
+    path = tmp_path / "cache.bin"
+    digest = write_verified(path, b"weights")
+    assert read_verified(path, "weights") == (b"weights", digest)
+    path.write_bytes(b"weightz")  # same size, one byte changed
+    assert read_verified(path, "weights") is None and not path.exists()
+    assert (tmp_path / "cache.bin.corrupt").read_bytes() == b"weightz"
+    path.write_bytes(b"weights")  # no sidecar now (an older version wrote it)
+    assert read_verified(path, "weights") is None

@@ -48,9 +48,39 @@ StrictLoader.add_constructor(
 )
 
 
+def _mapping_without_duplicates(loader: StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    """A mapping; a key given twice is an error, not a silent "the last one wins"."""
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, typing.Hashable):
+            continue  # construct_mapping reports unhashable keys
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} appears twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
+
+
 def load_yaml(text: str) -> Any:
-    """Parse YAML with YAML 1.2 scalar rules."""
+    """Parse YAML with YAML 1.2 scalar rules; a key given twice in a mapping is an error."""
     return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error as one line: what is wrong and where."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return f"{error.problem or error.context}{where}"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def parse_value(text: str) -> Any:
@@ -58,7 +88,7 @@ def parse_value(text: str) -> Any:
     try:
         return load_yaml(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"Cannot parse the value {text!r}: {error.problem}.") from None
+        raise ConfigError(f"Cannot parse the value {text!r}: {yaml_problem(error)}.") from None
 
 
 def build_config(cls: type, params: Mapping[str, Any], where: str) -> Any:

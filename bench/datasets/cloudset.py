@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
+from bench.contracts.errors import DataError
+
 
 @dataclass(frozen=True)
 class CloudSet:
-    """A dataset split as arrays; `fingerprint` changes whenever any sample or label changes."""
+    """A dataset split as arrays; `fingerprint` changes whenever any sample or label changes.
+
+    Checked when built, so a dataset plugin's mistake is one sentence and never a biased number:
+    labels must index `class_names`, ids must be unique, and there must be one label, id (and
+    caption) per cloud. Floating-point clouds are stored as float32, what every encoder takes.
+    """
 
     points: np.ndarray  # float32 [M, N, C], C = 3 (xyz) or 6 (xyz + rgb)
     labels: np.ndarray  # int64 [M], indices into class_names
@@ -19,6 +27,40 @@ class CloudSet:
     fingerprint: str
     image_embeddings: np.ndarray | None = None  # [M, D] teacher image embeddings, when published
     captions: tuple[str, ...] | None = None  # one description per cloud, when the data has them
+
+    def __post_init__(self) -> None:
+        points = np.asarray(self.points)
+        if points.ndim != 3:
+            raise DataError(
+                f"The clouds must be an array [clouds, points, channels], not {points.shape}."
+            )
+        if np.issubdtype(points.dtype, np.floating) and points.dtype != np.float32:
+            object.__setattr__(self, "points", points.astype(np.float32))
+        labels = np.asarray(self.labels)
+        if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(
+                f"The labels must be a 1-D integer array, not {labels.dtype} {labels.shape}."
+            )
+        if labels.dtype != np.int64:
+            object.__setattr__(self, "labels", labels.astype(np.int64))
+        count = len(points)
+        for name, values in (("labels", labels), ("ids", self.ids), ("captions", self.captions)):
+            if values is not None and len(values) != count:
+                raise DataError(f"The dataset has {count} clouds but {len(values)} {name}.")
+        outside = np.flatnonzero((labels < 0) | (labels >= len(self.class_names)))
+        if outside.size:
+            raise DataError(
+                f"{outside.size} label(s) are outside 0..{len(self.class_names) - 1} (the"
+                f" {len(self.class_names)} class names); the first is {labels[outside[0]]} at index"
+                f" {outside[0]}."
+            )
+        repeated = [i for i, n in Counter(self.ids).items() if n > 1]
+        if repeated:
+            raise DataError(
+                f"The sample ids are not unique: {repeated[0]!r} appears more than once."
+            )
+        if len(set(self.class_names)) != len(self.class_names):
+            raise DataError("The class names are not unique.")
 
     def __len__(self) -> int:
         return len(self.labels)

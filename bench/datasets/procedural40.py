@@ -21,12 +21,13 @@ import numpy as np
 
 from bench.contracts.errors import ConfigError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
+from bench.contracts.runtime import progress
 from bench.datasets.captions import caption
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
 from bench.datasets.primitives import normalize, rotation, sample_surfaces
 from bench.datasets.shapes40 import CLASS_NAMES, GENERATORS, sample_shape
-from bench.storage.atomic import write_bytes_atomic
 from bench.storage.home import subdir
+from bench.storage.verified import read_verified, write_verified
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,14 @@ class Procedural40(Dataset[Procedural40Config]):
         cached = read_cache(path, (len(labels), self.config.points, 3))
         if cached is None:
             samples = [(split, int(c), i % per_class) for i, c in enumerate(labels)]
-            points = np.stack([self.cloud(*sample) for sample in samples]).astype(np.float32)
-            captions = tuple(self.caption(*sample) for sample in samples)
-            write_cache(path, points, captions)
+            report = progress(f"generate {self.name} {split}")
+            clouds, captions = [], []
+            for done, sample in enumerate(samples, start=1):
+                clouds.append(self.cloud(*sample))
+                captions.append(self.caption(*sample))
+                report(done, len(samples))
+            points = np.stack(clouds).astype(np.float32)
+            write_cache(path, points, tuple(captions))
         else:
             points, captions = cached
         fingerprint = fingerprint_arrays(points, labels, CLASS_NAMES, captions)
@@ -149,10 +155,11 @@ class Procedural40(Dataset[Procedural40Config]):
 
 def read_cache(path: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[str, ...]] | None:
     """The cached points and captions, or None when missing, unreadable or of the wrong shape."""
-    if not path.exists():
+    cached = read_verified(path, "dataset")
+    if cached is None:
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(io.BytesIO(cached.data), allow_pickle=False) as data:
             points, captions = data["points"], data["captions"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         log.warning("Regenerating the unreadable dataset cache %s (%s).", path, error)
@@ -168,4 +175,4 @@ def read_cache(path: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[st
 def write_cache(path: Path, points: np.ndarray, captions: tuple[str, ...]) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, points=points, captions=np.array(captions, dtype=str))
-    write_bytes_atomic(path, buffer.getvalue())
+    write_verified(path, buffer.getvalue())

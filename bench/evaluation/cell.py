@@ -20,7 +20,7 @@ import torch
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
 from bench.contracts.randomness import SampleStreams
-from bench.contracts.runtime import ProgressFactory, Runtime
+from bench.contracts.runtime import Runtime, progress
 from bench.evaluation.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.evaluation.metrics import perturbation_metrics
 from bench.evaluation.summary import generalised, summarize
@@ -32,7 +32,7 @@ from bench.training.weights import obtain_encoder
 
 
 def evaluate_cell(
-    cell: Cell, runtime: Runtime, progress: ProgressFactory
+    cell: Cell, runtime: Runtime
 ) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, Any]]:
     """Metrics, per-sample outcomes and provenance facts of one cell."""
     device = torch.device(runtime.device)
@@ -41,7 +41,7 @@ def evaluate_cell(
     data = cell.evaluation_data()
     validate_clouds(data.points, f"The {cell.split} split of dataset '{cell.dataset.name}'")
     teacher_encoder = cell.teacher.instantiate()
-    trained = obtain_encoder(cell, device, progress)
+    trained = obtain_encoder(cell, device)
     embeddings, teacher = teacher_embeddings(
         teacher_encoder, method.config.templates, data.class_names
     )
@@ -82,7 +82,10 @@ def evaluate_cell(
             if "success_step" in naive_output.stats:
                 batch["success_step_naive"] = naive_output.stats["success_step"]
         output = _attack(attack, victim, points, clean, labels, generator, threat)
-        batch["adv_pred"] = victim.vote(output.points, votes)
+        # Clouds the threat model let nobody change (checked) keep their clean verdict, rather
+        # than a second vote that a stochastic victim may cast differently.
+        unchanged = threat.norm == "none"
+        batch["adv_pred"] = batch["clean_pred"] if unchanged else victim.vote(output.points, votes)
         batch.update(perturbation_metrics(clean, output.points))
         batch.update(output.stats)
         for name, values in batch.items():

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bench.contracts.errors import UsageError
-from bench.contracts.runtime import ProgressFactory, Runtime
+from bench.contracts.runtime import Runtime
 from bench.running.cells import Cell
 from bench.running.task import compute_and_store
 from bench.storage.home import ENV_VAR, home
@@ -21,21 +21,17 @@ from bench.storage.store import Record
 
 
 class Executor(Protocol):
-    def map(
-        self, cells: Sequence[Cell], runtime: Runtime, store_root: Path, progress: ProgressFactory
-    ) -> Iterator[Record]:
+    def map(self, cells: Sequence[Cell], runtime: Runtime, store_root: Path) -> Iterator[Record]:
         """Compute and store every cell, yielding records as they finish."""
         ...
 
 
 class InProcess:
-    """One cell after another in this process, with progress bars."""
+    """One cell after another in this process."""
 
-    def map(
-        self, cells: Sequence[Cell], runtime: Runtime, store_root: Path, progress: ProgressFactory
-    ) -> Iterator[Record]:
+    def map(self, cells: Sequence[Cell], runtime: Runtime, store_root: Path) -> Iterator[Record]:
         for cell in cells:
-            yield compute_and_store(cell, runtime, store_root, progress)
+            yield compute_and_store(cell, runtime, store_root)
 
 
 class RayExecutor:
@@ -45,9 +41,7 @@ class RayExecutor:
         self.address = address
         self.cpus_per_cell = cpus_per_cell
 
-    def map(
-        self, cells: Sequence[Cell], runtime: Runtime, store_root: Path, progress: ProgressFactory
-    ) -> Iterator[Record]:
+    def map(self, cells: Sequence[Cell], runtime: Runtime, store_root: Path) -> Iterator[Record]:
         try:
             import ray
         except ImportError:

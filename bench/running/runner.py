@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.contracts.runtime import ProgressFactory, Runtime, no_progress
+from bench.contracts.runtime import Runtime, no_progress, progress
 from bench.running.cells import Cell
 from bench.running.executors import Executor, InProcess
 from bench.storage.store import Record, Store
@@ -30,12 +30,10 @@ class Runner:
         self,
         store: Store,
         runtime: Runtime,
-        progress: ProgressFactory = no_progress,
         executor: Executor | None = None,
     ) -> None:
         self.store = store
         self.runtime = runtime
-        self.progress = progress
         self.executor = executor or InProcess()
 
     def run(self, cells: Sequence[Cell]) -> list[Outcome]:
@@ -47,9 +45,9 @@ class Runner:
                 outcomes[cell.hash] = Outcome(existing, reused=True)
             else:
                 todo.append(cell)
-        report = self.progress("cells") if len(todo) > 1 else no_progress("")
+        report = progress("cells") if len(todo) > 1 else no_progress("")
         for done, record in enumerate(
-            self.executor.map(todo, self.runtime, self.store.root, self.progress), start=1
+            self.executor.map(todo, self.runtime, self.store.root), start=1
         ):
             outcomes[record.cell_hash] = Outcome(record, reused=False)
             report(done, len(todo))

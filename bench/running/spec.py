@@ -13,7 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.contracts.config import build_config, config_to_dict, load_yaml, parse_value
+import yaml
+
+from bench.contracts.config import (
+    build_config,
+    config_to_dict,
+    load_yaml,
+    parse_value,
+    yaml_problem,
+)
 from bench.contracts.errors import ConfigError, SpecError
 from bench.contracts.plugins import METHODS
 from bench.datasets.classes import RELATIVE, SUBSETS
@@ -51,16 +59,27 @@ def resolve(kind: str, entry: str | Mapping[str, Any], where: str) -> list[Choic
     unknown = set(entry) - ENTRY_KEYS
     if unknown:
         raise SpecError(
-            f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(ENTRY_KEYS)}."
+            f"{where} has unknown keys {sorted(unknown, key=str)}; allowed: {sorted(ENTRY_KEYS)}."
         )
     name = entry["name"]
+    if not isinstance(name, str):
+        raise SpecError(f"{where}: 'name' must be a plugin name, not {name!r}.")
     cls = KINDS[kind].get(name).cls
     label = f"{kind} '{name}'"
-    base = _preset(cls, entry.get("preset"), label)
-    params = {**config_to_dict(base), **(entry.get("params") or {})}
+    preset = entry.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        raise SpecError(f"{where}: 'preset' must be a preset name, not {preset!r}.")
+    base = _preset(cls, preset, label)
+    given = entry.get("params") or {}
+    if not isinstance(given, Mapping):
+        raise SpecError(f"{where}: 'params' must map parameter names to values, not {given!r}.")
+    params = {**config_to_dict(base), **given}
     sweep = entry.get("sweep") or {}
     if not isinstance(sweep, Mapping) or not all(isinstance(v, list) and v for v in sweep.values()):
         raise SpecError(f"{where}: 'sweep' must map parameter names to non-empty lists.")
+    both = sorted(set(given) & set(sweep), key=str)
+    if both:
+        raise SpecError(f"{where} sets {both} in both 'params' and 'sweep'; keep one.")
     keys = list(sweep)
     return [
         Choice(kind, name, build_config(cls.Config, {**params, **swept}, label))
@@ -78,8 +97,11 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
     unknown = set(spec) - SPEC_KEYS
     if unknown:
         raise SpecError(
-            f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(SPEC_KEYS)}."
+            f"{where} has unknown keys {sorted(unknown, key=str)}; allowed: {sorted(SPEC_KEYS)}."
         )
+    for text in ("name", "description"):
+        if text in spec and not isinstance(spec[text], str):
+            raise SpecError(f"{where}: '{text}' must be text, not {spec[text]!r}.")
     for required in ("methods", "attacks"):
         if not spec.get(required):
             raise SpecError(f"{where} needs a non-empty '{required}' list.")
@@ -99,6 +121,13 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
         isinstance(s, int) and not isinstance(s, bool) for s in seeds
     ):
         raise SpecError(f"{where}: 'seeds' must be a list of integers.")
+    used = {method.config.text_encoder for method in lists["method"]}
+    for name in teachers:
+        if name not in used:
+            raise SpecError(
+                f"{where}: 'teachers' configures {name!r}, which is not the text encoder of any"
+                f" method here (they use {', '.join(sorted(used))})."
+            )
     cells: dict[str, Cell] = {}
     for method, corpus, (dataset, classes), attack, defense, seed in itertools.product(
         lists["method"], corpora, datasets, lists["attack"], lists["defense"], seeds
@@ -128,16 +157,18 @@ def load_spec(path: Path) -> list[Cell]:
     if not path.exists() and str(path) in shipped_specs():
         path = SHIPPED_SPECS / f"{path}.yaml"
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         shipped = ", ".join(shipped_specs())
         raise SpecError(
             f"Cannot read the spec file {path}: {error.strerror} (shipped specs: {shipped})."
         ) from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path} is not a text file; a spec is a YAML text file.") from None
     try:
         data = load_yaml(text)
-    except Exception as error:
-        raise SpecError(f"{path} is not valid YAML: {error}.") from None
+    except yaml.YAMLError as error:
+        raise SpecError(f"{path} is not valid YAML: {yaml_problem(error)}.") from None
     return expand(data, where=str(path))
 
 

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench.contracts.runtime import ProgressFactory, Runtime, no_progress
+from bench.contracts.runtime import Runtime
 from bench.evaluation.cell import evaluate_cell
 from bench.running.cells import KINDS, Cell
 from bench.running.provenance import code_version, environment, utc_now
@@ -19,13 +19,11 @@ from bench.storage.store import Record, Store
 log = logging.getLogger(__name__)
 
 
-def compute_and_store(
-    cell: Cell, runtime: Runtime, store_root: Path, progress: ProgressFactory = no_progress
-) -> Record:
+def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
     """Evaluate one cell, turning any failure into a failed record, and store the record."""
     started = utc_now()
     try:
-        metrics, samples, facts = evaluate_cell(cell, runtime, progress)
+        metrics, samples, facts = evaluate_cell(cell, runtime)
         record = Record(
             cell_hash=cell.hash,
             cell=cell.identity(),
@@ -36,7 +34,7 @@ def compute_and_store(
             provenance={**_provenance(cell, runtime, started), **facts},
         )
     except Exception as error:  # any failure is stored as a visible, retryable failed cell
-        log.error("Cell %s failed: %s", cell.label(), error)
+        log.info("Cell %s failed: %s", cell.label(), error)  # the command reports it
         record = Record(
             cell_hash=cell.hash,
             cell=cell.identity(),

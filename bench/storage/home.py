@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bench.contracts.errors import UsageError
+
 ENV_VAR = "BENCH_HOME"
 
 
@@ -21,5 +23,23 @@ def home() -> Path:
 def subdir(name: str) -> Path:
     """A subdirectory of the home, created on demand."""
     path = home() / name
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"Cannot use {home()} as the home directory: {error.strerror} at {error.filename};"
+            " choose another with --home DIR or BENCH_HOME."
+        ) from None
+    return path
+
+
+def existing_home() -> Path:
+    """The home directory, which must exist: for commands that only read it."""
+    path = home()
+    if not path.is_dir():
+        state = "is not a directory" if path.exists() else "does not exist"
+        raise UsageError(
+            f"The home directory {path} {state}: nothing has been run with it"
+            " (--home DIR or BENCH_HOME chooses another)."
+        )
     return path

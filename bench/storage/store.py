@@ -78,8 +78,17 @@ class Store:
         """Every record, or the error describing why a file could not be read, in path order."""
         for path in sorted((self.root / "cells").glob("*/*.json")):
             try:
-                yield Record.from_json(path.read_text(), str(path))
+                record = Record.from_json(path.read_text(), str(path))
             except StoreError as error:
                 yield error
+                continue
             except OSError as error:
                 yield StoreError(f"The result record {path} cannot be read ({error.strerror}).")
+                continue
+            if self.path(record.cell_hash) != path:  # copied or renamed by hand
+                yield StoreError(
+                    f"The file {path} holds the record of cell {record.cell_hash[:16]}, which"
+                    f" belongs in {self.path(record.cell_hash)}."
+                )
+                continue
+            yield record

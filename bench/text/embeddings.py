@@ -18,14 +18,16 @@ import numpy as np
 from bench.contracts.errors import UsageError, WeightsError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import TextEncoder
-from bench.storage.atomic import write_bytes_atomic
+from bench.contracts.runtime import progress
 from bench.storage.home import subdir
+from bench.storage.verified import read_verified, write_verified
 from bench.text.templates import templates
 
 log = logging.getLogger(__name__)
 
 RECIPE = "mean-of-unit-prompts/v2"  # bump when the averaging changes; part of the cache key
 OPENSHAPE_KEY = "open_clip_text_feat"
+CHUNK = 512  # texts per encoder call: progress is reported between calls
 
 
 def class_embeddings(
@@ -52,6 +54,8 @@ def class_embeddings(
 def text_embeddings(encoder: TextEncoder, texts: Sequence[str]) -> np.ndarray:
     """Unit-norm float32 [len(texts), D] of free texts (captions), cached by encoder and texts."""
     texts = list(texts)
+    if not texts:
+        raise UsageError("Text embeddings need at least one text.")
     key = sha256_of({"encoder": encoder.identity(), "texts": texts, "recipe": "unit-text/v1"})
     return _encode_cached(encoder, texts, key)
 
@@ -63,16 +67,24 @@ def _encode_cached(encoder: TextEncoder, texts: list[str], key: str) -> np.ndarr
     cached = _read_cache(path, len(texts))
     if cached is not None:
         return cached
-    raw = np.asarray(encoder.encode(texts), dtype=np.float32)
-    if raw.ndim != 2 or raw.shape[0] != len(texts):
-        raise WeightsError(
-            f"The text encoder returned shape {raw.shape} for {len(texts)} prompts,"
-            " not one embedding per prompt."
-        )
+    report = progress(f"embed {len(texts)} texts")
+    chunks = []
+    for start in range(0, len(texts), CHUNK):
+        part = texts[start : start + CHUNK]
+        rows = np.asarray(encoder.encode(part), dtype=np.float32)
+        width = chunks[0].shape[1] if chunks else None
+        if rows.ndim != 2 or rows.shape[0] != len(part) or width not in (None, rows.shape[1]):
+            raise WeightsError(
+                f"The text encoder returned shape {rows.shape} for {len(part)} prompts,"
+                " not one embedding per prompt."
+            )
+        chunks.append(rows)
+        report(start + len(part), len(texts))
+    raw = np.concatenate(chunks)
     result = _unit(raw)
     buffer = io.BytesIO()
     np.save(buffer, result, allow_pickle=False)
-    write_bytes_atomic(path, buffer.getvalue())
+    write_verified(path, buffer.getvalue())
     return result
 
 
@@ -154,11 +166,12 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def _read_cache(path: Path, classes: int) -> np.ndarray | None:
-    """The cached matrix, or None if absent or unreadable (a crash or a bad disk); never pickles."""
-    if not path.is_file():
+    """The cached matrix, or None if absent, damaged or unreadable; never pickles."""
+    cached = read_verified(path, "text embeddings")
+    if cached is None:
         return None
     try:
-        data = np.load(path, allow_pickle=False)
+        data = np.load(io.BytesIO(cached.data), allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:
         log.warning("Recomputing the corrupt class-embedding cache %s: %s", path.name, error)
         return None

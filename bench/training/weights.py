@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from safetensors.torch import load_file, save
+from safetensors.torch import load, save
 
-from bench.contracts.hashing import sha256_file, sha256_of
+from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import Method
-from bench.contracts.runtime import ProgressFactory
-from bench.storage.atomic import write_bytes_atomic, write_text_atomic
+from bench.contracts.runtime import progress
+from bench.storage.atomic import write_text_atomic
 from bench.storage.home import subdir
+from bench.storage.verified import read_verified, write_verified
 from bench.text.embeddings import text_embeddings
 from bench.training.loop import TrainContext
 from bench.training.teacher import teacher_embeddings
@@ -44,7 +45,6 @@ class TrainedEncoder:
 def obtain_encoder(
     cell: Cell,
     device: torch.device,
-    progress: ProgressFactory,
     retrain: bool = False,
 ) -> TrainedEncoder:
     """Load the cached miniature for this cell's training identity, or train and cache it first.
@@ -59,11 +59,12 @@ def obtain_encoder(
     data = cell.corpus.load()
     teacher = cell.teacher.instantiate()
     embeddings, _ = teacher_embeddings(teacher, method.config.templates, data.class_names)
-    path = subdir("weights") / cell.method.name / f"{key[:16]}.safetensors"
-    if path.exists() and not retrain:
-        encoder = _load(method, embeddings.shape[1], path, device)
+    path = weights_path(cell)
+    cached = None if retrain else read_verified(path, "trained weights")
+    if cached is not None:
+        encoder = _load(method, embeddings.shape[1], path, cached.data, device)
         if encoder is not None:
-            return TrainedEncoder(encoder, path, sha256_file(path), trained_now=False)
+            return TrainedEncoder(encoder, path, cached.sha256, trained_now=False)
     ctx = TrainContext(
         data,
         embeddings.to(device),
@@ -83,18 +84,24 @@ def obtain_encoder(
         ctx.caption_embeddings = torch.from_numpy(text_embeddings(teacher, table)).to(device)
     encoder = method.train(ctx).eval()
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
-    write_bytes_atomic(path, save(state, metadata={"key": key}))
+    digest = write_verified(path, save(state, metadata={"key": key}))
     write_text_atomic(path.with_suffix(".json"), json.dumps({"key": key, **training}, indent=1))
-    return TrainedEncoder(encoder.to(device), path, sha256_file(path), trained_now=True)
+    return TrainedEncoder(encoder.to(device), path, digest, trained_now=True)
+
+
+def weights_path(cell: Cell) -> Path:
+    """Where the miniature of this cell's training identity is cached."""
+    key = sha256_of(cell.training_identity())
+    return subdir("weights") / cell.method.name / f"{key[:16]}.safetensors"
 
 
 def _load(
-    method: Method[Any], embed_dim: int, path: Path, device: torch.device
+    method: Method[Any], embed_dim: int, path: Path, data: bytes, device: torch.device
 ) -> torch.nn.Module | None:
     """The cached encoder, or None (file set aside) when it is unreadable or does not fit."""
     encoder = method.build_encoder(embed_dim)
     try:
-        encoder.load_state_dict(load_file(str(path)), strict=True)
+        encoder.load_state_dict(load(data), strict=True)
     except Exception as error:  # a truncated or mismatched cache file is retrained, not fatal
         aside = path.with_suffix(".unreadable")
         path.replace(aside)

@@ -1,0 +1,1 @@
+"""Example plugins for bench, installed through entry points (see docs/plugins.md)."""

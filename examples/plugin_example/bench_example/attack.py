@@ -1,0 +1,56 @@
+"""An attack plugin: the best of several uniform random perturbations in the L-inf ball.
+
+A gradient-free baseline: if a gradient attack does no better than random noise of the same
+budget, its gradients are probably masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from bench.contracts.errors import ConfigError
+from bench.contracts.plugins import Attack, AttackOutput, PluginInfo, ThreatModel
+from bench.contracts.randomness import RandomSource, rand
+from bench.evaluation.victim import Victim
+
+
+@dataclass(frozen=True)
+class RandomNoiseConfig:
+    eps: float = 0.05  # L-inf budget per coordinate
+    tries: int = 8  # random draws per cloud; the one with the highest loss is kept
+
+    def __post_init__(self) -> None:
+        if self.eps < 0 or self.tries < 1:
+            raise ConfigError("random_noise needs eps >= 0 and tries >= 1.")
+
+
+class RandomNoise(Attack[RandomNoiseConfig]):
+    """Keep, per cloud, the random perturbation with the highest cross-entropy."""
+
+    Config = RandomNoiseConfig
+    version = 1
+    info = PluginInfo(
+        display="Random noise",
+        description="Best of N uniform random L-inf perturbations (a gradient-free baseline)",
+    )
+
+    def threat_model(self) -> ThreatModel:
+        return ThreatModel(norm="linf", eps=self.config.eps)
+
+    @torch.no_grad()
+    def run(
+        self, victim: Victim, points: torch.Tensor, labels: torch.Tensor, generator: RandomSource
+    ) -> AttackOutput:
+        best = points.clone()
+        best_loss = torch.full((len(points),), -torch.inf, device=points.device)
+        for _ in range(self.config.tries):
+            # Draw through bench's helper: one stream per sample, so results are batch-invariant.
+            noise = rand(generator, len(points), *points.shape[1:], device=points.device)
+            candidate = points.clone()
+            candidate[..., :3] += (2 * noise[..., :3] - 1) * self.config.eps
+            loss = torch.nn.functional.cross_entropy(victim(candidate), labels, reduction="none")
+            better = loss > best_loss
+            best[better], best_loss[better] = candidate[better], loss[better]
+        return AttackOutput(points=best, gradient_queries=0, stats={"loss_final": best_loss})
