@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 RECIPE = "mean-of-unit-prompts/v2"  # bump when the averaging changes; part of the cache key
 OPENSHAPE_KEY = "open_clip_text_feat"
-CHUNK = 512  # texts per encoder call: progress is reported between calls
 
 
 def class_embeddings(
@@ -67,20 +66,17 @@ def _encode_cached(encoder: TextEncoder, texts: list[str], key: str) -> np.ndarr
     cached = _read_cache(path, len(texts))
     if cached is not None:
         return cached
+    # One call for all texts: an encoder may batch and pad them by length, so splitting the
+    # list would change the embeddings in their last bits, and training on them diverges.
     report = progress(f"embed {len(texts)} texts")
-    chunks = []
-    for start in range(0, len(texts), CHUNK):
-        part = texts[start : start + CHUNK]
-        rows = np.asarray(encoder.encode(part), dtype=np.float32)
-        width = chunks[0].shape[1] if chunks else None
-        if rows.ndim != 2 or rows.shape[0] != len(part) or width not in (None, rows.shape[1]):
-            raise WeightsError(
-                f"The text encoder returned shape {rows.shape} for {len(part)} prompts,"
-                " not one embedding per prompt."
-            )
-        chunks.append(rows)
-        report(start + len(part), len(texts))
-    raw = np.concatenate(chunks)
+    report(0, len(texts))
+    raw = np.asarray(encoder.encode(texts), dtype=np.float32)
+    if raw.ndim != 2 or raw.shape[0] != len(texts):
+        raise WeightsError(
+            f"The text encoder returned shape {raw.shape} for {len(texts)} prompts,"
+            " not one embedding per prompt."
+        )
+    report(len(texts), len(texts))
     result = _unit(raw)
     buffer = io.BytesIO()
     np.save(buffer, result, allow_pickle=False)
