@@ -221,12 +221,15 @@ def _restart(
 
 
 def _merge(best: _Result, rows: torch.Tensor, new: _Result) -> _Result:
-    """`best` with its `rows` replaced by the better of them and `new`, an iterate of those rows."""
+    """`best` with its `rows` replaced by the better of them and `new`, an iterate of those rows.
+
+    In place: `best` belongs to this attack run alone, and copying the whole batch at every step
+    would cost more than the step's bookkeeping.
+    """
     kept = _keep_best(_Result(*(field[rows] for field in best)), new)
-    merged = [field.clone() for field in best]
-    for field, part in zip(merged, kept, strict=True):
+    for field, part in zip(best, kept, strict=True):
         field[rows] = part
-    return _Result(*merged)
+    return best
 
 
 def _judge(

@@ -72,15 +72,10 @@ def test_violation_fails_the_cell_which_is_retried_then_reused(tmp_path: Path) -
         assert first.record.metrics["linf_mean"] == pytest.approx(0.01, abs=1e-6)
 
 
-class InPlace(Attack[OverreachConfig]):
+class InPlace(Overreach):
     """A deliberately broken attack that edits the clouds it was given and returns them."""
 
-    Config = OverreachConfig
-    version = 1
     info = PluginInfo(display="in place", description="test attack mutating its input")
-
-    def threat_model(self) -> ThreatModel:
-        return ThreatModel(norm="linf", eps=self.config.eps)
 
     def run(self, victim, points, labels, generator) -> AttackOutput:  # type: ignore[no-untyped-def]
         points[..., 0] += self.config.overreach * self.config.eps  # hidden: measured change 0

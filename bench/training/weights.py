@@ -59,7 +59,7 @@ def obtain_encoder(
     data = cell.corpus.load()
     teacher = cell.teacher.instantiate()
     embeddings, _ = teacher_embeddings(teacher, method.config.templates, data.class_names)
-    path = weights_path(cell)
+    path = _weights_file(cell.method.name, key)
     cached = None if retrain else read_verified(path, "trained weights")
     if cached is not None:
         encoder = _load(method, embeddings.shape[1], path, cached.data, device)
@@ -91,8 +91,11 @@ def obtain_encoder(
 
 def weights_path(cell: Cell) -> Path:
     """Where the miniature of this cell's training identity is cached."""
-    key = sha256_of(cell.training_identity())
-    return subdir("weights") / cell.method.name / f"{key[:16]}.safetensors"
+    return _weights_file(cell.method.name, sha256_of(cell.training_identity()))
+
+
+def _weights_file(method: str, key: str) -> Path:
+    return subdir("weights") / method / f"{key[:16]}.safetensors"
 
 
 def _load(
