@@ -18,6 +18,7 @@ class NoAttack(Attack[NoConfig]):
 
     Config = NoConfig
     version = 1
+    access = "none"
     info = PluginInfo(display="Clean", description="No attack: the unmodified clouds.")
 
     def threat_model(self) -> ThreatModel:

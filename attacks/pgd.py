@@ -127,6 +127,7 @@ class PGD(Attack[PGDConfig]):
     ) -> AttackOutput:
         import torch
 
+        from bench.adversarial.losses import random_targets
         from bench.evaluation.eot import resolve_draws
 
         config = self.config
@@ -137,7 +138,7 @@ class PGD(Attack[PGDConfig]):
         classes = labels
         stats: dict[str, torch.Tensor] = {}
         if config.targeted:
-            classes = _random_targets(labels, logits.shape[-1], generator)
+            classes = random_targets(labels, logits.shape[-1], generator)
             stats["target"] = classes
         start = _judge(clean, logits, classes, config.targeted, 0)
         stats["loss_start"] = start.loss
@@ -187,9 +188,12 @@ def _restart(
     """
     import torch
 
+    from bench.adversarial.balls import compose, project, random_start, unit_step
+    from bench.adversarial.losses import cross_entropy_direction
+
     xyz = clean[..., :3]
     if config.random_start:
-        delta = _random_start(xyz, config.norm, config.eps, generator)
+        delta = random_start(xyz, config.norm, config.eps, generator)
     else:
         delta = torch.zeros_like(xyz)
     alpha = config.alpha()
@@ -203,7 +207,7 @@ def _restart(
         part = delta[active]
         with torch.set_grad_enabled(not last), victim.rows(active):
             part.requires_grad_(not last)
-            adversarial = _compose(clean[active], part)
+            adversarial = compose(clean[active], part)
             logits = victim.sample(adversarial, draws)
         current = _judge(
             adversarial.detach(), logits.detach(), classes[active], config.targeted, step
@@ -211,10 +215,12 @@ def _restart(
         best = current if best is None else _merge(best, active, current)
         if last:
             break
-        direction = _ascent_direction(logits.detach(), classes[active], config.targeted)
+        direction = cross_entropy_direction(logits.detach(), classes[active], config.targeted)
         (gradient,) = torch.autograd.grad(logits, part, grad_outputs=direction)
         with torch.no_grad():
-            delta[active] = _project(part + alpha * _step(gradient, config.norm), config)
+            delta[active] = project(
+                part + alpha * unit_step(gradient, config.norm), config.norm, config.eps
+            )
         active = active[~current.success]
     assert best is not None
     return best
@@ -238,69 +244,13 @@ def _judge(
     """One iterate's loss, objective and verdict (majority over the draws of its logits)."""
     import torch
 
-    loss = _cross_entropy(logits, classes)
-    predicted = logits.argmax(dim=-1).mode(dim=0).values
+    from bench.adversarial.losses import cross_entropy, majority
+
+    loss = cross_entropy(logits, classes)
+    predicted = majority(logits)
     success = predicted == classes if targeted else predicted != classes
     step_index = torch.where(success, step, -1)
     return _Result(points, loss, -loss if targeted else loss, success, step_index)
-
-
-def _ascent_direction(logits: torch.Tensor, classes: torch.Tensor, targeted: bool) -> torch.Tensor:
-    """d mean objective / d logits [E, B, K] over E draws, up to a positive factor per sample.
-
-    Untargeted, d CE / d z = p - onehot(y) = (1 - p_y) * (w - onehot(y)) with w the softmax of
-    the logits with the label's masked out; targeted, the negation with the target's masked.
-    Each draw's (1 - p_y) is taken relative to the largest over the draws, in log space, so the
-    direction is never all zero; with one draw the factor is exactly 1.
-    """
-    import torch
-
-    index = classes.expand(logits.shape[:-1]).unsqueeze(-1)
-    masked = logits.scatter(-1, index, float("-inf"))
-    others = masked.softmax(dim=-1)
-    indicator = torch.nn.functional.one_hot(classes, logits.shape[-1]).to(logits.dtype)
-    direction = indicator - others if targeted else others - indicator
-    log_rest = masked.logsumexp(dim=-1) - logits.logsumexp(dim=-1)  # log(1 - p_y) per draw
-    weight = (log_rest - log_rest.amax(dim=0, keepdim=True)).exp()
-    return direction * weight.unsqueeze(-1)
-
-
-def _step(gradient: torch.Tensor, norm: str) -> torch.Tensor:
-    """The unit-size ascent step: gradient sign (L-inf) or gradient over its cloud L2 norm."""
-    if norm == "linf":
-        return gradient.sign()
-    return gradient / _cloud_norm(gradient).clamp_min(_tiny(gradient))
-
-
-def _project(delta: torch.Tensor, config: PGDConfig) -> torch.Tensor:
-    """The nearest point of the threat-model ball (rescaling, for L2)."""
-    if config.norm == "linf":
-        return delta.clamp(-config.eps, config.eps)
-    scale = (config.eps / _cloud_norm(delta).clamp_min(_tiny(delta))).clamp(max=1.0)
-    return delta * scale
-
-
-def _random_start(
-    xyz: torch.Tensor, norm: str, eps: float, generator: RandomSource
-) -> torch.Tensor:
-    """A uniform draw from the threat-model ball, from `generator` only, on `xyz`'s device."""
-    from bench.contracts.randomness import rand, randn
-
-    batch, count, _ = xyz.shape
-    if norm == "linf":
-        return (2 * rand(generator, batch, count, 3, dtype=xyz.dtype, device=xyz.device) - 1) * eps
-    direction = randn(generator, batch, count, 3, dtype=xyz.dtype, device=xyz.device)
-    direction = direction / _cloud_norm(direction).clamp_min(_tiny(direction))
-    radius = rand(generator, batch, 1, 1, dtype=xyz.dtype, device=xyz.device)
-    return direction * eps * radius ** (1 / xyz[0].numel())
-
-
-def _random_targets(labels: torch.Tensor, classes: int, generator: RandomSource) -> torch.Tensor:
-    """A uniformly random class other than the label, per sample."""
-    from bench.contracts.randomness import randint
-
-    offset = 1 + randint(generator, classes - 1, len(labels), device=labels.device)
-    return (labels + offset) % classes
 
 
 def _keep_best(best: _Result, new: _Result) -> _Result:
@@ -322,35 +272,3 @@ def _keep_best(best: _Result, new: _Result) -> _Result:
         success=best.success | new.success,
         success_step=torch.where(best.success | new.success, first, -1),
     )
-
-
-def _compose(clean: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """Clean clouds with `delta` added to xyz and any further channels (rgb) unchanged."""
-    import torch
-
-    moved = clean[..., :3] + delta
-    return torch.cat([moved, clean[..., 3:]], dim=-1) if clean.shape[-1] > 3 else moved
-
-
-def _cross_entropy(logits: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """Per-sample cross-entropy [B] of logits [E, B, K], averaged over the E draws, in float32+."""
-    import torch
-
-    wide = logits.to(torch.promote_types(logits.dtype, torch.float32))
-    draws = wide.shape[0]
-    losses = torch.nn.functional.cross_entropy(
-        wide.flatten(0, 1), classes.repeat(draws), reduction="none"
-    )
-    return losses.view(draws, -1).mean(dim=0)
-
-
-def _cloud_norm(tensor: torch.Tensor) -> torch.Tensor:
-    """Per-cloud L2 (Frobenius) norm, shaped [B, 1, 1] to broadcast over points."""
-    return tensor.flatten(1).norm(dim=1)[:, None, None]
-
-
-def _tiny(tensor: torch.Tensor) -> float:
-    """The smallest positive normal number of the dtype: a zero-norm guard, else harmless."""
-    import torch
-
-    return torch.finfo(tensor.dtype).tiny

@@ -30,7 +30,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("attack_success_rate", "Attack success (%)", "{:.1f}"),
     ("linf_mean", "L∞ mean", "{:.4f}"),
     ("l2_mean", "L2 mean", "{:.3f}"),
-    ("chamfer_mean", "Chamfer mean", "{:.2e}"),
+    ("chamfer_sq_two_sided_mean", "Chamfer² mean", "{:.2e}"),
     ("wall_s", "Time (s)", "{:.1f}"),
     ("status", "Status", "{}"),
     ("cell_hash", "Cell", "{}"),

@@ -208,7 +208,7 @@ def test_threat_check_passes_on_the_boundary_and_names_violators() -> None:
         check_threat_model(ThreatModel("linf", 0.1), clean, adversarial)
     with pytest.raises(ThreatModelViolation, match=r"samples 2 exceed the l2 budget"):
         check_threat_model(ThreatModel("l2", 0.1), clean, adversarial)
-    with pytest.raises(ThreatModelViolation, match=r"samples 0, 1, 2 change the points"):
+    with pytest.raises(ThreatModelViolation, match=r"samples 0, 1, 2 move original points"):
         check_threat_model(ThreatModel("none"), clean, adversarial)
 
 
@@ -243,9 +243,12 @@ def test_metrics_on_a_hand_made_example() -> None:
     expected = {
         "linf": [0.8, 1e-7],
         "l2": [0.8, 1e-7],
-        "chamfer": [(0.04 / 4 + 0.64 / 4) / 2, 1e-14],  # squared, symmetric, averaged
-        "hausdorff": [0.04, 1e-14],  # squared, adversarial -> clean only
+        "point_l2": [0.8, 1e-7],
+        "chamfer_sq_two_sided": [(0.04 / 4 + 0.64 / 4) / 2, 1e-14],  # symmetric, averaged
+        "hausdorff_sq_adv_to_clean": [0.04, 1e-14],  # adversarial -> clean only
         "points_changed": [1.0, 0.0],
+        "points_added": [0.0, 0.0],
+        "points_dropped": [0.0, 0.0],
     }
     assert set(metrics) == set(expected)
     for name, values in expected.items():

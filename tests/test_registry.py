@@ -101,6 +101,7 @@ class Shift(Attack[ShiftConfig]):
 
     Config = ShiftConfig
     version = 3
+    access = "random"  # it never looks at the victim
     info = PluginInfo(display="Shift", description="third-party toy attack: shift along x")
 
     def threat_model(self) -> ThreatModel:

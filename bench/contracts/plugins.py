@@ -58,12 +58,53 @@ class Plugin(ABC, Generic[C]):
         self.config: C = config if config is not None else self.Config()
 
 
+NORMS = ("none", "linf", "l2", "point_l2", "unbounded")
+
+
 @dataclass(frozen=True)
 class ThreatModel:
-    """What an attack may change; every adversarial example is checked against it before storing."""
+    """What an attack may change; every adversarial example is checked against it before storing.
 
-    norm: str  # "none" (unchanged points), "linf" or "l2" (per-cloud norm of the coordinate change)
+    `norm` bounds how far each original point moves from where it was: "none" (not at all),
+    "linf" (every coordinate by at most eps), "l2" (the Frobenius norm of the cloud's [N, 3]
+    change), "point_l2" (each point's displacement length: what IF-Defense calls "L-inf"), or
+    "unbounded" (anywhere finite: the attack penalises distance instead of bounding it).
+    An attack may also append `points_added` new points after the originals (anywhere finite),
+    or remove `points_dropped` of them (the rest unchanged, in any order), never both.
+    `penalised` names the distances its objective trades against success (recorded, not bounded).
+    """
+
+    norm: str  # one of NORMS
     eps: float = 0.0
+    points_added: int = 0
+    points_dropped: int = 0
+    penalised: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.norm not in NORMS:
+            raise ValueError(f"Unknown threat-model norm {self.norm!r}; expected one of {NORMS}.")
+        if self.points_added < 0 or self.points_dropped < 0:
+            raise ValueError("A threat model adds or drops a non-negative number of points.")
+        if self.points_added and self.points_dropped:
+            raise ValueError("A threat model may add points or drop points, not both.")
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the budget limits the attack (else a strong attack reaches about 0%)."""
+        return self.norm != "unbounded" and not self.points_added
+
+    def describe(self) -> str:
+        """One line for tables, e.g. "linf 0.005" or "+512 points, chamfer penalty"."""
+        parts = []
+        if self.norm != "none":
+            parts.append(self.norm if self.norm == "unbounded" else f"{self.norm} {self.eps:g}")
+        if self.points_added:
+            parts.append(f"+{self.points_added} points")
+        if self.points_dropped:
+            parts.append(f"-{self.points_dropped} points")
+        if self.penalised:
+            parts.append(" + ".join(self.penalised) + " penalty")
+        return ", ".join(parts) or "no change"
 
 
 @dataclass
@@ -75,8 +116,19 @@ class AttackOutput:
     stats: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
+ACCESS = ("gradient", "scores", "transfer", "random", "none")
+
+
 class Attack(Plugin[C]):
-    """Turns clean clouds into adversarial ones against a victim, never mutating the input."""
+    """Turns clean clouds into adversarial ones against a victim, never mutating the input.
+
+    `access` is what the attack uses of the victim: "gradient" (white-box), "scores" (logits
+    only: gradient-free), "transfer" (gradients of another model), "random" (nothing: a
+    noise baseline) or "none" (the clean evaluation). A non-gradient attack that beats a
+    gradient one flags gradient masking.
+    """
+
+    access: ClassVar[str] = "gradient"
 
     @abstractmethod
     def threat_model(self) -> ThreatModel: ...
@@ -106,13 +158,35 @@ class Dataset(Plugin[C]):
 
 
 class Defense(Plugin[C]):
-    """A map points -> points applied in front of the victim."""
+    """A map points -> points applied in front of the victim, inside every call.
+
+    A `randomized` defense draws all its randomness from the `generator` it is given, afresh at
+    each call (one draw per row), so EOT and majority votes average over it. A defense that is
+    not `differentiable` runs without gradient; attacks then follow `surrogate` (BPDA), unless
+    its config sets `bpda: false` (a deliberately naive evaluation, flagged by the indicators).
+    """
 
     differentiable: ClassVar[bool] = True
     randomized: ClassVar[bool] = False
 
     @abstractmethod
-    def apply(self, points: torch.Tensor) -> torch.Tensor: ...
+    def apply(self, points: torch.Tensor, generator: RandomSource) -> torch.Tensor: ...
+
+    def surrogate(self, points: torch.Tensor, defended: torch.Tensor) -> torch.Tensor:
+        """BPDA (Athalye et al., 2018): `defended` in the forward pass, a usable gradient back.
+
+        The default is the straight-through identity, for defenses that keep the point count.
+        """
+        if defended.shape != points.shape:
+            raise NotImplementedError(
+                f"{type(self).__name__} changes the point count; it must define its own surrogate."
+            )
+        return points + (defended - points).detach()
+
+    @property
+    def uses_bpda(self) -> bool:
+        """Whether attacks see the surrogate's gradient (non-differentiable defenses only)."""
+        return not self.differentiable and bool(getattr(self.config, "bpda", True))
 
 
 class TextEncoder(Plugin[C]):

@@ -9,6 +9,8 @@ from bench.contracts.plugins import DEFENSES, Defense, PluginInfo
 if TYPE_CHECKING:
     import torch
 
+    from bench.contracts.randomness import RandomSource
+
 
 @DEFENSES.register("none")
 class NoDefense(Defense):
@@ -19,5 +21,5 @@ class NoDefense(Defense):
         display="none", description="no defense: points reach the classifier as given"
     )
 
-    def apply(self, points: torch.Tensor) -> torch.Tensor:
+    def apply(self, points: torch.Tensor, generator: RandomSource) -> torch.Tensor:
         return points

@@ -53,7 +53,7 @@ def evaluate_cell(
         data.class_names,
         logit_scale=method.config.logit_scale,
         stochastic=method.stochastic,
-        defense=defense.apply,
+        defense=defense,
         noise_seed=cell.seed,
     ).to(device)
     attack = cell.attack.instantiate()

@@ -1,27 +1,36 @@
-"""Per-sample perturbation sizes between clean and adversarial clouds of the same size.
+"""Per-sample perturbation sizes between clean and adversarial clouds.
 
 Published papers compute "Chamfer" and "Hausdorff" differently (squared or not, one- or
-two-sided, summed or averaged), so the definitions are fixed here and recorded with results.
-All use the xyz channels only; `a` ranges over adversarial points, `c` over clean points:
+two-sided, summed or averaged), so the definitions are fixed here, named for what they compute,
+and recorded with results. All use the xyz channels only; `a` ranges over adversarial points,
+`c` over clean points:
 
-    linf            max over points and coordinates of |a_i - c_i| (point i against point i)
+    chamfer_sq_two_sided       (mean_a min_c |a - c|^2 + mean_c min_a |c - a|^2) / 2: squared,
+                               symmetric, averaged. The first term alone is IF-Defense's
+                               "adv2ori".
+    hausdorff_sq_adv_to_clean  max_a min_c |a - c|^2: one-sided adversarial -> clean, squared,
+                               as in IF-Defense's attacks (take the square root for a length).
+    points_added, points_dropped   the change in point count (one is always 0)
+
+and, when the point count is kept (point i is compared with point i):
+
+    linf            max over points and coordinates of |a_i - c_i|
     l2              Frobenius norm of the coordinate change over [N, 3]
-    chamfer         (mean_a min_c |a - c|^2 + mean_c min_a |c - a|^2) / 2: squared distances,
-                    symmetric, averaged. The first term alone is IF-Defense's "adv2ori".
-    hausdorff       max_a min_c |a - c|^2: one-sided adversarial -> clean, squared, as in
-                    IF-Defense's attacks (take the square root for a length).
+    point_l2        the largest single point's displacement length
     points_changed  number of points with some coordinate moved by more than MOVED_TOL
 
-linf, l2 and points_changed compare point i with point i; chamfer and hausdorff are set
-distances and ignore point order.
+Chamfer and Hausdorff are set distances and ignore point order.
 """
 
 from __future__ import annotations
 
 import torch
 
+from bench.adversarial.distances import nearest_squared
+
 MOVED_TOL = 1e-6
-MAX_PAIRS = 1 << 25  # pairwise distances held at once: 128 MB in float32
+SET_DISTANCES = ("chamfer_sq_two_sided", "hausdorff_sq_adv_to_clean")
+POINTWISE = ("linf", "l2", "point_l2", "points_changed")
 
 
 def perturbation_metrics(
@@ -30,50 +39,44 @@ def perturbation_metrics(
     """Metrics of the module docstring as float tensors [B], for clouds [B, N, C>=3].
 
     `chunk` is how many query points get their nearest neighbour searched at once; by default
-    it is chosen so that at most MAX_PAIRS distances are in memory (10k-point clouds at batch 32
-    fit comfortably).
+    at most `bench.adversarial.distances.MAX_PAIRS` distances are in memory.
     """
-    if clean.shape != adversarial.shape:
+    if clean.shape[0] != adversarial.shape[0] or clean.shape[2:] != adversarial.shape[2:]:
         raise ValueError(
             f"clean {tuple(clean.shape)} and adversarial {tuple(adversarial.shape)} clouds"
-            " must have the same shape"
+            " must have the same batch size and channels"
         )
     with torch.no_grad():
         clean_xyz = clean[..., :3].detach()
         adv_xyz = adversarial[..., :3].detach().to(clean_xyz.dtype)
-        change = adv_xyz - clean_xyz
+        batch, count = clean_xyz.shape[:2]
+        same = adv_xyz.shape == clean_xyz.shape
         # Unchanged clouds are at set distance exactly 0: search neighbours only in the others.
-        changed = change.flatten(1).ne(0).any(dim=1)
-        adv_to_clean = torch.zeros(change.shape[:2], dtype=change.dtype, device=change.device)
-        clean_to_adv = torch.zeros_like(adv_to_clean)
+        if same:
+            changed = (adv_xyz - clean_xyz).flatten(1).ne(0).any(dim=1)
+        else:
+            changed = torch.ones(batch, dtype=torch.bool, device=clean_xyz.device)
+        adv_to_clean = adv_xyz.new_zeros(adv_xyz.shape[:2])
+        clean_to_adv = clean_xyz.new_zeros(clean_xyz.shape[:2])
         if changed.any():
-            adv_to_clean[changed] = _nearest_squared(adv_xyz[changed], clean_xyz[changed], chunk)
-            clean_to_adv[changed] = _nearest_squared(clean_xyz[changed], adv_xyz[changed], chunk)
-        moved = change.abs().amax(dim=-1) > MOVED_TOL
-        return {
-            "linf": change.abs().flatten(1).amax(dim=1),
-            "l2": change.flatten(1).norm(dim=1),
-            "chamfer": (adv_to_clean.mean(dim=1) + clean_to_adv.mean(dim=1)) / 2,
-            "hausdorff": adv_to_clean.amax(dim=1),
-            "points_changed": moved.sum(dim=1).to(clean_xyz.dtype),
+            adv_to_clean[changed] = nearest_squared(adv_xyz[changed], clean_xyz[changed], chunk)
+            clean_to_adv[changed] = nearest_squared(clean_xyz[changed], adv_xyz[changed], chunk)
+        difference = adv_xyz.shape[1] - count
+        metrics = {
+            "chamfer_sq_two_sided": (adv_to_clean.mean(dim=1) + clean_to_adv.mean(dim=1)) / 2,
+            "hausdorff_sq_adv_to_clean": adv_to_clean.amax(dim=1),
+            "points_added": clean_xyz.new_full((batch,), max(difference, 0)),
+            "points_dropped": clean_xyz.new_full((batch,), max(-difference, 0)),
         }
-
-
-def _nearest_squared(
-    queries: torch.Tensor, reference: torch.Tensor, chunk: int | None
-) -> torch.Tensor:
-    """Squared distance [B, N] from each query point to its nearest reference point.
-
-    The neighbour is found with the fast |r|^2 - 2 q.r matrix-product form, then its distance is
-    recomputed from the difference: the product form alone loses the small displacements attacks
-    make to cancellation in float32. A near-tie may pick the second nearest, off by rounding only.
-    """
-    batch, count, _ = reference.shape
-    size = chunk if chunk is not None else max(1, MAX_PAIRS // max(1, batch * count))
-    reference_sq = reference.square().sum(dim=-1).unsqueeze(1)
-    nearest = []
-    for part in queries.split(size, dim=1):
-        scores = torch.baddbmm(reference_sq, part, reference.transpose(1, 2), alpha=-2)
-        index = scores.argmin(dim=-1, keepdim=True).expand(-1, -1, 3)
-        nearest.append((part - reference.gather(1, index)).square().sum(dim=-1))
-    return torch.cat(nearest, dim=1)
+        if same:
+            change = adv_xyz - clean_xyz
+            lengths = change.norm(dim=-1)
+            metrics.update(
+                linf=change.abs().flatten(1).amax(dim=1),
+                l2=change.flatten(1).norm(dim=1),
+                point_l2=lengths.amax(dim=1),
+                points_changed=(change.abs().amax(dim=-1) > MOVED_TOL)
+                .sum(dim=1)
+                .to(clean_xyz.dtype),
+            )
+        return metrics

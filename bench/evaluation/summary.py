@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.evaluation.metrics import POINTWISE, SET_DISTANCES
 from bench.evaluation.statistics import wilson_interval
 
 # "Not converged": worst-case accuracy fell by more than this over the last half of the steps.
@@ -57,7 +58,7 @@ def summarize(
     targeted = "target" in samples
     success = adv_pred == np.asarray(samples["target"]) if targeted else ~robust
     metrics["attack_success_rate"] = float(success[clean_ok].mean()) if clean_ok.any() else 0.0
-    for name in ("linf", "l2", "chamfer", "hausdorff", "points_changed"):
+    for name in (*POINTWISE, *SET_DISTANCES, "points_added", "points_dropped"):
         if name in samples:
             metrics[f"{name}_mean"] = float(np.mean(samples[name]))
     warnings = []

@@ -6,31 +6,42 @@ caller compares against its own private copy of the clean batch (an attack that 
 tensor it was given cannot shrink its measured perturbation), and checks that the given tensor
 came back unchanged.
 
-Only the xyz coordinates (first three channels) may change; any further channels (rgb) must
-come back bit-identical under every threat model. The tolerance is relative: `clean + delta -
-clean` differs from `delta` by float rounding, which grows with the coordinates' magnitude, so
-the slack is two units in the last place of each cloud's largest coordinate (2.4e-7 for
-unit-sphere float32 clouds, 7e-5 for coordinates of a few hundred, as in millimetres).
+Only the xyz coordinates (first three channels) of the original points may change; their
+further channels (rgb) must come back bit-identical. Added points follow the originals and may
+be anywhere finite; after a removal, every remaining point must be one of the clean points.
+The tolerance is relative: `clean + delta - clean` differs from `delta` by float rounding,
+which grows with the coordinates' magnitude, so the slack is two units in the last place of
+each cloud's largest coordinate (2.4e-7 for unit-sphere float32 clouds, 7e-5 for coordinates
+of a few hundred, as in millimetres).
 """
 
 from __future__ import annotations
 
 import torch
 
+from bench.adversarial.distances import nearest_index
 from bench.contracts.errors import ThreatModelViolation
 from bench.contracts.plugins import ThreatModel
 
 L2_RTOL = 1e-5  # relative slack for the L2 ball: rescaling onto the sphere rounds either way
 ULPS = 2  # units in the last place of a cloud's largest coordinate allowed per coordinate
+CANDIDATES = 4  # nearest clean points compared exactly with each kept point
 LISTED = 8  # sample indices named in a violation message before summarising the rest
 
 
 def check_threat_model(threat: ThreatModel, clean: torch.Tensor, adversarial: torch.Tensor) -> None:
-    """Raise ThreatModelViolation unless `adversarial` [B, N, C] is within `threat` of `clean`."""
-    if adversarial.shape != clean.shape:
+    """Raise ThreatModelViolation unless `adversarial` [B, M, C] is within `threat` of `clean`."""
+    batch, count, channels = clean.shape
+    expected = count + threat.points_added - threat.points_dropped
+    if adversarial.shape != (batch, expected, channels):
+        change = "adds or removes no points"
+        if threat.points_added:
+            change = f"adds exactly {threat.points_added} points"
+        elif threat.points_dropped:
+            change = f"removes exactly {threat.points_dropped} points"
         raise ThreatModelViolation(
             f"The adversarial batch has shape {tuple(adversarial.shape)} but the clean batch has"
-            f" {tuple(clean.shape)}; this threat model does not allow adding or removing points."
+            f" {tuple(clean.shape)}; this threat model {change}."
         )
     if adversarial.dtype != clean.dtype:
         raise ThreatModelViolation(
@@ -38,17 +49,25 @@ def check_threat_model(threat: ThreatModel, clean: torch.Tensor, adversarial: to
         )
     adversarial = adversarial.detach()
     clean = clean.detach().to(adversarial.device)
-    change = adversarial - clean
     _require(~torch.isfinite(adversarial).flatten(1).all(dim=1), "contain NaN or infinite values")
+    if threat.points_dropped:
+        _check_subset(clean, adversarial)
+        return
+    _check_moves(threat, clean, adversarial[:, :count])
+
+
+def _check_moves(threat: ThreatModel, clean: torch.Tensor, moved: torch.Tensor) -> None:
+    """The original points, in order, moved within the norm (rgb untouched)."""
+    change = moved - clean
     if change.shape[-1] > 3:
         extra = change[..., 3:].abs().flatten(1).amax(dim=1)
         _require(extra > 0, "change non-coordinate channels (rgb) by up to", extra)
     xyz = change[..., :3]
-    scale = torch.maximum(clean[..., :3].abs(), adversarial[..., :3].abs()).flatten(1).amax(dim=1)
+    scale = torch.maximum(clean[..., :3].abs(), moved[..., :3].abs()).flatten(1).amax(dim=1)
     slack = ULPS * torch.finfo(clean.dtype).eps * scale.clamp_min(1.0)
     if threat.norm == "none":
         size = xyz.abs().flatten(1).amax(dim=1)
-        _require(size > 0, "change the points of an attack without budget by up to", size)
+        _require(size > 0, "move original points the threat model keeps fixed, by up to", size)
     elif threat.norm == "linf":
         size = xyz.abs().flatten(1).amax(dim=1)
         _require(
@@ -60,8 +79,31 @@ def check_threat_model(threat: ThreatModel, clean: torch.Tensor, adversarial: to
         size = xyz.flatten(1).norm(dim=1)
         limit = threat.eps * (1 + L2_RTOL) + slack * xyz[0].numel() ** 0.5
         _require(size > limit, f"exceed the l2 budget {threat.eps:g} with norms of up to", size)
-    else:
-        raise ValueError(f"Unknown threat-model norm '{threat.norm}'; expected none, linf or l2.")
+    elif threat.norm == "point_l2":
+        size = xyz.norm(dim=-1).amax(dim=1)
+        limit = threat.eps * (1 + L2_RTOL) + slack * 3**0.5
+        _require(
+            size > limit,
+            f"move a point farther than the point_l2 budget {threat.eps:g}: up to",
+            size,
+        )
+
+
+def _check_subset(clean: torch.Tensor, kept: torch.Tensor) -> None:
+    """Every remaining point is one of the clean points, bit for bit, rgb included.
+
+    Candidates are the few nearest by the fast product form (which may misorder near-ties),
+    then compared exactly.
+    """
+    batch, count, channels = kept.shape
+    candidates = min(CANDIDATES, clean.shape[1])
+    index = nearest_index(kept[..., :3], clean[..., :3], candidates)
+    matched = clean.gather(1, index.reshape(batch, -1, 1).expand(-1, -1, channels))
+    equal = (matched.view(batch, count, candidates, channels) == kept.unsqueeze(2)).all(dim=-1)
+    _require(
+        ~equal.any(dim=-1).all(dim=1),
+        "contain points that are not among the clean points (only removal is allowed)",
+    )
 
 
 def check_input_unchanged(given: torch.Tensor, private: torch.Tensor) -> None:

@@ -3,6 +3,11 @@
 Logits are `logit_scale * cos(encoder(preprocess(defense(points))), class_embedding)`. The scale
 is explicit and recorded, because gradient magnitudes (and so attack step semantics) depend on it.
 
+The victim is stochastic when the method's forward pass draws noise or its defense is
+randomized; each draw of `sample` then re-applies the defense with fresh randomness, so EOT
+and majority votes average over the defense as well. Through a non-differentiable defense,
+gradients follow its BPDA surrogate (or are zero, when its config turns BPDA off).
+
 A stochastic victim (a method whose forward pass draws noise) takes that noise from its own
 generator, seeded by the cell, so a fixed seed reproduces every number. During a cell's
 evaluation the noise comes from per-sample streams instead (`bind`), keyed by the cell seed and
@@ -20,6 +25,7 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 
+from bench.contracts.plugins import Defense
 from bench.contracts.randomness import RandomSource, SampleStreams
 
 
@@ -34,7 +40,7 @@ class Victim(torch.nn.Module):
         class_names: tuple[str, ...],
         logit_scale: float,
         stochastic: bool = False,
-        defense: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        defense: Defense | None = None,
         noise_seed: int = 0,
     ) -> None:
         super().__init__()
@@ -45,8 +51,10 @@ class Victim(torch.nn.Module):
         self.register_buffer("class_embeddings", F.normalize(class_embeddings.float(), dim=-1))
         self.class_names = class_names
         self.logit_scale = float(logit_scale)
-        self.stochastic = stochastic
+        self.noisy_encoder = stochastic
         self.defense = defense
+        self._randomized_defense = defense is not None and defense.randomized
+        self.stochastic = stochastic or self._randomized_defense
         self._batched_draws = "draws" in inspect.signature(encoder.forward).parameters
         self._noise: torch.Generator | None = None
         self.reseed(noise_seed)
@@ -88,17 +96,29 @@ class Victim(torch.nn.Module):
             self._noise = torch.Generator(device=device).manual_seed(self._seed)
         return self._noise
 
-    def _inputs(self, points: torch.Tensor) -> torch.Tensor:
-        if self.defense is not None:
-            points = self.defense(points)
-        return self.preprocess(points)
+    def _defend(self, points: torch.Tensor, generator: RandomSource) -> torch.Tensor:
+        defense = self.defense
+        if defense is None:
+            return points
+        if defense.differentiable:
+            return defense.apply(points, generator)
+        with torch.no_grad():
+            defended = defense.apply(points.detach(), generator)
+        if defense.uses_bpda:
+            return defense.surrogate(points, defended)
+        # What autograd gives through a hard selection: the output, and no gradient at all.
+        return defended + 0 * points.sum()
+
+    def _encode(self, inputs: torch.Tensor, generator: RandomSource) -> torch.Tensor:
+        if not self.noisy_encoder:
+            return self.encoder(inputs)
+        return self.encoder(inputs, generator=generator)
 
     def embed(self, points: torch.Tensor) -> torch.Tensor:
         """Unit-norm embedding [B, D] of (defended, preprocessed) clouds: one noise draw."""
-        inputs = self._inputs(points)
-        if not self.stochastic:
-            return F.normalize(self.encoder(inputs), dim=-1)
-        return F.normalize(self.encoder(inputs, generator=self._generator(inputs.device)), dim=-1)
+        generator = self._generator(points.device)
+        inputs = self.preprocess(self._defend(points, generator))
+        return F.normalize(self._encode(inputs, generator), dim=-1)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         return self.logit_scale * self.embed(points) @ self.class_embeddings.T
@@ -107,14 +127,18 @@ class Victim(torch.nn.Module):
         """Logits [draws, B, K] of independent noise draws (one draw if deterministic)."""
         if not self.stochastic or draws == 1:
             return self(points).unsqueeze(0)
-        inputs = self._inputs(points)
-        generator = self._generator(inputs.device)
-        if self._batched_draws:
-            embeddings = self.encoder(inputs, generator=generator, draws=draws)
+        generator = self._generator(points.device)
+        if self._randomized_defense:
+            # Every draw defends its own copy: rows stacked draws-major, one stream block each.
+            rows = points.repeat(draws, *([1] * (points.dim() - 1)))
+            inputs = self.preprocess(self._defend(rows, generator))
+            embeddings = self._encode(inputs, generator).unflatten(0, (draws, len(points)))
         else:
-            embeddings = torch.stack(
-                [self.encoder(inputs, generator=generator) for _ in range(draws)]
-            )
+            inputs = self.preprocess(self._defend(points, generator))
+            if self._batched_draws:
+                embeddings = self.encoder(inputs, generator=generator, draws=draws)
+            else:
+                embeddings = torch.stack([self._encode(inputs, generator) for _ in range(draws)])
         return self.logit_scale * F.normalize(embeddings, dim=-1) @ self.class_embeddings.T
 
     @torch.no_grad()

@@ -111,7 +111,8 @@ def _check_noise_stream(name: str, encoder: torch.nn.Module, x: torch.Tensor, di
 
 
 def check_attack(name: str) -> None:
-    """Budget respected, input untouched, dtype/device kept, randomness only from the generator."""
+    """Budget respected, input untouched, dtype/device kept, randomness only from the generator,
+    a zero budget changes nothing, and every query of a stochastic victim averages its draws."""
     cls = REGISTRIES["attacks"].get(name).cls
     attack = cls(smoke_config(cls))
     victim = ToyVictim(seed=0)
@@ -129,7 +130,62 @@ def check_attack(name: str) -> None:
     )
     for key, values in first.stats.items():
         assert values.shape[0] == len(points), f"{name}: stat {key} is not per-sample"
+    wide = attack.run(ToyVictim(seed=0).double(), points.double(), labels, torch.Generator())
+    assert wide.points.dtype == torch.float64, f"{name} does not keep float64 clouds"
+    check_threat_model(attack.threat_model(), points.double(), wide.points)
+    _check_zero_budget(name, attack, points, labels)
+    _check_eot(name, attack, points, labels)
     _check_batch_invariance(name, attack, points, labels)
+
+
+def _check_zero_budget(name: str, attack: Any, points: torch.Tensor, labels: torch.Tensor) -> None:
+    """eps = 0 or steps = 0 returns the clean clouds, for attacks that keep the point count."""
+    threat = attack.threat_model()
+    if threat.points_added or threat.points_dropped:
+        return
+    names = {f.name for f in dataclasses.fields(attack.config)}
+    for field_name in ("eps", "steps"):
+        if field_name not in names:
+            continue
+        quiet = type(attack)(dataclasses.replace(attack.config, **{field_name: 0}))
+        out = quiet.run(ToyVictim(seed=0), points, labels, torch.Generator().manual_seed(7))
+        assert torch.equal(out.points, points), f"{name} with {field_name}=0 changed the clouds"
+
+
+class _RecordingVictim(ToyVictim):
+    """A stochastic toy victim that records how many draws every query asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=0, input_noise=0.05)
+        self.draws_seen: list[int] = []
+
+    def sample(self, points: torch.Tensor, draws: int) -> torch.Tensor:
+        self.draws_seen.append(draws)
+        return super().sample(points, draws)
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        self.draws_seen.append(1)
+        return super().forward(points)
+
+
+def _check_eot(name: str, attack: Any, points: torch.Tensor, labels: torch.Tensor) -> None:
+    """Against a stochastic victim, an attack that queries it averages `eot_draws` draws on
+    every query; one that ignores EOT follows single noise draws and overstates robustness."""
+    if attack.access not in ("gradient", "scores"):
+        return
+    names = {f.name for f in dataclasses.fields(attack.config)}
+    assert "eot_draws" in names, (
+        f"{name} queries the victim but has no eot_draws setting: against a stochastic victim"
+        " it would follow single noise draws"
+    )
+    victim = _RecordingVictim()
+    eot = type(attack)(dataclasses.replace(attack.config, eot_draws=3))
+    eot.run(victim, points, labels, torch.Generator().manual_seed(7))
+    assert victim.draws_seen, f"{name} never queried the victim"
+    assert set(victim.draws_seen) == {3}, (
+        f"{name} asked for {sorted(set(victim.draws_seen))} draws with eot_draws=3: every query"
+        " of a stochastic victim must average the configured draws (use victim.sample)"
+    )
 
 
 def _check_batch_invariance(
@@ -169,13 +225,30 @@ def check_dataset(name: str) -> None:
 
 
 def check_defense(name: str) -> None:
-    """Same shape out, deterministic."""
+    """Batch and channels kept, finite, input untouched; deterministic unless randomized, and
+    then reproducible from its generator and batch-invariant with per-sample streams; a usable
+    gradient (its own, or its BPDA surrogate's)."""
     cls = REGISTRIES["defenses"].get(name).cls
     defense = cls(smoke_config(cls))
-    points, _ = toy_clouds(2, 256, seed=2)
-    out = defense.apply(points)
+    points, _ = toy_clouds(4, 256, seed=2)
+    original = points.clone()
+    out = defense.apply(points, torch.Generator().manual_seed(0))
+    assert torch.equal(points, original), f"{name} mutated its input"
     assert out.shape[0] == points.shape[0] and out.shape[-1] == points.shape[-1]
-    assert torch.equal(out, defense.apply(points)) or cls.randomized
+    assert out.dtype == points.dtype and torch.isfinite(out).all()
+    again = defense.apply(points, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again), f"{name} draws randomness outside its generator"
+    if not cls.randomized:
+        assert torch.equal(out, defense.apply(points, torch.Generator().manual_seed(1)))
+    ids = [f"sample {i}" for i in range(len(points))]
+    whole = defense.apply(points, SampleStreams.for_samples(0, ids, "victim"))
+    part = defense.apply(points[2:], SampleStreams.for_samples(0, ids[2:], "victim"))
+    assert torch.equal(whole[2:], part), f"{name}: a cloud's defense depends on its batch"
+    victim = ToyVictim(seed=0, defense=defense)
+    x = points.clone().requires_grad_(True)
+    victim.sample(x, 3 if victim.stochastic else 1).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert x.grad.abs().sum() > 0, f"{name} gives attacks no gradient (declare a surrogate)"
 
 
 def check_text_encoder(name: str) -> None:

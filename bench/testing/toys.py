@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from bench.contracts.plugins import Defense
 from bench.contracts.randomness import RandomSource, randn
 from bench.evaluation.victim import Victim
 
@@ -100,9 +101,16 @@ class ToyVictim(Victim):
     The embedding centre is subtracted inside the encoder so that cosine similarities separate
     the classes (raw max-pooled ReLU features all point the same way). With `input_noise` > 0
     the victim adds Gaussian noise of that std to xyz at every call: it is then stochastic.
+    A `defense` goes in front, as in a cell.
     """
 
-    def __init__(self, seed: int = 0, logit_scale: float = 100.0, input_noise: float = 0.0) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        logit_scale: float = 100.0,
+        input_noise: float = 0.0,
+        defense: Defense | None = None,
+    ) -> None:
         encoder = PointMLPEncoder(seed)
         prototypes, labels = toy_clouds(8 * len(TOY_CLASSES), 256, PROTOTYPE_SEED)
         with torch.no_grad():
@@ -116,5 +124,6 @@ class ToyVictim(Victim):
             class_names=TOY_CLASSES,
             logit_scale=logit_scale,
             stochastic=input_noise > 0,
+            defense=defense,
             noise_seed=seed,
         )

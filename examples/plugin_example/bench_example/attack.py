@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 import torch
 
+from bench.adversarial.losses import cross_entropy
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import Attack, AttackOutput, PluginInfo, ThreatModel
 from bench.contracts.randomness import RandomSource, rand
+from bench.evaluation.eot import resolve_draws
 from bench.evaluation.victim import Victim
 
 
@@ -20,17 +22,19 @@ from bench.evaluation.victim import Victim
 class RandomNoiseConfig:
     eps: float = 0.05  # L-inf budget per coordinate
     tries: int = 8  # random draws per cloud; the one with the highest loss is kept
+    eot_draws: int = 0  # noise draws of a stochastic victim averaged per query (0: automatic)
 
     def __post_init__(self) -> None:
-        if self.eps < 0 or self.tries < 1:
-            raise ConfigError("random_noise needs eps >= 0 and tries >= 1.")
+        if self.eps < 0 or self.tries < 1 or self.eot_draws < 0:
+            raise ConfigError("random_noise needs eps >= 0, tries >= 1 and eot_draws >= 0.")
 
 
 class RandomNoise(Attack[RandomNoiseConfig]):
     """Keep, per cloud, the random perturbation with the highest cross-entropy."""
 
     Config = RandomNoiseConfig
-    version = 1
+    version = 2
+    access = "scores"  # it reads the victim's logits, never its gradients
     info = PluginInfo(
         display="Random noise",
         description="Best of N uniform random L-inf perturbations (a gradient-free baseline)",
@@ -43,14 +47,17 @@ class RandomNoise(Attack[RandomNoiseConfig]):
     def run(
         self, victim: Victim, points: torch.Tensor, labels: torch.Tensor, generator: RandomSource
     ) -> AttackOutput:
+        draws = resolve_draws(self.config.eot_draws, victim)  # 1 for a deterministic victim
         best = points.clone()
-        best_loss = torch.full((len(points),), -torch.inf, device=points.device)
+        wide = torch.promote_types(points.dtype, torch.float32)  # the losses' dtype
+        best_loss = torch.full((len(points),), -torch.inf, dtype=wide, device=points.device)
         for _ in range(self.config.tries):
             # Draw through bench's helper: one stream per sample, so results are batch-invariant.
             noise = rand(generator, len(points), *points.shape[1:], device=points.device)
             candidate = points.clone()
             candidate[..., :3] += (2 * noise[..., :3] - 1) * self.config.eps
-            loss = torch.nn.functional.cross_entropy(victim(candidate), labels, reduction="none")
+            # The mean loss over `draws` noise draws (EOT), so a stochastic victim is averaged.
+            loss = cross_entropy(victim.sample(candidate, draws), labels)
             better = loss > best_loss
             best[better], best_loss[better] = candidate[better], loss[better]
         return AttackOutput(points=best, gradient_queries=0, stats={"loss_final": best_loss})

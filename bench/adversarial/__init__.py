@@ -1,0 +1,1 @@
+"""Building blocks attack plugins share: threat-model balls, losses, differentiable distances."""

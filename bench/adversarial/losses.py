@@ -1,0 +1,102 @@
+"""Attack objectives on logits [E, B, K] of E noise draws (E = 1 for a deterministic victim).
+
+Every loss returns one value per sample [B], averaged over the draws (the EOT expectation), and
+is computed in float32 or wider.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from bench.contracts.randomness import RandomSource, randint
+
+
+def widen(logits: torch.Tensor) -> torch.Tensor:
+    return logits.to(torch.promote_types(logits.dtype, torch.float32))
+
+
+def cross_entropy(logits: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """Per-sample cross-entropy [B] toward `classes`, averaged over the draws."""
+    wide = widen(logits)
+    draws = wide.shape[0]
+    losses = torch.nn.functional.cross_entropy(
+        wide.flatten(0, 1), classes.repeat(draws), reduction="none"
+    )
+    return losses.view(draws, -1).mean(dim=0)
+
+
+def cross_entropy_direction(
+    logits: torch.Tensor, classes: torch.Tensor, targeted: bool
+) -> torch.Tensor:
+    """d mean CE / d logits [E, B, K] (negated when targeted), up to a positive factor per sample.
+
+    Untargeted, d CE / d z = p - onehot(y) = (1 - p_y) * (w - onehot(y)) with w the softmax of
+    the logits with the label's masked out; targeted, the negation with the target's masked.
+    Each draw's (1 - p_y) is taken relative to the largest over the draws, in log space, so the
+    direction is never all zero, even where a confident victim (logit scale 100) would underflow
+    plain autograd's p - onehot(y) to exactly zero; with one draw the factor is exactly 1.
+    """
+    logits = widen(logits)
+    index = classes.expand(logits.shape[:-1]).unsqueeze(-1)
+    masked = logits.scatter(-1, index, float("-inf"))
+    others = masked.softmax(dim=-1)
+    indicator = torch.nn.functional.one_hot(classes, logits.shape[-1]).to(logits.dtype)
+    direction = indicator - others if targeted else others - indicator
+    log_rest = masked.logsumexp(dim=-1) - logits.logsumexp(dim=-1)  # log(1 - p_y) per draw
+    weight = (log_rest - log_rest.amax(dim=0, keepdim=True)).exp()
+    return direction * weight.unsqueeze(-1)
+
+
+def margin(
+    logits: torch.Tensor, classes: torch.Tensor, targeted: bool, kappa: float = 0.0
+) -> torch.Tensor:
+    """The C&W margin the attack minimises [B], floored at -kappa, averaged over the draws.
+
+    Untargeted: z_y - max_{j != y} z_j (negative once misclassified); targeted:
+    max_{j != t} z_j - z_t (negative once classified as t).
+    """
+    logits = widen(logits)
+    index = classes.expand(logits.shape[:-1]).unsqueeze(-1)
+    own = logits.gather(-1, index).squeeze(-1)
+    other = logits.scatter(-1, index, float("-inf")).amax(dim=-1)
+    value = other - own if targeted else own - other
+    return value.clamp_min(-kappa).mean(dim=0)
+
+
+def dlr(logits: torch.Tensor, classes: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
+    """Croce and Hein's difference-of-logits-ratio loss [B] the attack maximises.
+
+    Untargeted: -(z_y - max_{j != y} z_j) / (z_pi1 - z_pi3); targeted toward t:
+    -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2), with z_pi the sorted logits. Invariant to
+    the logits' scale and shift, so a confident victim's scale cannot mask it.
+    """
+    logits = widen(logits)
+    ordered = logits.sort(dim=-1, descending=True).values
+    index = classes.expand(logits.shape[:-1]).unsqueeze(-1)
+    own = logits.gather(-1, index).squeeze(-1)
+    eps = 1e-12
+    if targets is None:
+        other = logits.scatter(-1, index, float("-inf")).amax(dim=-1)
+        value = -(own - other) / (ordered[..., 0] - ordered[..., 2] + eps)
+    else:
+        target = logits.gather(-1, targets.expand(logits.shape[:-1]).unsqueeze(-1)).squeeze(-1)
+        spread = ordered[..., 0] - (ordered[..., 2] + ordered[..., 3]) / 2
+        value = -(own - target) / (spread + eps)
+    return value.mean(dim=0)
+
+
+def majority(logits: torch.Tensor) -> torch.Tensor:
+    """The prediction [B] most draws agree on (ties: the lowest class index)."""
+    return logits.argmax(dim=-1).mode(dim=0).values
+
+
+def fooled(logits: torch.Tensor, classes: torch.Tensor, targeted: bool) -> torch.Tensor:
+    """Per-sample success [B] by majority: away from the label, or onto the target."""
+    predicted = majority(logits)
+    return predicted == classes if targeted else predicted != classes
+
+
+def random_targets(labels: torch.Tensor, classes: int, generator: RandomSource) -> torch.Tensor:
+    """A uniformly random class other than the label, per sample."""
+    offset = 1 + randint(generator, classes - 1, len(labels), device=labels.device)
+    return (labels + offset) % classes
