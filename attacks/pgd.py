@@ -90,7 +90,7 @@ class PGD(Attack[PGDConfig]):
     Against a stochastic victim every step follows the mean cross-entropy gradient over
     `eot_draws` noise draws (EOT): each draw's closed-form direction weighted by its 1 - p_y,
     relative to the largest over the draws, which is the mean gradient up to a positive factor.
-    Iterates are then judged on the mean loss and the majority verdict of the step's draws.
+    Iterates are then judged on the mean loss and on a quorum of the step's draws (`fooled`).
 
     Configs: the default is a quick run (eps 0.05, 10 steps, step 0.0125). The preset
     `standard` is the literature's evaluation setting (PointDP's PGD configs): L-inf
@@ -104,7 +104,7 @@ class PGD(Attack[PGDConfig]):
     """
 
     Config = PGDConfig
-    version = 3
+    version = 4
     info = PluginInfo(
         display="PGD",
         description="Projected gradient descent on xyz within an L-inf or global L2 ball.",
@@ -241,14 +241,13 @@ def _merge(best: _Result, rows: torch.Tensor, new: _Result) -> _Result:
 def _judge(
     points: torch.Tensor, logits: torch.Tensor, classes: torch.Tensor, targeted: bool, step: int
 ) -> _Result:
-    """One iterate's loss, objective and verdict (majority over the draws of its logits)."""
+    """One iterate's loss, objective and verdict (`fooled`: a quorum of its draws)."""
     import torch
 
-    from bench.adversarial.losses import cross_entropy, majority
+    from bench.adversarial.losses import cross_entropy, fooled
 
     loss = cross_entropy(logits, classes)
-    predicted = majority(logits)
-    success = predicted == classes if targeted else predicted != classes
+    success = fooled(logits, classes, targeted)
     step_index = torch.where(success, step, -1)
     return _Result(points, loss, -loss if targeted else loss, success, step_index)
 

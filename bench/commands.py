@@ -102,6 +102,8 @@ def list_plugins(args: argparse.Namespace) -> int:
                 f"  {entry.name:<{width}}  v{entry.cls.version:<3} {entry.origin:<{origin_width}}"
                 f"  {entry.cls.info.description}"
             )
+            if entry.cls.info.cite:
+                print(f"  {'':<{width}}  {'':<4} {'':<{origin_width}}  ({entry.cls.info.cite})")
         for failure in failures:
             print(f"  {failure.name:<{width}}  FAILED TO LOAD ({failure.origin}): {failure.error}")
     return 0
@@ -140,6 +142,7 @@ def results(args: argparse.Namespace) -> int:
     from bench.running.spec import load_spec
     from bench.storage.home import existing_home
     from bench.storage.store import Record, Store
+    from leaderboard.indicators import cross_cell_warnings
     from leaderboard.tables import rows, to_csv, to_json, to_markdown, to_markdown_wide
 
     wanted = {cell.hash for cell in load_spec(args.spec)} if args.spec else None
@@ -163,16 +166,17 @@ def results(args: argparse.Namespace) -> int:
             " recomputes them.",
             file=sys.stderr,
         )
+    table = rows(records, stale, cross_cell_warnings(records))
     if args.format == "json":
         print(to_json(records))
     elif args.format == "csv":
-        print(to_csv(rows(records, stale)), end="")
+        print(to_csv(table), end="")
     elif not records:
         print("The store holds no results yet.")
     elif args.layout == "wide":
-        print(to_markdown_wide(rows(records, stale)))
+        print(to_markdown_wide(table))
     else:
-        print(to_markdown(rows(records, stale)))
+        print(to_markdown(table))
     return 0
 
 

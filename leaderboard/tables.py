@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -55,19 +55,26 @@ WIDE_KEYS = (
 )
 
 
-def rows(records: Iterable[Record], stale: Collection[str] = ()) -> list[dict[str, Any]]:
+def rows(
+    records: Iterable[Record],
+    stale: Collection[str] = (),
+    extra_warnings: Mapping[str, Sequence[str]] | None = None,
+) -> list[dict[str, Any]]:
     """One flat row per record, numbers as numbers (fractions in [0, 1]).
 
     `stale`: hashes of cells whose trained weights have been rebuilt since they were computed.
+    `extra_warnings`: indicators computed across cells (`leaderboard.indicators`), by hash.
     """
     table = []
+    extra_warnings = extra_warnings or {}
     for record in records:
         row: dict[str, Any] = {**record.labels, "seed": record.cell.get("seed")}
         row.update({k: v for k, v in record.metrics.items() if not isinstance(v, list | dict)})
         for name, value in record.metrics.items():
             if name.endswith("_ci") and isinstance(value, list):
                 row[f"{name}_low"], row[f"{name}_high"] = value
-        row["warnings"] = "; ".join(record.metrics.get("warnings", []))
+        warnings = [*record.metrics.get("warnings", []), *extra_warnings.get(record.cell_hash, [])]
+        row["warnings"] = "; ".join(warnings)
         row["protocol"] = _protocol(record.metrics.get("zero_shot"))
         row["status"] = record.status if record.status == "ok" else f"failed: {record.error}"
         if record.cell_hash in stale:
@@ -96,8 +103,9 @@ def to_markdown(table: Sequence[dict[str, Any]]) -> str:
 def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
     """One row per victim and setting, one column per attack: robust accuracy in %.
 
-    Each cell is the worst case over the cell's attack runs, with its 95% interval.
-    Columns that never vary (defense, seed) are left out; failed cells read "failed".
+    Each cell is the worst case over the cell's attack runs, with its 95% interval; a cell
+    with attack-failure indicators gets a numbered note under the table. Columns that never
+    vary (defense, seed) are left out; failed cells read "failed".
     """
     attacks = sorted(
         {(r["attack"], r.get("budget")) for r in table if r["attack"] != "none"},
@@ -116,13 +124,21 @@ def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
         group[(row["attack"], row.get("budget")) if row["attack"] != "none" else "none"] = row
     headers = [h for _, h in keys] + ["Clean (%)"] + [_budget_label(*a) for a in attacks]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    notes: list[str] = []
     for key, cells in groups.items():
         clean = cells.get("none") or next(iter(cells.values()))
         values = [str(v) for v in key]
         values.append(_wide_cell(clean, "clean_acc"))
-        values += [_wide_cell(cells.get(a), "robust_acc") for a in attacks]
+        for attack in attacks:
+            row = cells.get(attack)
+            value = _wide_cell(row, "robust_acc")
+            if row is not None and row.get("warnings"):
+                where = " × ".join(str(v) for v in (*key, attack[0]))
+                notes.append(f"[{len(notes) + 1}] {where}: {row['warnings']}")
+                value += f" [{len(notes)}]"
+            values.append(value)
         lines.append("| " + " | ".join(values) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def _budget_label(label: str, budget: float | None) -> str:

@@ -308,3 +308,56 @@ def test_a_sample_leaves_the_run_at_its_first_success(batch) -> None:
     for i, single in enumerate(alone):
         torch.testing.assert_close(single.points[0], out.points[i], rtol=0, atol=1e-6)
         assert int(single.stats["success_step"]) == int(steps[i])
+
+
+def test_threat_check_per_point_and_unbounded_norms() -> None:
+    clean = torch.zeros(2, 4, 3)
+    moved = clean.clone()
+    moved[0, 1] = torch.tensor([0.06, 0.08, 0.0])  # length 0.1: on the per-point bound
+    check_threat_model(ThreatModel("point_l2", 0.1), clean, moved)
+    moved[1, 2, 2] = 0.1001
+    with pytest.raises(ThreatModelViolation, match=r"samples 1 move a point farther than"):
+        check_threat_model(ThreatModel("point_l2", 0.1), clean, moved)
+    check_threat_model(ThreatModel("unbounded", penalised=("l2",)), clean, moved + 100)
+    moved[0, 0, 0] = float("nan")
+    with pytest.raises(ThreatModelViolation, match="NaN"):
+        check_threat_model(ThreatModel("unbounded"), clean, moved)
+
+
+def test_threat_check_of_added_points() -> None:
+    clean, _ = toy_clouds(2, 16, seed=0, channels=6)
+    added = torch.cat([clean, 5 * torch.ones(2, 3, 6)], dim=1)  # anywhere, rgb included
+    check_threat_model(ThreatModel("none", points_added=3), clean, added)
+    with pytest.raises(ThreatModelViolation, match="adds exactly 4 points"):
+        check_threat_model(ThreatModel("none", points_added=4), clean, added)
+    added[1, 0, 0] += 1e-3  # an original point moved
+    with pytest.raises(ThreatModelViolation, match="samples 1 move original points"):
+        check_threat_model(ThreatModel("none", points_added=3), clean, added)
+
+
+def test_threat_check_of_dropped_points_allows_any_order_but_no_moves() -> None:
+    clean, _ = toy_clouds(2, 16, seed=0, channels=6)
+    kept = clean[:, [15, 3, 0, 7, 9, 1, 2, 4, 5, 6, 8, 10]]  # four dropped, shuffled
+    check_threat_model(ThreatModel("none", points_dropped=4), clean, kept)
+    with pytest.raises(ThreatModelViolation, match="removes exactly 3 points"):
+        check_threat_model(ThreatModel("none", points_dropped=3), clean, kept)
+    kept = kept.clone()
+    kept[0, 2, 4] += 0.01  # a colour changed: not a clean point any more
+    with pytest.raises(ThreatModelViolation, match="samples 0 contain points that are not"):
+        check_threat_model(ThreatModel("none", points_dropped=4), clean, kept)
+    with pytest.raises(ValueError, match="not both"):
+        ThreatModel("none", points_added=1, points_dropped=1)
+
+
+def test_metrics_of_clouds_that_change_size_are_set_distances_and_counts() -> None:
+    clean, _ = toy_clouds(2, 16, seed=0)
+    bigger = torch.cat([clean, clean[:, :2] + 0.1], dim=1)
+    metrics = perturbation_metrics(clean, bigger)
+    assert "linf" not in metrics and "points_changed" not in metrics
+    assert metrics["points_added"].tolist() == [2.0, 2.0]
+    assert metrics["points_dropped"].tolist() == [0.0, 0.0]
+    # The two added points are 0.1 * sqrt(3) from their origin, or nearer to another point.
+    assert (metrics["hausdorff_sq_adv_to_clean"] <= 0.03 + 1e-6).all()
+    smaller = perturbation_metrics(clean, clean[:, 4:])
+    assert smaller["points_dropped"].tolist() == [4.0, 4.0]
+    assert (smaller["hausdorff_sq_adv_to_clean"] == 0).all()

@@ -108,6 +108,8 @@ def test_list_shows_every_kind() -> None:
     assert result.returncode == 0
     for expected in ("methods:", "ulip", "attacks:", "pgd", "datasets:", "procedural40", "minilm"):
         assert expected in result.stdout
+    for citation in ("(Xiang et al., Generating 3D", "(Tsai et al.", "(Zhou et al., DUP-Net"):
+        assert citation in result.stdout  # every published attack and defense is cited
 
 
 def test_train_then_load_from_cache() -> None:
@@ -194,7 +196,7 @@ def test_show_lists_parameters_defaults_presets_and_citation() -> None:
     assert eps.split() == ["eps", "float", "default", "0.05"]
     assert "preset standard: steps=200, step_size=0.005" in shown.stdout
     unknown = bench("show", "attack", "pgdd")
-    assert unknown.returncode == 2 and "Did you mean 'pgd'?" in unknown.stderr
+    assert unknown.returncode == 2 and "Did you mean 'pgd'" in unknown.stderr
 
 
 def test_dry_run_says_what_each_cell_needs(tmp_path: Path) -> None:

@@ -114,10 +114,10 @@ def test_summary_counts_success_among_clean_correct_samples() -> None:
         "loss_start": [1.0, 1.0, 1.0, 1.0],
         "loss_final": [0.5, 0.5, 0.5, 0.5],
     }
-    metrics = summarize(samples, eps=0.05)
+    metrics = summarize(samples, ThreatModel("linf", 0.05))
     assert metrics["clean_acc"] == 0.75 and metrics["robust_acc"] == 0.25
     assert metrics["attack_success_rate"] == pytest.approx(2 / 3)
     assert metrics["warnings"] == ["the attack did not increase the loss"]
-    targeted = summarize({**samples, "target": [1, 0, 0, 1]}, eps=0.0)
+    targeted = summarize({**samples, "target": [1, 0, 0, 1]}, ThreatModel("linf", 0.0))
     assert targeted["attack_success_rate"] == pytest.approx(2 / 3)  # samples 0 and 2 hit
     assert targeted["warnings"] == []

@@ -203,8 +203,23 @@ def test_the_shipped_specs_expand_by_name() -> None:
     assert len(pgd) == 27  # eps / 10 steps, so 200 steps search rather than creep:
     assert all(c.step_size == pytest.approx(c.eps / 10) and c.steps == 200 for c in pgd)
     assert {cell.classes for cell in load_spec(Path("generalised"))} == {"all"}
-    with pytest.raises(SpecError, match="shipped specs: ablations, comparison, generalised, scan"):
+    with pytest.raises(
+        SpecError, match="shipped specs: ablations, attacks, comparison, generalised, scan"
+    ):
         load_spec(Path("no_such_spec"))
+
+
+def test_the_attack_sanity_spec_covers_every_attack_and_defense(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench.contracts.plugins import ATTACKS, DEFENSES
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # where `attacks/` is a directory
+    cells = load_spec(Path("attacks"))
+    assert {c.attack.name for c in cells} == set(ATTACKS.names())
+    assert {c.defense.label() for c in cells} == {*DEFENSES.names(), "sor(bpda=False)"}
+    assert {c.method.name for c in cells} == {"ulip", "openshape", "dual_denoise"}
+    assert all(c.classes == "unseen" for c in cells)
 
 
 @pytest.mark.parametrize(
@@ -224,3 +239,23 @@ def test_bad_spec_files_fail_with_one_sentence(
     with pytest.raises(SpecError, match=message) as caught:
         load_spec(path)
     assert "\n" not in str(caught.value)
+
+
+def test_also_adds_the_products_of_its_entries_without_duplicates() -> None:
+    spec = {
+        "methods": ["ulip"],
+        "attacks": ["none", "pgd"],
+        "defenses": ["none"],
+        "also": [{"attacks": ["pgd", "noise"], "defenses": ["sor"]}, {"seeds": [0]}],
+    }
+    cells = expand(spec)
+    assert sorted((c.attack.name, c.defense.name) for c in cells) == [
+        ("noise", "sor"),
+        ("none", "none"),
+        ("pgd", "none"),
+        ("pgd", "sor"),
+    ]
+    with pytest.raises(SpecError, match="'also' must be a list of mappings"):
+        expand({**spec, "also": {"attacks": ["pgd"]}})
+    with pytest.raises(SpecError, match="also\\[0\\] has unknown keys"):
+        expand({**spec, "also": [{"attack": ["pgd"]}]})

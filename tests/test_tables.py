@@ -57,3 +57,15 @@ def test_long_layout_has_the_per_run_columns() -> None:
     assert values[columns.index("Naive-run acc (%)")] == "60.0"
     assert values[columns.index("Attack-run acc (%)")] == "30.0"
     assert values[columns.index("Robust acc (%)")] == "20.0"
+
+
+def test_wide_layout_numbers_the_cells_with_indicators_and_adds_cross_cell_ones() -> None:
+    flagged = record("ulip", "pgd", 0.05, 0.1, warnings=["the attack did not increase the loss"])
+    records = [record("ulip", "none", None, 0.9), flagged]
+    extra = {flagged.cell_hash: ["a larger budget did not lower robust accuracy"]}
+    lines = to_markdown_wide(rows(records, extra_warnings=extra)).splitlines()
+    assert lines[2] == "| ulip | procedural40 | 90.0 | 10.0 [1] |"
+    assert lines[4] == (
+        "[1] ulip × procedural40 × pgd: the attack did not increase the loss;"
+        " a larger budget did not lower robust accuracy"
+    )

@@ -10,19 +10,25 @@ import torch
 
 from bench.contracts.randomness import RandomSource, randint
 
+CONFIDENCE_Z = 1.959964  # two-sided 95% normal quantile, for `fooled`'s Wilson bound
+
 
 def widen(logits: torch.Tensor) -> torch.Tensor:
     return logits.to(torch.promote_types(logits.dtype, torch.float32))
 
 
 def cross_entropy(logits: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """Per-sample cross-entropy [B] toward `classes`, averaged over the draws."""
-    wide = widen(logits)
-    draws = wide.shape[0]
-    losses = torch.nn.functional.cross_entropy(
-        wide.flatten(0, 1), classes.repeat(draws), reduction="none"
-    )
-    return losses.view(draws, -1).mean(dim=0)
+    """Per-sample cross-entropy [B] toward `classes`, averaged over the draws.
+
+    Computed as softplus(logsumexp_{j != y} z_j - z_y), the same value as
+    log-softmax, but accurate where that rounds log(1 + tiny) to exactly 0: at logit scale
+    100 every confidently classified cloud, whose loss would then look flat.
+    """
+    logits = widen(logits)
+    index = classes.expand(logits.shape[:-1]).unsqueeze(-1)
+    own = logits.gather(-1, index).squeeze(-1)
+    rest = logits.scatter(-1, index, float("-inf")).logsumexp(dim=-1)
+    return torch.nn.functional.softplus(rest - own).mean(dim=0)
 
 
 def cross_entropy_direction(
@@ -91,9 +97,24 @@ def majority(logits: torch.Tensor) -> torch.Tensor:
 
 
 def fooled(logits: torch.Tensor, classes: torch.Tensor, targeted: bool) -> torch.Tensor:
-    """Per-sample success [B] by majority: away from the label, or onto the target."""
-    predicted = majority(logits)
-    return predicted == classes if targeted else predicted != classes
+    """Per-sample success [B]: away from the label, or onto the target, in enough draws.
+
+    One draw decides alone. Of E draws of a stochastic victim, all must be fooled, or a share
+    above one half with 95% confidence (Wilson's lower bound): 4 of 4, 8 of 9, 12 of 16. A cloud
+    fooled by a bare majority of a step's draws is close to a coin flip, which the fresh vote
+    judging the returned cloud often undoes, so an attack that stopped there would return
+    borderline examples and overstate robustness.
+    """
+    predicted = logits.argmax(dim=-1)
+    hit = predicted == classes if targeted else predicted != classes
+    draws = len(logits)
+    if draws == 1:
+        return hit[0]
+    share = hit.sum(dim=0).double() / draws
+    z2 = CONFIDENCE_Z**2
+    centre = share + z2 / (2 * draws)
+    spread = CONFIDENCE_Z * (share * (1 - share) / draws + z2 / (4 * draws**2)).sqrt()
+    return ((centre - spread) / (1 + z2 / draws) > 0.5) | hit.all(dim=0)
 
 
 def random_targets(labels: torch.Tensor, classes: int, generator: RandomSource) -> torch.Tensor:

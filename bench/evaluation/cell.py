@@ -3,16 +3,25 @@
 Every adversarial batch is checked against the attack's declared threat model, and against a
 private copy of the clean batch, before any number is kept; a violation fails the cell.
 
-Against a stochastic victim, predictions are majorities over fresh noise draws, and a gradient
-attack runs twice: naively (one draw per step) and adaptively (EOT, the attack's `eot_draws`).
-Each run's accuracy is kept; `robust_acc` counts a sample as robust only if it survives both
-(`bench.evaluation.summary`).
+A cell runs its attack once or several times, and every run's clouds are judged by the
+victim as evaluated (defense included):
+
+- the attack as configured, against the victim as evaluated ("adaptive": EOT against a
+  stochastic victim or randomized defense, BPDA through a non-differentiable defense);
+- against a stochastic victim, the same attack naively (one draw per step);
+- behind a defense, the attack crafted on the bare, undefended victim ("defense-unaware", the
+  classic gray-box setting), so that a defense is never credited for a weak adaptive attack.
+
+`robust_acc` counts a sample as robust only if it survives every run
+(`bench.evaluation.summary`); each run's own accuracy is kept beside it. A transfer attack
+crafts on its source method's victim instead, and runs once.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -23,12 +32,22 @@ from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import Runtime, progress
 from bench.evaluation.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.evaluation.metrics import perturbation_metrics
-from bench.evaluation.summary import generalised, summarize
+from bench.evaluation.summary import by_member, generalised, summarize
 from bench.evaluation.threat import check_input_unchanged, check_threat_model
 from bench.evaluation.victim import Victim
 from bench.running.cells import Cell
 from bench.training.teacher import teacher_embeddings
 from bench.training.weights import obtain_encoder
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One attack run of a cell: its column suffix, the attack and the victim it crafts on."""
+
+    suffix: str  # "" (the attack as configured), "_naive" or "_unaware"
+    attack: Attack[Any]
+    crafting: Victim
+    purpose: str  # names the per-sample random streams of the run
 
 
 def evaluate_cell(
@@ -37,35 +56,22 @@ def evaluate_cell(
     """Metrics, per-sample outcomes and provenance facts of one cell."""
     device = torch.device(runtime.device)
     torch.manual_seed(cell.seed)
-    method = cell.method.instantiate()
     data = cell.evaluation_data()
     validate_clouds(data.points, f"The {cell.split} split of dataset '{cell.dataset.name}'")
-    teacher_encoder = cell.teacher.instantiate()
-    trained = obtain_encoder(cell, device)
-    embeddings, teacher = teacher_embeddings(
-        teacher_encoder, method.config.templates, data.class_names
-    )
     defense = cell.defense.instantiate()
-    victim = Victim(
-        trained.module,
-        method.preprocess,
-        embeddings.to(device),
-        data.class_names,
-        logit_scale=method.config.logit_scale,
-        stochastic=method.stochastic,
-        defense=defense,
-        noise_seed=cell.seed,
-    ).to(device)
+    victim, trained, teacher = _victim(cell, data.class_names, device, defense)
     attack = cell.attack.instantiate()
-    naive = naive_variant(attack, victim)
     threat = attack.threat_model()
+    source = cell.transfer_source()
+    runs = _runs(cell, attack, victim, data.class_names, device, source)
     votes = VOTES if victim.stochastic else 1
 
     started = time.perf_counter()
     columns: dict[str, list[torch.Tensor]] = {}
     queries = 0
     total = len(data)
-    report = progress(f"{cell.attack.label()} on {cell.method.name}")
+    behind = "" if cell.defense.name == "none" else f" behind {cell.defense.label()}"
+    report = progress(f"{cell.attack.label()} on {cell.method.name}{behind}")
     for start in range(0, total, runtime.batch_size):
         points = torch.from_numpy(data.points[start : start + runtime.batch_size]).to(device)
         labels = torch.from_numpy(data.labels[start : start + runtime.batch_size]).to(device)
@@ -73,30 +79,39 @@ def evaluate_cell(
         ids = data.ids[start : start + runtime.batch_size]
         # Every draw is keyed by the cell seed and the sample id, not by the batch.
         victim.bind(SampleStreams.for_samples(cell.seed, ids, "victim"))
-        generator = SampleStreams.for_samples(cell.seed, ids, "attack")
         batch = {"label": labels, "clean_pred": victim.vote(clean, votes)}
-        if naive is not None:
-            naive_streams = SampleStreams.for_samples(cell.seed, ids, "naive attack")
-            naive_output = _attack(naive, victim, points, clean, labels, naive_streams, threat)
-            batch["adv_pred_naive"] = victim.vote(naive_output.points, votes)
-            if "success_step" in naive_output.stats:
-                batch["success_step_naive"] = naive_output.stats["success_step"]
-        output = _attack(attack, victim, points, clean, labels, generator, threat)
-        # Clouds the threat model let nobody change (checked) keep their clean verdict, rather
-        # than a second vote that a stochastic victim may cast differently.
-        unchanged = threat.norm == "none"
-        batch["adv_pred"] = batch["clean_pred"] if unchanged else victim.vote(output.points, votes)
-        batch.update(perturbation_metrics(clean, output.points))
-        batch.update(output.stats)
+        for run in runs:
+            if run.crafting is not victim:
+                run.crafting.bind(
+                    SampleStreams.for_samples(cell.seed, ids, run.purpose + " victim")
+                )
+            streams = SampleStreams.for_samples(cell.seed, ids, run.purpose)
+            output = _attack(run.attack, run.crafting, points, clean, labels, streams, threat)
+            # Clouds the threat model let nobody change (checked) keep their clean verdict,
+            # rather than a second vote that a stochastic victim may cast differently.
+            unchanged = threat == ThreatModel("none")
+            verdict = batch["clean_pred"] if unchanged else victim.vote(output.points, votes)
+            batch[f"adv_pred{run.suffix}"] = verdict
+            if run.suffix == "":
+                batch.update(perturbation_metrics(clean, output.points))
+                batch.update(output.stats)
+                if source is not None:  # its in-attack verdicts were on the source victim
+                    batch.pop("success_step", None)
+                queries = output.gradient_queries
+            elif run.suffix == "_naive" and "success_step" in output.stats:
+                batch["success_step_naive"] = output.stats["success_step"]
         for name, values in batch.items():
             columns.setdefault(name, []).append(values.detach().cpu())
-        queries = output.gradient_queries
         report(min(start + runtime.batch_size, total), total)
     wall = time.perf_counter() - started
 
     samples = {name: torch.cat(values).tolist() for name, values in columns.items()}
     samples["id"] = list(data.ids)
-    metrics = summarize(samples, threat.eps, _attack_steps(attack))
+    metrics = summarize(samples, threat, _attack_steps(attack))
+    if "fooled_by" in samples and hasattr(attack, "members"):
+        sequence = by_member(samples, [(name, m.access) for name, m in attack.members])
+        metrics["robust_acc_after"] = sequence["robust_acc_after"]
+        metrics["warnings"] += sequence["warnings"]
     trained_classes = cell.corpus.load().class_names
     overlap = class_overlap(trained_classes, data.class_names)
     metrics["zero_shot"] = not overlap["seen_classes"]
@@ -105,11 +120,14 @@ def evaluate_cell(
         gradient_queries=queries,
         wall_s=round(wall, 3),
         stochastic=victim.stochastic,
-        eot_draws=attack_draws(attack, victim),
+        eot_draws=attack_draws(attack, runs[0].crafting),
         votes=votes,
         logit_scale=victim.logit_scale,
+        threat_model=threat.describe(),
+        access=attack.access,
+        runs=[run.suffix.lstrip("_") or "adaptive" for run in runs],
     )
-    if victim.stochastic and queries > 0 and metrics["eot_draws"] == 1:
+    if runs[0].crafting.stochastic and queries > 0 and metrics["eot_draws"] == 1:
         reason = "has no eot_draws setting" if not has_eot(attack) else "runs with eot_draws=1"
         metrics["warnings"].append(
             f"the victim is stochastic but the attack {reason}: robustness may be overestimated"
@@ -124,9 +142,59 @@ def evaluate_cell(
         "teacher": teacher,
         "training": {"corpus": cell.corpus.label(), "seed": cell.seed, **overlap},
         "dataset_fingerprint": data.fingerprint,
-        "threat_model": {"norm": threat.norm, "eps": threat.eps},
+        "threat_model": {
+            "norm": threat.norm,
+            "eps": threat.eps,
+            "points_added": threat.points_added,
+            "points_dropped": threat.points_dropped,
+            "penalised": list(threat.penalised),
+        },
     }
     return metrics, samples, facts
+
+
+def _victim(
+    cell: Cell, class_names: tuple[str, ...], device: torch.device, defense: Any = None
+) -> tuple[Victim, Any, dict[str, Any]]:
+    """The cell's method as a zero-shot classifier over `class_names`, behind `defense`."""
+    method = cell.method.instantiate()
+    trained = obtain_encoder(cell, device)
+    embeddings, teacher = teacher_embeddings(
+        cell.teacher.instantiate(), method.config.templates, class_names
+    )
+    victim = Victim(
+        trained.module,
+        method.preprocess,
+        embeddings.to(device),
+        class_names,
+        logit_scale=method.config.logit_scale,
+        stochastic=method.stochastic,
+        defense=defense,
+        noise_seed=cell.seed,
+    ).to(device)
+    return victim, trained, teacher
+
+
+def _runs(
+    cell: Cell,
+    attack: Attack[Any],
+    victim: Victim,
+    names: tuple[str, ...],
+    device: torch.device,
+    source: Cell | None,
+) -> list[_Run]:
+    """The attack runs of the module docstring, the attack as configured first."""
+    if source is not None:
+        crafting, _, _ = _victim(source, names, device)
+        return [_Run("", attack, crafting, "attack")]
+    runs = [_Run("", attack, victim, "attack")]
+    naive = naive_variant(attack, victim)
+    if naive is not None:
+        runs.append(_Run("_naive", naive, victim, "naive attack"))
+    if cell.defense.name != "none" and attack.access in ("gradient", "scores"):
+        bare, _, _ = _victim(cell, names, device)
+        runs.append(_Run("_unaware", attack, bare, "unaware attack"))
+    return runs
 
 
 def _attack(

@@ -29,8 +29,6 @@ import torch
 from bench.adversarial.distances import nearest_squared
 
 MOVED_TOL = 1e-6
-SET_DISTANCES = ("chamfer_sq_two_sided", "hausdorff_sq_adv_to_clean")
-POINTWISE = ("linf", "l2", "point_l2", "points_changed")
 
 
 def perturbation_metrics(

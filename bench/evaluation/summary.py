@@ -1,18 +1,24 @@
 """A cell's numbers from its per-sample outcomes: worst-case robustness, intervals, indicators.
 
 - `robust_acc` is the worst case over every run of the cell: a sample counts as robust only if
-  it is classified correctly clean and after every attack run (the naive and the EOT run of a
-  stochastic victim; restarts are merged inside the attack). Each run's own accuracy is kept
-  beside it: `robust_acc_adaptive` (the attack as configured, EOT against stochastic victims)
-  and `robust_acc_naive` (one draw per step; the same run for deterministic victims).
+  it is classified correctly clean and after every attack run (`bench.evaluation.cell`: the
+  adaptive run, the naive one against a stochastic victim, the defense-unaware one behind a
+  defense; restarts and members of a sequence are merged inside the attack). Each run's own
+  accuracy is kept beside it: `robust_acc_adaptive`, `robust_acc_naive` (the same run for
+  deterministic victims) and, behind a defense, `robust_acc_unaware`.
 - Every accuracy has its 95% Wilson interval (`<name>_ci`, [low, high]).
 - `robust_acc_by_step[k]`: the worst-case robust accuracy had the attack stopped after k steps,
   from the first step at which each run succeeded (the in-attack verdicts: for stochastic
   victims a majority over the step's EOT draws, so the last point can differ slightly from
   `robust_acc`, which re-votes the returned clouds).
+- `robust_acc_by_size`: for attacks that penalise a distance instead of bounding it (C&W,
+  kNN), robust accuracy as a function of the perturbation size, from each sample's returned
+  (minimal successful) perturbation.
 - In the generalised zero-shot setting (evaluated names both seen and unseen in training),
   seen-class and unseen-class accuracy and their harmonic mean (`generalised`).
-- Attack-failure indicators in `warnings`, each a sentence.
+- Attack-failure indicators (Pintor et al., NeurIPS 2022; Carlini et al., 2019) in
+  `warnings`, each a sentence. Those that compare two runs of the same samples fire only on a
+  significant exact McNemar test, so chance disagreements of a stochastic victim stay quiet.
 """
 
 from __future__ import annotations
@@ -22,18 +28,45 @@ from typing import Any
 
 import numpy as np
 
-from bench.evaluation.metrics import POINTWISE, SET_DISTANCES
-from bench.evaluation.statistics import wilson_interval
+from bench.contracts.plugins import ThreatModel
+from bench.evaluation.statistics import paired_comparison, wilson_interval
 
 # "Not converged": worst-case accuracy fell by more than this over the last half of the steps.
 CONVERGENCE_TOLERANCE = 0.005
+# An unbounded attack should reach about 0%: flagged when the interval's low end is above this.
+UNBOUNDED_RESIDUAL = 0.01
 ACCURACIES = ("clean_acc", "robust_acc", "robust_acc_adaptive", "robust_acc_naive")
+RUN_COLUMNS = {
+    "adv_pred": "robust_acc_adaptive",
+    "adv_pred_naive": "robust_acc_naive",
+    "adv_pred_unaware": "robust_acc_unaware",
+}
+# The per-sample columns of `bench.evaluation.metrics` (which needs torch; this module must not).
+PERTURBATION_COLUMNS = (
+    "linf",
+    "l2",
+    "point_l2",
+    "points_changed",
+    "chamfer_sq_two_sided",
+    "hausdorff_sq_adv_to_clean",
+    "points_added",
+    "points_dropped",
+)
+# A gradient-free member of a sequence fooling more than this share of the samples the gradient
+# members missed flags masking (AutoAttack's Square adds well under 1% on honest models).
+MASKING_SHARE = 0.01
+SIZE_POINTS = 20  # points of the robust-accuracy-versus-size curve
+SIZE_METRIC = {
+    "l2": "l2",
+    "chamfer": "chamfer_sq_two_sided",
+    "hausdorff": "hausdorff_sq_adv_to_clean",
+}
 
 
 def summarize(
-    samples: dict[str, list[Any]], eps: float, steps: int | None = None
+    samples: dict[str, list[Any]], threat: ThreatModel, steps: int | None = None
 ) -> dict[str, Any]:
-    """Accuracies with intervals, attack success, perturbation means, the step curve, warnings.
+    """Accuracies with intervals, attack success, perturbation means, curves, warnings.
 
     Attack success is the share of clean-correct samples the attack flips (in any run), or for
     a targeted attack (samples carry a `target`), the share of them classified as their target.
@@ -41,8 +74,6 @@ def summarize(
     label = np.asarray(samples["label"])
     clean_ok = correct(samples, "clean")
     adv_pred = np.asarray(samples["adv_pred"])
-    adaptive_ok = adv_pred == label
-    naive_ok = np.asarray(samples.get("adv_pred_naive", adv_pred)) == label
     robust = correct(samples, "robust")
     samples["robust"] = robust.tolist()
     n = int(label.size)
@@ -50,31 +81,40 @@ def summarize(
         "n": n,
         "clean_acc": float(clean_ok.mean()),
         "robust_acc": float(robust.mean()),
-        "robust_acc_adaptive": float(adaptive_ok.mean()),
-        "robust_acc_naive": float(naive_ok.mean()),
     }
-    for name in ACCURACIES:
+    run_ok = {}
+    for column, name in RUN_COLUMNS.items():
+        if column in samples or name == "robust_acc_naive":
+            run_ok[name] = np.asarray(samples.get(column, adv_pred)) == label
+            metrics[name] = float(run_ok[name].mean())
+    for name in (*ACCURACIES, *(["robust_acc_unaware"] if "robust_acc_unaware" in metrics else [])):
         metrics[f"{name}_ci"] = list(wilson_interval(round(metrics[name] * n), n))
     targeted = "target" in samples
     success = adv_pred == np.asarray(samples["target"]) if targeted else ~robust
     metrics["attack_success_rate"] = float(success[clean_ok].mean()) if clean_ok.any() else 0.0
-    for name in (*POINTWISE, *SET_DISTANCES, "points_added", "points_dropped"):
+    for name in PERTURBATION_COLUMNS:
         if name in samples:
             metrics[f"{name}_mean"] = float(np.mean(samples[name]))
+    budget = _has_budget(threat)
     warnings = []
     curve = robust_by_step(samples, clean_ok, steps)
     if curve is not None and steps:
         metrics["robust_acc_by_step"] = curve
         half, end = curve[steps // 2], curve[steps]
-        if half - end > CONVERGENCE_TOLERANCE:
+        # More than one sample, so a single late success on a small split is not a trend.
+        if half - end > CONVERGENCE_TOLERANCE and round((half - end) * n) > 1:
             warnings.append(
                 f"not converged: robust accuracy still fell from {100 * half:.1f}% to"
                 f" {100 * end:.1f}% over the last half of the {steps} steps"
             )
+    warnings += _successes_not_holding(samples, clean_ok, success)
+    by_size = robust_by_size(samples, clean_ok, robust, threat)
+    if by_size is not None:
+        metrics["robust_acc_by_size"] = by_size
     # Judged on the samples the attack failed on: a fooled sample keeps its first successful
     # iterate, whose loss need not exceed the start's.
     held = ~success if targeted else robust
-    if eps > 0 and "loss_start" in samples and "loss_final" in samples and held.any():
+    if budget and "loss_start" in samples and "loss_final" in samples and held.any():
         start = np.mean(np.asarray(samples["loss_start"])[held])
         final = np.mean(np.asarray(samples["loss_final"])[held])
         if (final >= start) if targeted else (final <= start):
@@ -82,13 +122,114 @@ def summarize(
             warnings.append(f"the attack did not {direction}")
     # Without a budget the clouds are the clean ones; a stochastic victim's fresh votes on them
     # may differ from the clean votes, which says nothing about the attack.
-    attacked = max(metrics["robust_acc_adaptive"], metrics["robust_acc_naive"])
-    if eps > 0 and attacked > metrics["clean_acc"]:
-        warnings.append("accuracy under attack is above clean accuracy")
-    if metrics["robust_acc_adaptive"] > metrics["robust_acc_naive"]:
-        warnings.append("the adaptive (EOT) attack did worse than the naive one")
+    # A stochastic victim's fresh votes differ from its clean votes by chance: only a
+    # significant excess says the attack made clouds easier to classify.
+    for name in ("robust_acc_adaptive", "robust_acc_naive"):
+        test = paired_comparison(run_ok[name].tolist(), clean_ok.tolist())
+        if budget and test.difference > 0 and test.significant():
+            warnings.append("accuracy under attack is above clean accuracy")
+            break
+    if not threat.bounded and metrics["robust_acc_ci"][0] > UNBOUNDED_RESIDUAL:
+        warnings.append(
+            f"an unbounded attack left {100 * metrics['robust_acc']:.1f}% robust: it should"
+            " reach about 0% (more iterations or binary-search steps)"
+        )
+    warnings += _worse_run(
+        run_ok, "robust_acc_naive", "the adaptive (EOT) attack did worse than the naive one"
+    )
+    warnings += _worse_run(
+        run_ok,
+        "robust_acc_unaware",
+        "the defense-unaware attack (crafted"
+        " on the undefended victim) beat the adaptive one: the adaptive"
+        " attack does not get through the defense (BPDA, EOT)",
+    )
     metrics["warnings"] = warnings
     return metrics
+
+
+def by_member(samples: dict[str, list[Any]], members: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """For a sequence of attacks (name, access) with a per-sample `fooled_by`: robust accuracy
+    after each member, and a warning when a member without gradients fooled samples the
+    gradient members before it had not (more than MASKING_SHARE of them: gradient masking)."""
+    fooled_by = np.asarray(samples["fooled_by"])
+    clean_ok = correct(samples, "clean")
+    after = {
+        name: float((clean_ok & ((fooled_by < 0) | (fooled_by > index))).mean())
+        for index, (name, _) in enumerate(members)
+    }
+    warnings = []
+    for index, (name, access) in enumerate(members):
+        caught = int((clean_ok & (fooled_by == index)).sum())
+        gradient_before = any(a == "gradient" for _, a in members[:index])
+        if access != "gradient" and gradient_before and caught > MASKING_SHARE * len(fooled_by):
+            warnings.append(
+                f"the gradient-free member {name} fooled {caught} samples the gradient members"
+                " missed: their gradients may be masked"
+            )
+    return {"robust_acc_after": after, "warnings": warnings}
+
+
+def _successes_not_holding(
+    samples: dict[str, list[Any]], clean_ok: np.ndarray, success: np.ndarray
+) -> list[str]:
+    """A warning if significantly more samples were judged fooled inside the attack (on its own
+    draws of a stochastic victim) than on the fresh votes that judge the returned clouds."""
+    if "success_step" not in samples:
+        return []
+    judged = clean_ok & (np.asarray(samples["success_step"]) >= 0)
+    test = paired_comparison(judged.tolist(), (clean_ok & success).tolist())
+    if test.difference > 0 and test.significant():
+        return [
+            f"{test.only_a} samples the attack judged fooled on its own draws are not fooled"
+            f" on fresh draws (McNemar p = {test.p_value:.2g}): its successes do not hold up;"
+            " raise eot_draws"
+        ]
+    return []
+
+
+def _has_budget(threat: ThreatModel) -> bool:
+    """Whether the threat model lets the attack change anything at all."""
+    if threat.points_added or threat.points_dropped or threat.norm == "unbounded":
+        return True
+    return threat.norm != "none" and threat.eps > 0
+
+
+def _worse_run(run_ok: dict[str, np.ndarray], other: str, sentence: str) -> list[str]:
+    """The sentence, if the run `other` left significantly fewer samples robust than the
+    adaptive run (exact McNemar on the same samples)."""
+    if other not in run_ok:
+        return []
+    test = paired_comparison(run_ok["robust_acc_adaptive"].tolist(), run_ok[other].tolist())
+    if test.difference > 0 and test.significant():
+        return [
+            f"{sentence} ({100 * test.accuracy_b:.1f}% vs {100 * test.accuracy_a:.1f}% robust,"
+            f" McNemar p = {test.p_value:.2g})"
+        ]
+    return []
+
+
+def robust_by_size(
+    samples: dict[str, list[Any]],
+    clean_ok: np.ndarray,
+    robust: np.ndarray,
+    threat: ThreatModel,
+) -> dict[str, Any] | None:
+    """Robust accuracy [SIZE_POINTS] had the perturbation been limited to each size, for
+    attacks that penalise a distance instead of bounding it: a sample counts as broken at size
+    r when the attack fooled it with a perturbation of size at most r."""
+    if not threat.penalised:
+        return None
+    metric = SIZE_METRIC.get(threat.penalised[0])
+    if metric is None or metric not in samples:
+        return None
+    size = np.asarray(samples[metric], dtype=float)
+    broken = clean_ok & ~robust
+    if not broken.any():
+        return None
+    sizes = np.quantile(size[broken], np.linspace(0, 1, SIZE_POINTS))
+    accuracy = [float((clean_ok & ~(broken & (size <= r))).mean()) for r in sizes]
+    return {"metric": metric, "sizes": sizes.tolist(), "robust_acc": accuracy}
 
 
 def generalised(
@@ -121,7 +262,7 @@ def correct(samples: dict[str, list[Any]], outcome: str) -> np.ndarray:
         return clean
     if outcome != "robust":
         raise ValueError(f"unknown outcome {outcome!r}; use 'clean' or 'robust'")
-    runs = [samples["adv_pred"], samples.get("adv_pred_naive", samples["adv_pred"])]
+    runs = [samples[column] for column in RUN_COLUMNS if column in samples]
     return clean & np.logical_and.reduce([np.asarray(run) == label for run in runs])
 
 

@@ -7,7 +7,7 @@ weights; its hash is the key of its record in the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +140,26 @@ class Cell:
             "seed": self.seed,
         }
 
+    def transfer_source(self) -> Cell | None:
+        """For a transfer attack, the cell of its source method: the victim it crafts on.
+
+        The source is trained exactly as this cell's method is (corpus, seed), with its default
+        recipe, or this cell's recipe when it is this cell's method (then the attack is simply
+        white-box), and its text encoder, configured as this cell's teacher when they share a
+        name.
+        """
+        if ATTACKS.get(self.attack.name).cls.access != "transfer":
+            return None
+        source = self.attack.config.source
+        if source == self.method.name:
+            return replace(self, attack=self.attack)
+        config = METHODS.get(source).cls.Config()
+        encoder = config.text_encoder
+        teacher = self.teacher
+        if teacher.name != encoder:
+            teacher = Choice("text_encoder", encoder, TEXT_ENCODERS.get(encoder).cls.Config())
+        return replace(self, method=Choice("method", source, config), teacher=teacher)
+
     def evaluation_data(self) -> CloudSet:
         data = self.dataset.instantiate().load(self.split)
         trained = set(self.corpus.load().class_names) if self.classes in RELATIVE else None
@@ -147,6 +167,7 @@ class Cell:
 
     def identity(self) -> dict[str, Any]:
         data = {"dataset": self.dataset.identity(), "split": self.split, "classes": self.classes}
+        source = self.transfer_source()
         # `unseen` and `seen` depend on the corpus: its identity keys their fingerprint too.
         relative = {"corpus": self.corpus.identity()} if self.classes in RELATIVE else {}
         return {
@@ -158,6 +179,7 @@ class Cell:
             **data,
             "data_fingerprint": _fingerprint(canonical_json({**data, **relative}), self),
             "attack": self.attack.identity(),
+            **({"transfer_source": source.training_identity()} if source else {}),
             "defense": self.defense.identity(),
             "seed": self.seed,
         }

@@ -1,7 +1,8 @@
 """Run specs: what to evaluate, expanded into cells (`bench.running.cells`) before anything runs.
 
 A spec (YAML) lists methods, datasets, attacks, defenses and seeds; it expands into their
-product, with an explicit `sweep:` block turning a parameter list into several cells. Each
+product, with an explicit `sweep:` block turning a parameter list into several cells, plus the
+products of its `also:` entries (each overrides some keys of the spec), without duplicates. Each
 cell is resolved (configs validated and defaults filled in, plugin versions attached) before it
 is hashed, so an explicit default and an omitted one give the same cell hash: the cache key.
 """
@@ -45,6 +46,7 @@ SPEC_KEYS = {
     "seeds",
     "teachers",
     "corpus",
+    "also",
 }
 ENTRY_KEYS = {"name", "preset", "params", "sweep"}
 CORPUS_KEYS = {"name", "params", "split", "classes", "text"}
@@ -135,6 +137,15 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
         teacher = teacher_choice(method, teachers)
         cell = Cell(method, teacher, dataset, attack, defense, seed, classes=classes, corpus=corpus)
         cells.setdefault(cell.hash, cell)
+    also = spec.get("also", [])
+    if not isinstance(also, list) or not all(isinstance(part, Mapping) for part in also):
+        raise SpecError(f"{where}: 'also' must be a list of mappings (spec keys to override).")
+    for index, part in enumerate(also):
+        if "also" in part:
+            raise SpecError(f"{where}: entries of 'also' cannot have an 'also' of their own.")
+        base = {k: v for k, v in spec.items() if k != "also"}
+        for cell in expand({**base, **part}, f"{where}, also[{index}]"):
+            cells.setdefault(cell.hash, cell)
     return list(cells.values())
 
 
@@ -153,8 +164,9 @@ def shipped_specs() -> list[str]:
 
 
 def load_spec(path: Path) -> list[Cell]:
-    """Cells of a YAML spec file, or of a shipped spec given by its name."""
-    if not path.exists() and str(path) in shipped_specs():
+    """Cells of a YAML spec file, or of a shipped spec given by its name (a name that is also a
+    directory here, such as `attacks` in a source checkout, still means the shipped spec)."""
+    if not path.is_file() and str(path) in shipped_specs():
         path = SHIPPED_SPECS / f"{path}.yaml"
     try:
         text = path.read_text(encoding="utf-8")

@@ -1,0 +1,141 @@
+"""The standard attack per threat model: the fixed sequence a leaderboard ranks by."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bench.contracts.config import build_config
+from bench.contracts.errors import ConfigError
+from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
+
+if TYPE_CHECKING:
+    import torch
+
+    from bench.contracts.randomness import RandomSource
+    from bench.evaluation.victim import Victim
+
+# Version 1 of the sequence: (member name, attack, its settings besides norm, eps, eot_draws).
+MEMBERS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("apgd-ce", "apgd", {"loss": "ce", "steps": 100}),
+    ("apgd-dlr-t", "apgd", {"loss": "dlr", "targeted": True, "target_classes": 3, "steps": 100}),
+    ("random-search", "random_search", {"steps": 1000}),
+)
+
+
+@dataclass(frozen=True)
+class StandardConfig:
+    """The threat model only: the sequence itself is fixed by the plugin version."""
+
+    norm: str = "linf"
+    eps: float = 0.005
+    eot_draws: int = 0
+
+    def __post_init__(self) -> None:
+        if self.norm not in ("linf", "l2"):
+            raise ConfigError(f"standard.norm must be 'linf' or 'l2', not {self.norm!r}.")
+        if not (math.isfinite(self.eps) and self.eps >= 0):
+            raise ConfigError(f"standard.eps must be a finite number >= 0, not {self.eps}.")
+        if self.eot_draws < 0:
+            raise ConfigError(
+                f"standard.eot_draws must be >= 0 (0: automatic), not {self.eot_draws}."
+            )
+
+
+@ATTACKS.register("standard")
+class Standard(Attack[StandardConfig]):
+    """APGD-CE, then targeted APGD-DLR, then a gradient-free random search, each on the samples
+    the previous members left standing; a sample's verdict is the worst case over all three.
+
+    This is to the harness what AutoAttack (Croce and Hein, ICML 2020) is to RobustBench: one
+    parameter-free sequence per threat model (L-inf or global L2 at `eps`), so that numbers
+    from different papers and defenses are comparable. Version 1:
+
+    1. `apgd-ce`: APGD on cross-entropy, 100 steps: a strong untargeted first pass.
+    2. `apgd-dlr-t`: targeted APGD on the DLR loss toward each of the 3 highest-scoring wrong
+       classes, 100 steps each. DLR is invariant to the logits' scale and shift, so a large
+       logit scale or saturated softmax cannot hide gradients from it.
+    3. `random-search`: a score-based random search with 1000 queries in the same ball. It
+       uses no gradient at all, so gradient masking (non-differentiable or randomized defenses,
+       quantised inputs) cannot stop it; when it fools samples the gradient members missed,
+       the evaluation of those members is suspect, and the cell says so.
+
+    Every member averages `eot_draws` noise draws per step against a stochastic victim or
+    randomized defense (EOT; 0 means the harness default), and a cell also runs the sequence
+    naively and defense-unaware as it does any attack. The sequence is cheaper than its sum:
+    each member sees only the samples still robust.
+
+    Stats: `fooled_by`, the member (0, 1, 2) that first fooled the sample, -1 if none; from it
+    the cell reports the robust accuracy after each member. `loss_start` and `loss_final` are
+    the cross-entropy toward the label at the clean input and the returned cloud.
+    """
+
+    Config = StandardConfig
+    version = 1
+    info = PluginInfo(
+        display="Standard",
+        description="APGD-CE, APGD-DLR-T and random search in sequence: the ranking attack",
+        cite="Croce and Hein, Reliable Evaluation of Adversarial Robustness with an Ensemble"
+        " of Diverse Parameter-Free Attacks, ICML 2020",
+    )
+    presets = {"paper": StandardConfig()}
+
+    @property
+    def members(self) -> list[tuple[str, Attack[Any]]]:
+        """The sequence, each member configured for this threat model."""
+        out = []
+        for label, name, settings in MEMBERS:
+            cls = ATTACKS.get(name).cls
+            params = {
+                **settings,
+                "norm": self.config.norm,
+                "eps": self.config.eps,
+                "eot_draws": self.config.eot_draws,
+            }
+            out.append((label, cls(build_config(cls.Config, params, f"standard member {label}"))))
+        return out
+
+    def threat_model(self) -> ThreatModel:
+        return ThreatModel(norm=self.config.norm, eps=self.config.eps)
+
+    def run(
+        self,
+        victim: Victim,
+        points: torch.Tensor,
+        labels: torch.Tensor,
+        generator: RandomSource,
+    ) -> AttackOutput:
+        import torch
+
+        from bench.contracts.randomness import SampleStreams
+
+        result = points.detach().clone()
+        fooled_by = torch.full((len(points),), -1, dtype=torch.long, device=points.device)
+        loss_start = loss_final = None
+        queries = 0
+        active = torch.arange(len(points), device=points.device)
+        for index, (_, member) in enumerate(self.members):
+            if not len(active):
+                break
+            streams = (
+                generator.select(active.tolist())
+                if isinstance(generator, SampleStreams)
+                else generator
+            )
+            with victim.rows(active):
+                output = member.run(victim, points[active], labels[active], streams)
+            queries += output.gradient_queries
+            result[active] = output.points
+            if loss_start is None:
+                loss_start = output.stats["loss_start"].clone()
+                loss_final = output.stats["loss_final"].clone()
+            else:
+                loss_final[active] = output.stats["loss_final"]
+            success = output.stats["success_step"] >= 0
+            fooled_by[active[success]] = index
+            active = active[~success]
+        stats = {"fooled_by": fooled_by}
+        if loss_start is not None:
+            stats.update(loss_start=loss_start, loss_final=loss_final)
+        return AttackOutput(points=result, gradient_queries=queries, stats=stats)

@@ -1,0 +1,104 @@
+"""Attack-failure indicators that compare cells, computed from stored records (no torch).
+
+A single cell can tell whether its attack raised the loss or converged
+(`bench.evaluation.summary`); two failures only show across cells (Pintor et al., Indicators
+of Attack Failure, NeurIPS 2022; Carlini et al., On Evaluating Adversarial Robustness, 2019):
+
+- a larger budget did not lower robust accuracy: cells that differ only in the attack's eps
+  (and its step size, which usually scales with eps);
+- an attack without gradients (transfer, gradient-free, noise) left significantly fewer
+  samples robust than a gradient attack with the same threat model on the same victim: the
+  gradient attack's gradients are masked or it is misconfigured.
+
+The second compares the same samples with an exact McNemar test, so chance differences of a
+stochastic victim stay quiet. Each warning is attached to the cell whose number is suspect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bench.contracts.hashing import canonical_json
+from bench.storage.store import Record
+from leaderboard.compare import compare
+
+BUDGET_FIELDS = {"eps", "step_size"}  # attack settings a budget sweep varies together
+BLACK_BOX = ("scores", "transfer", "random")
+
+
+def cross_cell_warnings(records: Iterable[Record]) -> dict[str, list[str]]:
+    """Warnings per cell hash, from the cells given (only successful ones are compared)."""
+    done = [r for r in records if r.status == "ok" and "robust_acc" in r.metrics]
+    warnings: dict[str, list[str]] = {}
+    for hash_, sentence in [*_budget_warnings(done), *_masking_warnings(done)]:
+        warnings.setdefault(hash_, []).append(sentence)
+    return warnings
+
+
+def _budget_warnings(records: list[Record]) -> list[tuple[str, str]]:
+    groups: dict[str, list[tuple[float, Record]]] = {}
+    for record in records:
+        attack = record.cell.get("attack", {})
+        eps = attack.get("config", {}).get("eps")
+        if not isinstance(eps, int | float):
+            continue
+        key = _identity_without(record, budget_only=True)
+        groups.setdefault(key, []).append((float(eps), record))
+    found = []
+    for members in groups.values():
+        members.sort(key=lambda pair: pair[0])
+        for (small, lower), (large, upper) in zip(members, members[1:], strict=False):
+            low, high = lower.metrics["robust_acc"], upper.metrics["robust_acc"]
+            if large > small and low > 0 and high >= low:
+                found.append(
+                    (
+                        upper.cell_hash,
+                        f"a larger budget did not lower robust accuracy: {100 * high:.1f}% at"
+                        f" eps {large:g} against {100 * low:.1f}% at eps {small:g}",
+                    )
+                )
+    return found
+
+
+def _masking_warnings(records: list[Record]) -> list[tuple[str, str]]:
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(_identity_without(record, budget_only=False), []).append(record)
+    found = []
+    for members in groups.values():
+        for white in members:
+            if white.metrics.get("access") != "gradient":
+                continue
+            for black in members:
+                if black.metrics.get("access") not in BLACK_BOX or not _same_threat(white, black):
+                    continue
+                test = compare(white, black).result
+                if test.difference > 0 and test.significant():
+                    found.append(
+                        (
+                            white.cell_hash,
+                            f"the {black.metrics['access']} attack {black.labels['attack']}"
+                            f" left fewer samples robust ({100 * test.accuracy_b:.1f}% vs"
+                            f" {100 * test.accuracy_a:.1f}%, McNemar p = {test.p_value:.2g}):"
+                            " this attack's gradients may be masked",
+                        )
+                    )
+    return found
+
+
+def _identity_without(record: Record, budget_only: bool) -> str:
+    """The cell identity less its attack (or, with `budget_only`, less the attack's budget)."""
+    identity: dict[str, Any] = {k: v for k, v in record.cell.items() if k != "transfer_source"}
+    attack = identity.pop("attack", {})
+    if budget_only:
+        config = {k: v for k, v in attack.get("config", {}).items() if k not in BUDGET_FIELDS}
+        identity["attack"] = {**attack, "config": config}
+    return canonical_json(identity)
+
+
+def _same_threat(a: Record, b: Record) -> bool:
+    """Same norm, budget and point-count changes (penalties aside)."""
+    keys = ("norm", "eps", "points_added", "points_dropped")
+    first, second = a.provenance.get("threat_model", {}), b.provenance.get("threat_model", {})
+    return all(first.get(k) == second.get(k) for k in keys)
