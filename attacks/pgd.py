@@ -93,7 +93,7 @@ class PGD(Attack[PGDConfig]):
     Iterates are then judged on the mean loss and on a quorum of the step's draws (`fooled`).
 
     Configs: the default is a quick run (eps 0.05, 10 steps, step 0.0125). The preset
-    `standard` is the literature's evaluation setting (PointDP's PGD configs): L-inf
+    `paper` is the literature's evaluation setting (PointDP's PGD configs): L-inf
     eps 0.05, step eps / 10 = 0.005, 200 steps, random start.
 
     Stats per sample: `loss_start` and `loss_final`, the cross-entropy toward the label
@@ -112,7 +112,7 @@ class PGD(Attack[PGDConfig]):
         " ICLR 2018",
     )
     presets = {
-        "standard": PGDConfig(norm="linf", eps=0.05, steps=200, step_size=0.005, random_start=True),
+        "paper": PGDConfig(norm="linf", eps=0.05, steps=200, step_size=0.005, random_start=True),
     }
 
     def threat_model(self) -> ThreatModel:

@@ -183,7 +183,7 @@ def test_invalid_config_is_a_config_error(bad) -> None:
 
 def test_step_size_rules() -> None:
     assert PGDConfig(eps=0.05, steps=10).alpha() == pytest.approx(0.0125)
-    standard = PGD.presets["standard"]
+    standard = PGD.presets["paper"]
     assert (standard.norm, standard.eps, standard.steps) == ("linf", 0.05, 200)
     assert standard.alpha() == pytest.approx(standard.eps / 10) and standard.random_start
 

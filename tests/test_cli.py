@@ -194,7 +194,7 @@ def test_show_lists_parameters_defaults_presets_and_citation() -> None:
     assert lines[0].startswith("pgd (attack, v") and "cite: Madry et al." in shown.stdout
     (eps,) = [line for line in lines if line.split()[:1] == ["eps"]]
     assert eps.split() == ["eps", "float", "default", "0.05"]
-    assert "preset standard: steps=200, step_size=0.005" in shown.stdout
+    assert "preset paper: steps=200, step_size=0.005" in shown.stdout
     unknown = bench("show", "attack", "pgdd")
     assert unknown.returncode == 2 and "Did you mean 'pgd'" in unknown.stderr
 

@@ -59,7 +59,7 @@ def test_sweep_and_product_expansion(tmp_path: Path) -> None:
 
 
 def test_preset_resolves_to_its_values() -> None:
-    cell = expand({"methods": ["ulip"], "attacks": [{"name": "pgd", "preset": "standard"}]})[0]
+    cell = expand({"methods": ["ulip"], "attacks": [{"name": "pgd", "preset": "paper"}]})[0]
     assert (cell.attack.config.eps, cell.attack.config.steps) == (0.05, 200)
     assert cell.attack.config.step_size == pytest.approx(0.005)
     with pytest.raises(ConfigError, match="no preset 'strong'"):
