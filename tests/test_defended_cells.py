@@ -152,3 +152,19 @@ def test_successes_judged_on_the_attacks_own_draws_must_hold_on_fresh_ones() -> 
     assert any("successes do not hold up" in w for w in undone["warnings"])
     held = summarize({**base, "adv_pred": [1] + [0] * 19}, linf)
     assert not any("successes do not hold up" in w for w in held["warnings"])
+
+
+def test_a_victim_that_gives_no_gradient_is_flagged(tmp_path: Path) -> None:
+    naive, adaptive = run(tmp_path, [PGD], [{"name": "sor", "params": {"bpda": False}}, "sor"])
+    assert all(naive.samples["zero_gradient"]) and not any(adaptive.samples["zero_gradient"])
+    if any(naive.samples["clean_pred"][i] == naive.samples["label"][i] for i in range(10)):
+        assert any("gradient is exactly zero" in w for w in naive.metrics["warnings"])
+    assert not any("gradient is exactly zero" in w for w in adaptive.metrics["warnings"])
+    flat = {**samples([1] * 10, [1] * 10), "zero_gradient": [True] * 6 + [False] * 4}
+    flat.pop("adv_pred_unaware")
+    warnings = summarize(flat, ThreatModel("linf", 0.01))["warnings"]
+    assert any("gradient is exactly zero at 6 of the 10" in w for w in warnings)
+    flat["zero_gradient"] = [True] * 5 + [False] * 5  # half: not most
+    assert not any(
+        "exactly zero" in w for w in summarize(flat, ThreatModel("linf", 0.01))["warnings"]
+    )

@@ -77,9 +77,13 @@ def evaluate_cell(
         labels = torch.from_numpy(data.labels[start : start + runtime.batch_size]).to(device)
         clean = points.clone()  # private: what attacks are measured and checked against
         ids = data.ids[start : start + runtime.batch_size]
+        batch: dict[str, torch.Tensor] = {"label": labels}
+        if attack.access == "gradient" and source is None:
+            victim.bind(SampleStreams.for_samples(cell.seed, ids, "gradient probe"))
+            batch["zero_gradient"] = _zero_gradient(victim, clean, labels)
         # Every draw is keyed by the cell seed and the sample id, not by the batch.
         victim.bind(SampleStreams.for_samples(cell.seed, ids, "victim"))
-        batch = {"label": labels, "clean_pred": victim.vote(clean, votes)}
+        batch["clean_pred"] = victim.vote(clean, votes)
         for run in runs:
             if run.crafting is not victim:
                 run.crafting.bind(
@@ -211,6 +215,19 @@ def _attack(
     check_input_unchanged(points, clean)
     check_threat_model(threat, clean, output.points)
     return output
+
+
+def _zero_gradient(victim: Victim, clean: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Whether the loss gradient at each clean cloud is exactly zero [B]: what a gradient attack
+    sees through a non-differentiable defense without BPDA (one draw, its own streams)."""
+    from bench.adversarial.losses import cross_entropy_direction
+
+    with torch.enable_grad():
+        points = clean.clone().requires_grad_(True)
+        logits = victim.sample(points, 1)
+        direction = cross_entropy_direction(logits.detach(), labels, targeted=False)
+        (gradient,) = torch.autograd.grad(logits, points, grad_outputs=direction)
+    return (gradient == 0).flatten(1).all(dim=1)
 
 
 def _attack_steps(attack: Attack[Any]) -> int | None:

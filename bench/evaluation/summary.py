@@ -108,6 +108,14 @@ def summarize(
                 f" {100 * end:.1f}% over the last half of the {steps} steps"
             )
     warnings += _successes_not_holding(samples, clean_ok, success)
+    if "zero_gradient" in samples and clean_ok.any():
+        flat = int((clean_ok & np.asarray(samples["zero_gradient"], dtype=bool)).sum())
+        if 2 * flat > int(clean_ok.sum()):
+            warnings.append(
+                f"the loss gradient is exactly zero at {flat} of the {int(clean_ok.sum())}"
+                " clean-correct clouds: a gradient attack cannot move them (BPDA, or a"
+                " gradient-free attack)"
+            )
     by_size = robust_by_size(samples, clean_ok, robust, threat)
     if by_size is not None:
         metrics["robust_acc_by_size"] = by_size
