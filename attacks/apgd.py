@@ -137,10 +137,12 @@ class APGD(Attack[APGDConfig]):
     As in AutoAttack, only clouds the victim still classifies correctly are attacked (a clean
     cloud already misclassified is returned as it is); every run (target) and every restart
     takes the clouds that earlier runs left standing, and a cloud leaves at its first
-    misclassified iterate. Success is untargeted even for targeted runs, as AutoAttack counts
-    APGD-T: a target only steers the search. Each sample's returned cloud is its first
-    misclassified iterate, else the iterate (the clean cloud included) with the highest
-    cross-entropy toward the label over all runs, comparable across losses and targets.
+    misclassified iterate (against a stochastic victim, judged by a quorum of the step's draws
+    and confirmed by a fresh majority vote, `Victim.confirm`). Success is untargeted even for
+    targeted runs, as AutoAttack counts APGD-T: a target only steers the search. Each
+    sample's returned cloud is its first misclassified iterate, else the iterate (the clean
+    cloud included) with the highest cross-entropy toward the label over all runs, comparable
+    across losses and targets.
 
     Configs: the default is a quick run (L-inf eps 0.05, 20 steps, CE, one restart). The preset
     `paper` is AutoAttack's standard APGD-CE (100 steps, 1 restart) at the point-cloud
@@ -157,7 +159,7 @@ class APGD(Attack[APGDConfig]):
     """
 
     Config = APGDConfig
-    version = 1
+    version = 2
     info = PluginInfo(
         display="APGD",
         description="Auto-PGD: momentum PGD on xyz with a self-halving step size (CE or DLR).",
@@ -194,7 +196,7 @@ class APGD(Attack[APGDConfig]):
             logits = victim.sample(clean, draws)
         classes = logits.shape[-1]
         _check_classes(config, classes)
-        best = _judge(clean.clone(), logits, labels, 0)  # updated in place
+        best = _judge(victim, clean.clone(), logits, labels, 0)  # updated in place
         stats = {"loss_start": cross_entropy(logits, labels)}
         targets = _top_targets(logits, labels, config) if config.targeted else None
         if config.targeted:
@@ -257,13 +259,16 @@ class _Best(NamedTuple):
     success_step: torch.Tensor  # -1: never misclassified
 
 
-def _judge(points: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, step: int) -> _Best:
-    """An iterate's scores and verdict (`fooled`: a quorum of the draws of its logits)."""
+def _judge(
+    victim: Victim, points: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, step: int
+) -> _Best:
+    """An iterate's scores and verdict (`fooled`: a quorum of the draws of its logits,
+    confirmed by a fresh vote of a stochastic victim)."""
     import torch
 
     from bench.adversarial.losses import cross_entropy, fooled
 
-    success = fooled(logits, labels, targeted=False)
+    success = victim.confirm(points, labels, False, fooled(logits, labels, targeted=False))
     return _Best(points, cross_entropy(logits, labels), success, torch.where(success, step, -1))
 
 
@@ -361,7 +366,7 @@ def _run(
             delta = delta.detach().requires_grad_(not final)
             adversarial = compose(clean[rows], delta)
             logits = victim.sample(adversarial, draws)
-        current = _judge(adversarial.detach(), logits.detach(), labels[rows], step)
+            current = _judge(victim, adversarial.detach(), logits.detach(), labels[rows], step)
         _keep(best, rows, current)
         if final:
             return

@@ -90,7 +90,9 @@ class PGD(Attack[PGDConfig]):
     Against a stochastic victim every step follows the mean cross-entropy gradient over
     `eot_draws` noise draws (EOT): each draw's closed-form direction weighted by its 1 - p_y,
     relative to the largest over the draws, which is the mean gradient up to a positive factor.
-    Iterates are then judged on the mean loss and on a quorum of the step's draws (`fooled`).
+    Iterates are then judged on the mean loss and on a quorum of the step's draws (`fooled`),
+    and a success is confirmed by a fresh majority vote before the sample stops
+    (`Victim.confirm`): otherwise the first step whose draws were fooled by chance would end it.
 
     Configs: the default is a quick run (eps 0.05, 10 steps, step 0.0125). The preset
     `paper` is the literature's evaluation setting (PointDP's PGD configs): L-inf
@@ -104,7 +106,7 @@ class PGD(Attack[PGDConfig]):
     """
 
     Config = PGDConfig
-    version = 4
+    version = 5
     info = PluginInfo(
         display="PGD",
         description="Projected gradient descent on xyz within an L-inf or global L2 ball.",
@@ -140,7 +142,7 @@ class PGD(Attack[PGDConfig]):
         if config.targeted:
             classes = random_targets(labels, logits.shape[-1], generator)
             stats["target"] = classes
-        start = _judge(clean, logits, classes, config.targeted, 0)
+        start = _judge(victim, clean, logits, classes, config.targeted, 0)
         stats["loss_start"] = start.loss
         if config.eps == 0 or config.steps == 0:
             stats["loss_final"] = start.loss.clone()
@@ -209,9 +211,14 @@ def _restart(
             part.requires_grad_(not last)
             adversarial = compose(clean[active], part)
             logits = victim.sample(adversarial, draws)
-        current = _judge(
-            adversarial.detach(), logits.detach(), classes[active], config.targeted, step
-        )
+            current = _judge(
+                victim,
+                adversarial.detach(),
+                logits.detach(),
+                classes[active],
+                config.targeted,
+                step,
+            )
         best = current if best is None else _merge(best, active, current)
         if last:
             break
@@ -239,15 +246,21 @@ def _merge(best: _Result, rows: torch.Tensor, new: _Result) -> _Result:
 
 
 def _judge(
-    points: torch.Tensor, logits: torch.Tensor, classes: torch.Tensor, targeted: bool, step: int
+    victim: Victim,
+    points: torch.Tensor,
+    logits: torch.Tensor,
+    classes: torch.Tensor,
+    targeted: bool,
+    step: int,
 ) -> _Result:
-    """One iterate's loss, objective and verdict (`fooled`: a quorum of its draws)."""
+    """One iterate's loss, objective and verdict (`fooled`: a quorum of its draws, confirmed
+    by a fresh vote of a stochastic victim)."""
     import torch
 
     from bench.adversarial.losses import cross_entropy, fooled
 
     loss = cross_entropy(logits, classes)
-    success = fooled(logits, classes, targeted)
+    success = victim.confirm(points, classes, targeted, fooled(logits, classes, targeted))
     step_index = torch.where(success, step, -1)
     return _Result(points, loss, -loss if targeted else loss, success, step_index)
 

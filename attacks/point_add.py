@@ -16,12 +16,17 @@ if TYPE_CHECKING:
     from bench.evaluation.victim import Victim
 
 # Xiang's lambda (initial value, upper bound) for each distance the added points pay.
-LAMBDAS = {"chamfer": (5e3, 4e4), "hausdorff": (2e2, 9e2)}
+LAMBDAS = {"chamfer": (5e3, 4e4), "hausdorff": (2e2, 9e2), "cluster": (5.0, 30.0)}
+CLUSTER_CHAMFER_WEIGHT = 0.1  # Xiang's weight of the Chamfer term of the cluster distance
+CLUSTER_SEPARATION = 0.2  # least distance between two cluster centres (Xiang's DBSCAN eps)
+CANDIDATES = 128  # the most critical points cluster centres are chosen from (Xiang's count)
 
 
 @dataclass(frozen=True)
 class PointAddConfig:
     """Point-addition settings; `initial_lambda` / `max_lambda` None take Xiang's for `distance`.
+
+    `clusters` is the number of equal clusters the points form when `distance` is "cluster".
 
     `eot_draws` is how many noise draws of a stochastic victim each iteration averages (EOT);
     0 means automatic (1 against a deterministic victim).
@@ -29,6 +34,7 @@ class PointAddConfig:
 
     points: int = 64
     distance: str = "chamfer"
+    clusters: int = 3
     kappa: float = 0.0
     lr: float = 0.01
     binary_steps: int = 3
@@ -43,7 +49,13 @@ class PointAddConfig:
             raise ConfigError(f"Point addition adds at least 1 point, not {self.points}.")
         if self.distance not in LAMBDAS:
             raise ConfigError(
-                f"Point addition distance must be 'chamfer' or 'hausdorff', not {self.distance!r}."
+                "Point addition distance must be 'chamfer', 'hausdorff' or 'cluster', not"
+                f" {self.distance!r}."
+            )
+        if self.distance == "cluster" and (self.clusters < 1 or self.points % self.clusters):
+            raise ConfigError(
+                f"Cluster addition splits its {self.points} points into equal clusters:"
+                f" clusters must be >= 1 and divide them, not {self.clusters}."
             )
         check_search_settings(
             "Point addition",
@@ -66,7 +78,7 @@ class PointAddConfig:
 
 @ATTACKS.register("point_add")
 class PointAdd(Attack[PointAddConfig]):
-    """Xiang et al.'s independent point addition: `points` new points, placed by optimisation.
+    """Xiang et al.'s point addition: `points` new points, independent or in clusters.
 
     The original cloud is kept bit for bit and `points` points are appended after it; only the
     added points' xyz is optimised, minimising `margin(logits, class, targeted, kappa)` (mean
@@ -89,8 +101,20 @@ class PointAdd(Attack[PointAddConfig]):
     ranking is reused cyclically (the noise then separates the copies). Each added point keeps
     the further channels (rgb) of the point it started from; they are never optimised.
 
-    A sample fooled as it is gets its critical points duplicated (distance 0) and is not
-    searched.
+    Cluster addition (`distance="cluster"`, Xiang's adversarial clusters): the points form
+    `clusters` equal groups (Xiang: 3 of 32), and D is the sum over clusters of the largest
+    distance between two of its points, plus 0.1 times the one-sided squared Chamfer distance
+    of all added points (IF-Defense's `FarChamferDist`), lambda from 5 within [0, 30]. Each
+    cluster starts at the clean points nearest a centre. Xiang and the IF-Defense port
+    (`Add_Cluster.py`) find the centres by DBSCAN (eps 0.2, 3 samples) over the 128 most
+    critical points and sample each cluster's start from its DBSCAN group at random; here
+    (no clustering library, no unseeded sampling) the centres are chosen greedily among those
+    128 points, most critical first, each at least 0.2 from the centres before it (if too few
+    are, the most critical of the rest), and each cluster starts at the points // clusters
+    clean points nearest its centre.
+
+    A sample fooled as it is gets its starting points (the critical points, or the cluster
+    starts) duplicated (distance 0 for independent points) and is not searched.
     Returned cloud, per sample: the successful addition of smallest D over every iteration of
     every binary step; a sample never fooled returns its lowest-margin addition (the IF-Defense
     port returns the last iterate). A victim whose preprocessing subsamples clouds larger than
@@ -101,7 +125,8 @@ class PointAdd(Attack[PointAddConfig]):
     Untargeted by default; `targeted` attacks a random other class per sample (Xiang's protocol
     is targeted). Configs: the default is a quick run, 64 points, 3 binary steps x 50
     iterations, Chamfer; the preset `paper` has Xiang's 512 points, 10 x 500, Chamfer, kept
-    untargeted like the default. `gradient_queries` is 1 (the critical points) +
+    untargeted like the default; `paper_cluster` has Xiang's 3 clusters of 32 points, 5 x 500.
+    `gradient_queries` is 1 (the critical points) +
     binary_steps * steps, times the draws; each binary step adds one forward pass.
 
     Stats per sample: `loss_start` and `loss_final`, the cross-entropy toward the label
@@ -111,19 +136,24 @@ class PointAdd(Attack[PointAddConfig]):
     """
 
     Config = PointAddConfig
-    version = 1
+    version = 2
     info = PluginInfo(
         display="Point add",
-        description="Independent point addition (Xiang et al.), Chamfer or Hausdorff penalised.",
+        description="Point addition (Xiang et al.): independent points or clusters, penalised.",
         cite="Xiang et al., Generating 3D Adversarial Point Clouds, CVPR 2019",
     )
-    presets = {"paper": PointAddConfig(points=512, binary_steps=10, steps=500)}
+    presets = {
+        "paper": PointAddConfig(points=512, binary_steps=10, steps=500),
+        "paper_cluster": PointAddConfig(
+            points=96, distance="cluster", clusters=3, binary_steps=5, steps=500
+        ),
+    }
     smoke = PointAddConfig(points=16, binary_steps=2, steps=4)
 
     def threat_model(self) -> ThreatModel:
-        return ThreatModel(
-            norm="none", points_added=self.config.points, penalised=(self.config.distance,)
-        )
+        distance = self.config.distance
+        penalised = ("farthest_in_cluster", "chamfer") if distance == "cluster" else (distance,)
+        return ThreatModel(norm="none", points_added=self.config.points, penalised=penalised)
 
     def run(
         self,
@@ -134,7 +164,11 @@ class PointAdd(Attack[PointAddConfig]):
     ) -> AttackOutput:
         import torch
 
-        from bench.adversarial.distances import chamfer_squared, nearest_squared
+        from bench.adversarial.distances import (
+            chamfer_squared,
+            farthest_within_clusters,
+            nearest_squared,
+        )
         from bench.contracts.randomness import randn
         from bench.evaluation.eot import resolve_draws
 
@@ -142,19 +176,26 @@ class PointAdd(Attack[PointAddConfig]):
         draws = resolve_draws(config.eot_draws, victim)
         clean = points.detach()
         xyz = clean[..., :3]
-        start_loss, classes, seeds, already = _critical_points(
-            victim, clean, labels, config.points, config.targeted, draws, generator
+        start_loss, classes, order, already = _critical_points(
+            victim, clean, labels, config.targeted, draws, generator
         )
+        if config.distance == "cluster":
+            seeds = _cluster_starts(xyz, order, config.points, config.clusters)
+        else:
+            seeds = order[:, torch.arange(config.points, device=order.device) % order.shape[1]]
         stats: dict[str, torch.Tensor] = {"loss_start": start_loss}
         if config.targeted:
             stats["target"] = classes
         chosen = clean.gather(1, seeds.unsqueeze(-1).expand(-1, -1, clean.shape[-1]))
-        # A sample fooled as it is gets its critical points duplicated, at distance 0.
+        # A sample fooled as it is gets its starting points duplicated: at Chamfer distance 0.
+        duplicated = clean.new_zeros(len(clean))
+        if config.distance == "cluster":
+            duplicated = farthest_within_clusters(chosen[..., :3], config.clusters)
         stats.update(
             loss_final=start_loss.clone(),
             success=already.clone(),
             lambda_final=clean.new_full((len(clean),), config.lambdas()[0]),
-            distance_penalty=clean.new_zeros(len(clean)),
+            distance_penalty=duplicated,
         )
         result = torch.cat([clean, chosen], dim=1)
         rows = (~already).nonzero().flatten()
@@ -172,6 +213,9 @@ class PointAdd(Attack[PointAddConfig]):
             cloud = torch.cat([part, torch.cat([added, rest], dim=-1)], dim=1)
             if config.distance == "chamfer":
                 return cloud, chamfer_squared(added, xyz)
+            if config.distance == "cluster":
+                size = farthest_within_clusters(added, config.clusters)
+                return cloud, size + CLUSTER_CHAMFER_WEIGHT * chamfer_squared(added, xyz)
             return cloud, nearest_squared(added, xyz).amax(dim=1)
 
         initial, maximum = config.lambdas()
@@ -202,13 +246,12 @@ def _critical_points(
     victim: Victim,
     clean: torch.Tensor,
     labels: torch.Tensor,
-    count: int,
     targeted: bool,
     draws: int,
     generator: RandomSource,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The clean loss [B], the attacked classes [B], `count` critical-point indices [B, count]
-    and whether each clean cloud is already a success [B].
+    """The clean loss [B], the attacked classes [B], the clean points' indices from the most
+    critical down [B, N], and whether each clean cloud is already a success [B].
 
     One forward+backward pass of the clean clouds gives all three: the loss and the classes
     from its logits (a random target needs the class count), the ranking from its gradient.
@@ -231,6 +274,34 @@ def _critical_points(
         (gradient,) = torch.autograd.grad(logits, delta, grad_outputs=direction)
     score = gradient.square().sum(dim=-1)
     order = score.sort(dim=1, descending=True, stable=True).indices
-    cyclic = torch.arange(count, device=clean.device) % clean.shape[1]
     already = fooled(logits.detach(), classes, targeted)
-    return cross_entropy(logits.detach(), classes), classes, order[:, cyclic], already
+    return cross_entropy(logits.detach(), classes), classes, order, already
+
+
+def _cluster_starts(
+    xyz: torch.Tensor, order: torch.Tensor, points: int, clusters: int
+) -> torch.Tensor:
+    """Indices [B, points] of the clean points the clusters start at (see `PointAdd`)."""
+    import torch
+
+    from bench.adversarial.distances import nearest_index
+
+    batch, count = order.shape
+    candidates = order[:, torch.arange(max(CANDIDATES, clusters), device=order.device) % count]
+    where = xyz.gather(1, candidates.unsqueeze(-1).expand(-1, -1, 3))
+    apart = torch.cdist(where, where) >= CLUSTER_SEPARATION
+    chosen = torch.zeros_like(candidates, dtype=torch.bool)
+    for separated in (True, False):  # then, if the shape is too small, the most critical left
+        for j in range(candidates.shape[1]):
+            room = chosen.sum(dim=1) < clusters
+            if separated:
+                room &= (apart[:, j] | ~chosen).all(dim=1)
+            chosen[:, j] |= room
+    rank = torch.where(chosen, torch.arange(candidates.shape[1], device=order.device), count)
+    centres = candidates.gather(1, rank.sort(dim=1).values[:, :clusters])
+    size = points // clusters
+    near = nearest_index(
+        xyz.gather(1, centres.unsqueeze(-1).expand(-1, -1, 3)), xyz, min(size, count)
+    )
+    cyclic = torch.arange(size, device=order.device) % near.shape[-1]
+    return near[..., cyclic].reshape(batch, points)

@@ -91,7 +91,8 @@ class RandomSearch(Attack[RandomSearchConfig]):
     `resc_schedule`). Each iteration makes one proposal per sample, judged with one forward
     query, and keeps it if it lowers the margin loss z_y - max_{j != y} z_j (targeted:
     max_{j != t} z_j - z_t, toward a random target), a mean over the EOT draws, or if the
-    quorum of those draws is fooled (`fooled`); a fooled sample stops.
+    quorum of those draws is fooled (`fooled`); a fooled sample stops, once a fresh majority
+    vote of a stochastic victim confirms it (`Victim.confirm`).
 
     L-inf: the start is a random vertex of the box (every coordinate +-eps, from the
     generator; Square Attack starts on vertical stripes, which a cloud does not have). A
@@ -121,7 +122,7 @@ class RandomSearch(Attack[RandomSearchConfig]):
     """
 
     Config = RandomSearchConfig
-    version = 1
+    version = 2
     access = "scores"
     info = PluginInfo(
         display="Random search",
@@ -183,7 +184,9 @@ class RandomSearch(Attack[RandomSearchConfig]):
         adversarial = compose(clean, delta)
         logits = victim.sample(adversarial, draws)
         score = margin(logits, classes, config.targeted, kappa=math.inf)
-        success = fooled(logits, classes, config.targeted)
+        success = victim.confirm(
+            adversarial, classes, config.targeted, fooled(logits, classes, config.targeted)
+        )
         loss = cross_entropy(logits, classes)
         success_step = torch.where(success, 0, -1)
         queries += draws
@@ -195,8 +198,14 @@ class RandomSearch(Attack[RandomSearchConfig]):
                 break
             candidate = proposal.apply(delta[rows], xyz[rows], rows, config)
             with victim.rows(rows):
-                logits = victim.sample(compose(clean[rows], candidate), draws)
-            new_success = fooled(logits, classes[rows], config.targeted)
+                proposed = compose(clean[rows], candidate)
+                logits = victim.sample(proposed, draws)
+                new_success = victim.confirm(
+                    proposed,
+                    classes[rows],
+                    config.targeted,
+                    fooled(logits, classes[rows], config.targeted),
+                )
             new_score = margin(logits, classes[rows], config.targeted, kappa=math.inf)
             accept = new_success | (new_score < score[rows])
             chosen = rows[accept]

@@ -169,6 +169,38 @@ def test_point_add_starts_at_the_largest_gradient_points(victim, batch) -> None:
     assert not torch.equal(added[:, : count - COUNT], added[:, COUNT:])  # noise separates copies
 
 
+def test_cluster_addition_starts_compact_separated_clusters_and_reports_its_distance(
+    victim, batch
+) -> None:
+    points, labels = batch
+    start = add(victim, points, labels, points=24, distance="cluster", clusters=3, steps=0)
+    groups = start.points[:, COUNT:].view(12, 3, 8, 3)
+    # Each cluster starts at the 8 clean points nearest one of them, its centre; the centres
+    # are at least 0.2 apart (the toy clouds are large enough for that).
+    for cloud, clusters in zip(points, groups, strict=True):
+        centres = []
+        for members in clusters:
+            for member in members:
+                nearest = cloud[torch.cdist(member[None], cloud)[0].topk(8, largest=False).indices]
+                if torch.allclose(
+                    nearest.sort(dim=0).values, members.sort(dim=0).values, atol=1e-5
+                ):
+                    centres.append(member)
+                    break
+        assert len(centres) == 3
+        assert torch.pdist(torch.stack(centres)).min() >= 0.2 - 1e-5
+    out = add(victim, points, labels, points=24, distance="cluster", clusters=3, binary_steps=2)
+    added = out.points[:, COUNT:]
+    groups = added.reshape(12 * 3, 8, 3)
+    pairs = torch.cdist(groups, groups)
+    farthest = pairs.flatten(1).amax(dim=1).view(12, 3).sum(dim=1)
+    penalty = farthest + 0.1 * chamfer_squared(added, points)
+    assert torch.allclose(out.stats["distance_penalty"], penalty, rtol=1e-4, atol=1e-6)
+    assert (predict(victim, out.points) != labels).any()
+    threat = PointAdd(PointAddConfig(points=24, distance="cluster")).threat_model()
+    assert threat.penalised == ("farthest_in_cluster", "chamfer") and threat.points_added == 24
+
+
 def test_attacks_work_under_no_grad(victim, batch) -> None:
     points, labels = batch
     with torch.no_grad():
@@ -203,6 +235,8 @@ def test_invalid_cw_config_is_a_config_error(bad) -> None:
         {"initial_lambda": 1e3, "distance": "hausdorff"},  # above Xiang's Hausdorff bound
         {"max_lambda": -1.0},
         {"binary_steps": 0},
+        {"distance": "cluster", "points": 64, "clusters": 5},  # unequal clusters
+        {"distance": "cluster", "clusters": 0},
     ],
 )
 def test_invalid_point_add_config_is_a_config_error(bad) -> None:
@@ -222,5 +256,13 @@ def test_presets_and_default_lambdas() -> None:
     assert (add_paper.points, add_paper.binary_steps, add_paper.steps) == (512, 10, 500)
     assert add_paper.distance == "chamfer" and add_paper.lambdas() == (5e3, 4e4)
     assert PointAddConfig(distance="hausdorff").lambdas() == (2e2, 9e2)
+    cluster = PointAdd.presets["paper_cluster"]
+    assert (cluster.points, cluster.clusters, cluster.binary_steps, cluster.steps) == (
+        96,
+        3,
+        5,
+        500,
+    )
+    assert cluster.lambdas() == (5.0, 30.0)
     threat = PointAdd(PointAddConfig(points=8, distance="hausdorff")).threat_model()
     assert (threat.norm, threat.points_added, threat.penalised) == ("none", 8, ("hausdorff",))

@@ -70,3 +70,25 @@ def test_majority_vote_is_reproducible_and_counts_draws() -> None:
     predictions = victim.sample(points, 9).argmax(dim=-1)
     counts = torch.stack([(predictions == c).sum(dim=0) for c in range(5)])
     assert torch.equal(counts.gather(0, first[None])[0], counts.amax(dim=0))
+
+
+def test_confirmed_successes_make_a_stronger_attack_whose_claims_hold_up() -> None:
+    """Against a noisy victim, some step's draws are all fooled by chance: PGD that stops there
+    claims successes that a fresh vote undoes. Confirming each claim with a fresh vote keeps
+    the attack going on those samples instead."""
+    victim = ToyVictim(0, input_noise=0.15)
+    points, labels = toy_clouds(150, 96, seed=1)
+    right = victim.vote(points, 9) == labels
+    points, labels = points[right], labels[right]
+    outcomes = {}
+    for confirmed in (True, False):
+        victim.reseed(0)
+        if not confirmed:
+            victim.confirm = lambda points, classes, targeted, success: success  # type: ignore
+        attack = PGD(PGDConfig(eps=0.05, steps=50, eot_draws=4))
+        out = attack.run(victim, points, labels, torch.Generator().manual_seed(0))
+        claimed = out.stats["success_step"] >= 0
+        fooled = victim.vote(out.points, 9) != labels
+        outcomes[confirmed] = (int(fooled.sum()), int((claimed & ~fooled).sum()))
+    (fooled, undone), (fooled_plain, undone_plain) = outcomes[True], outcomes[False]
+    assert fooled > fooled_plain and undone < 0.6 * undone_plain, outcomes  # 44 > 38, 17 < 32

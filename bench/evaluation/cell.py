@@ -15,12 +15,19 @@ victim as evaluated (defense included):
 `robust_acc` counts a sample as robust only if it survives every run
 (`bench.evaluation.summary`); each run's own accuracy is kept beside it. A transfer attack
 crafts on its source method's victim instead, and runs once.
+
+Only the samples the victim classifies correctly clean are attacked, as AutoAttack does: the
+others are not robust whatever an attack does, so attacking them would change no robust
+accuracy and cost most of the time of a weak zero-shot classifier. Their clouds stay clean,
+their verdicts stay the clean ones, and their attack statistics are null. The clean votes of
+the whole split come first, then the clean-correct samples are attacked in full batches; every
+random draw is keyed by the cell seed and the sample id, so neither pass depends on the batch.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +39,7 @@ from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import Runtime, progress
 from bench.evaluation.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.evaluation.metrics import perturbation_metrics
-from bench.evaluation.summary import by_member, generalised, summarize
+from bench.evaluation.summary import PERTURBATION_COLUMNS, by_member, generalised, summarize
 from bench.evaluation.threat import check_input_unchanged, check_threat_model
 from bench.evaluation.victim import Victim
 from bench.running.cells import Cell
@@ -67,34 +74,39 @@ def evaluate_cell(
     votes = VOTES if victim.stochastic else 1
 
     started = time.perf_counter()
-    columns: dict[str, list[torch.Tensor]] = {}
-    queries = 0
     total = len(data)
+    labels = torch.from_numpy(data.labels).to(device)
+    streams = _SplitStreams(cell.seed, data.ids)
+    clean_pred = torch.empty_like(labels)
+    for rows in _batches(torch.arange(total), runtime.batch_size):
+        victim.bind(streams.select("victim", rows))
+        clean_pred[rows] = victim.vote(_clouds(data, rows, device), votes)
+    samples: dict[str, list[Any]] = {"label": labels.tolist(), "clean_pred": clean_pred.tolist()}
+    for run in runs:  # a sample wrong clean is never attacked: its verdict stays the clean one
+        samples[f"adv_pred{run.suffix}"] = list(samples["clean_pred"])
+    attacked = (clean_pred == labels).nonzero().flatten().cpu()
+    queries = 0
     behind = "" if cell.defense.name == "none" else f" behind {cell.defense.label()}"
-    report = progress(f"{cell.attack.label()} on {cell.method.name}{behind}")
-    for start in range(0, total, runtime.batch_size):
-        points = torch.from_numpy(data.points[start : start + runtime.batch_size]).to(device)
-        labels = torch.from_numpy(data.labels[start : start + runtime.batch_size]).to(device)
+    report = progress(f"{cell.attack.label()} on {cell.method.name}{behind}, clean-correct clouds")
+    for done, rows in enumerate(_batches(attacked, runtime.batch_size)):
+        points = _clouds(data, rows, device)
         clean = points.clone()  # private: what attacks are measured and checked against
-        ids = data.ids[start : start + runtime.batch_size]
-        batch: dict[str, torch.Tensor] = {"label": labels}
+        batch: dict[str, torch.Tensor] = {}
         if attack.access == "gradient" and source is None:
-            victim.bind(SampleStreams.for_samples(cell.seed, ids, "gradient probe"))
-            batch["zero_gradient"] = _zero_gradient(victim, clean, labels)
-        # Every draw is keyed by the cell seed and the sample id, not by the batch.
-        victim.bind(SampleStreams.for_samples(cell.seed, ids, "victim"))
-        batch["clean_pred"] = victim.vote(clean, votes)
+            victim.bind(streams.select("gradient probe", rows))
+            batch["zero_gradient"] = _zero_gradient(victim, clean, labels[rows])
+        victim.bind(streams.select("victim", rows))
         for run in runs:
             if run.crafting is not victim:
-                run.crafting.bind(
-                    SampleStreams.for_samples(cell.seed, ids, run.purpose + " victim")
-                )
-            streams = SampleStreams.for_samples(cell.seed, ids, run.purpose)
-            output = _attack(run.attack, run.crafting, points, clean, labels, streams, threat)
+                run.crafting.bind(streams.select(run.purpose + " victim", rows))
+            generator = streams.select(run.purpose, rows)
+            output = _attack(
+                run.attack, run.crafting, points, clean, labels[rows], generator, threat
+            )
             # Clouds the threat model let nobody change (checked) keep their clean verdict,
             # rather than a second vote that a stochastic victim may cast differently.
             unchanged = threat == ThreatModel("none")
-            verdict = batch["clean_pred"] if unchanged else victim.vote(output.points, votes)
+            verdict = clean_pred[rows] if unchanged else victim.vote(output.points, votes)
             batch[f"adv_pred{run.suffix}"] = verdict
             if run.suffix == "":
                 batch.update(perturbation_metrics(clean, output.points))
@@ -105,11 +117,12 @@ def evaluate_cell(
             elif run.suffix == "_naive" and "success_step" in output.stats:
                 batch["success_step_naive"] = output.stats["success_step"]
         for name, values in batch.items():
-            columns.setdefault(name, []).append(values.detach().cpu())
-        report(min(start + runtime.batch_size, total), total)
+            column = samples.setdefault(name, [_unattacked(name)] * total)
+            for row, value in zip(rows.tolist(), values.detach().cpu().tolist(), strict=True):
+                column[row] = value
+        report(min((done + 1) * runtime.batch_size, len(attacked)), len(attacked))
     wall = time.perf_counter() - started
 
-    samples = {name: torch.cat(values).tolist() for name, values in columns.items()}
     samples["id"] = list(data.ids)
     metrics = summarize(samples, threat, _attack_steps(attack))
     if "fooled_by" in samples and hasattr(attack, "members"):
@@ -215,6 +228,40 @@ def _attack(
     check_input_unchanged(points, clean)
     check_threat_model(threat, clean, output.points)
     return output
+
+
+class _SplitStreams:
+    """Per-sample random streams of the whole split, one set per purpose, narrowed per batch.
+
+    A sample's stream keeps its position from one batch to the next, so the clean votes and
+    the attack batches that follow them never reuse a block.
+    """
+
+    def __init__(self, seed: int, ids: Sequence[str]) -> None:
+        self._seed, self._ids = seed, ids
+        self._streams: dict[str, SampleStreams] = {}
+
+    def select(self, purpose: str, rows: torch.Tensor) -> SampleStreams:
+        if purpose not in self._streams:
+            self._streams[purpose] = SampleStreams.for_samples(self._seed, self._ids, purpose)
+        return self._streams[purpose].select(rows.tolist())
+
+
+def _batches(rows: torch.Tensor, size: int) -> Iterator[torch.Tensor]:
+    """Consecutive chunks of at most `size` of these sample indices."""
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _clouds(data: Any, rows: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """The split's clouds at these sample indices, on the device."""
+    return torch.from_numpy(data.points[rows.numpy()]).to(device)
+
+
+def _unattacked(column: str) -> float | None:
+    """A per-sample column's value for a sample that was never attacked (wrong clean): its
+    cloud is the clean one, so perturbation sizes are 0; attack statistics do not exist."""
+    return 0.0 if column in PERTURBATION_COLUMNS else None
 
 
 def _zero_gradient(victim: Victim, clean: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,10 @@
   adaptive run, the naive one against a stochastic victim, the defense-unaware one behind a
   defense; restarts and members of a sequence are merged inside the attack). Each run's own
   accuracy is kept beside it: `robust_acc_adaptive`, `robust_acc_naive` (the same run for
-  deterministic victims) and, behind a defense, `robust_acc_unaware`.
+  deterministic victims) and, behind a defense, `robust_acc_unaware`. Only clean-correct
+  samples are attacked, so each of these also counts a sample right only if it is right clean.
+- Perturbation sizes (`<size>_mean`) are means over the clean-correct samples, the attacked
+  ones; the others kept their clean clouds.
 - Every accuracy has its 95% Wilson interval (`<name>_ci`, [low, high]).
 - `robust_acc_by_step[k]`: the worst-case robust accuracy had the attack stopped after k steps,
   from the first step at which each run succeeded (the in-attack verdicts: for stochastic
@@ -90,11 +93,12 @@ def summarize(
     for name in (*ACCURACIES, *(["robust_acc_unaware"] if "robust_acc_unaware" in metrics else [])):
         metrics[f"{name}_ci"] = list(wilson_interval(round(metrics[name] * n), n))
     targeted = "target" in samples
-    success = adv_pred == np.asarray(samples["target"]) if targeted else ~robust
+    success = adv_pred == statistic(samples, "target") if targeted else ~robust
     metrics["attack_success_rate"] = float(success[clean_ok].mean()) if clean_ok.any() else 0.0
     for name in PERTURBATION_COLUMNS:
         if name in samples:
-            metrics[f"{name}_mean"] = float(np.mean(samples[name]))
+            sizes = np.asarray(samples[name], dtype=float)[clean_ok]
+            metrics[f"{name}_mean"] = float(sizes.mean()) if sizes.size else 0.0
     budget = _has_budget(threat)
     warnings = []
     curve = robust_by_step(samples, clean_ok, steps)
@@ -109,7 +113,7 @@ def summarize(
             )
     warnings += _successes_not_holding(samples, clean_ok, success)
     if "zero_gradient" in samples and clean_ok.any():
-        flat = int((clean_ok & np.asarray(samples["zero_gradient"], dtype=bool)).sum())
+        flat = int((clean_ok & (statistic(samples, "zero_gradient") == 1)).sum())
         if 2 * flat > int(clean_ok.sum()):
             warnings.append(
                 f"the loss gradient is exactly zero at {flat} of the {int(clean_ok.sum())}"
@@ -123,20 +127,11 @@ def summarize(
     # iterate, whose loss need not exceed the start's.
     held = ~success if targeted else robust
     if budget and "loss_start" in samples and "loss_final" in samples and held.any():
-        start = np.mean(np.asarray(samples["loss_start"])[held])
-        final = np.mean(np.asarray(samples["loss_final"])[held])
+        start = np.mean(statistic(samples, "loss_start")[held])
+        final = np.mean(statistic(samples, "loss_final")[held])
         if (final >= start) if targeted else (final <= start):
             direction = "lower the loss toward its targets" if targeted else "increase the loss"
             warnings.append(f"the attack did not {direction}")
-    # Without a budget the clouds are the clean ones; a stochastic victim's fresh votes on them
-    # may differ from the clean votes, which says nothing about the attack.
-    # A stochastic victim's fresh votes differ from its clean votes by chance: only a
-    # significant excess says the attack made clouds easier to classify.
-    for name in ("robust_acc_adaptive", "robust_acc_naive"):
-        test = paired_comparison(run_ok[name].tolist(), clean_ok.tolist())
-        if budget and test.difference > 0 and test.significant():
-            warnings.append("accuracy under attack is above clean accuracy")
-            break
     if not threat.bounded and metrics["robust_acc_ci"][0] > UNBOUNDED_RESIDUAL:
         warnings.append(
             f"an unbounded attack left {100 * metrics['robust_acc']:.1f}% robust: it should"
@@ -160,7 +155,7 @@ def by_member(samples: dict[str, list[Any]], members: Sequence[tuple[str, str]])
     """For a sequence of attacks (name, access) with a per-sample `fooled_by`: robust accuracy
     after each member, and a warning when a member without gradients fooled samples the
     gradient members before it had not (more than MASKING_SHARE of them: gradient masking)."""
-    fooled_by = np.asarray(samples["fooled_by"])
+    fooled_by = statistic(samples, "fooled_by")
     clean_ok = correct(samples, "clean")
     after = {
         name: float((clean_ok & ((fooled_by < 0) | (fooled_by > index))).mean())
@@ -185,7 +180,7 @@ def _successes_not_holding(
     draws of a stochastic victim) than on the fresh votes that judge the returned clouds."""
     if "success_step" not in samples:
         return []
-    judged = clean_ok & (np.asarray(samples["success_step"]) >= 0)
+    judged = clean_ok & (statistic(samples, "success_step") >= 0)
     test = paired_comparison(judged.tolist(), (clean_ok & success).tolist())
     if test.difference > 0 and test.significant():
         return [
@@ -262,6 +257,12 @@ def generalised(
     return metrics
 
 
+def statistic(samples: dict[str, list[Any]], column: str) -> np.ndarray:
+    """A per-sample attack statistic as floats, NaN where it does not exist (a sample wrong
+    clean is never attacked): NaN compares false, and only clean-correct samples are read."""
+    return np.array([np.nan if v is None else v for v in samples[column]], dtype=float)
+
+
 def correct(samples: dict[str, list[Any]], outcome: str) -> np.ndarray:
     """Per-sample correctness: "clean", or "robust" (clean and after every attack run)."""
     label = np.asarray(samples["label"])
@@ -280,9 +281,9 @@ def robust_by_step(
     """Worst-case robust accuracy after k = 0..steps steps, or None without step records."""
     if not steps or "success_step" not in samples:
         return None
-    firsts = [np.asarray(samples["success_step"])]
+    firsts = [statistic(samples, "success_step")]
     if "success_step_naive" in samples:
-        firsts.append(np.asarray(samples["success_step_naive"]))
+        firsts.append(statistic(samples, "success_step_naive"))
     never = steps + 1
     first = np.min([np.where(f < 0, never, f) for f in firsts], axis=0)
     broken = first[None, :] <= np.arange(steps + 1)[:, None]

@@ -142,6 +142,29 @@ class Victim(torch.nn.Module):
         return self.logit_scale * F.normalize(embeddings, dim=-1) @ self.class_embeddings.T
 
     @torch.no_grad()
+    def confirm(
+        self, points: torch.Tensor, classes: torch.Tensor, targeted: bool, success: torch.Tensor
+    ) -> torch.Tensor:
+        """`success` [B] kept only where a fresh majority vote agrees (stochastic victims).
+
+        An attack that stops at a sample's first success, judged on one step's draws, takes
+        the step whose draws happened to be fooled: over many steps some are, by chance (the
+        winner's curse), and the fresh vote that judges the returned cloud undoes it. The
+        confirming vote is that same kind of vote, cast once per claimed success.
+        """
+        if not self.stochastic or not success.any():
+            return success
+        from bench.evaluation.eot import VOTES
+
+        rows = success.nonzero().flatten()
+        with self.rows(rows):
+            verdict = self.vote(points[rows], VOTES)
+        hit = verdict == classes[rows] if targeted else verdict != classes[rows]
+        confirmed = success.clone()
+        confirmed[rows] = hit
+        return confirmed
+
+    @torch.no_grad()
     def vote(self, points: torch.Tensor, draws: int) -> torch.Tensor:
         """The majority prediction [B] over `draws` fresh draws (ties: the lowest class index)."""
         return self.sample(points, draws).argmax(dim=-1).mode(dim=0).values

@@ -20,7 +20,7 @@ from bench.datasets.classes import RELATIVE, select_classes
 if TYPE_CHECKING:
     from bench.datasets.cloudset import CloudSet
 
-CELL_SCHEMA = 5  # bump when the evaluation itself changes (stored cells are then recomputed)
+CELL_SCHEMA = 6  # bump when the evaluation itself changes (stored cells are then recomputed)
 KINDS: dict[str, Registry[Any]] = {
     "method": METHODS,
     "dataset": DATASETS,
