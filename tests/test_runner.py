@@ -92,6 +92,44 @@ def test_an_attack_that_edits_its_input_in_place_fails_the_cell(tmp_path: Path) 
     assert "modified its input clouds in place" in outcome.record.error
 
 
+class Flaky(Overreach):
+    """A deliberately unreliable attack: fine, until the test breaks it (same config, same cell)."""
+
+    info = PluginInfo(display="flaky", description="test attack that fails when told to")
+    broken = False
+    nan_stats = False
+
+    def run(self, victim, points, labels, generator) -> AttackOutput:  # type: ignore[no-untyped-def]
+        if Flaky.broken:
+            raise RuntimeError("the flaky attack broke")
+        stats = {"loss_start": torch.full((len(points),), float("nan"))} if Flaky.nan_stats else {}
+        return AttackOutput(points=points.clone(), stats=stats)
+
+
+def test_a_failing_rerun_keeps_the_stored_result_and_a_nan_result_fails_the_cell(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "store")
+    with ATTACKS.temporary():
+        ATTACKS.register("flaky")(Flaky)
+        cells = expand({"methods": [TINY_METHOD], "datasets": [TINY_DATA], "attacks": ["flaky"]})
+        (good,) = Runner(store, Runtime(batch_size=16)).run(cells)
+        assert good.record.status == "ok"
+        Flaky.broken = True
+        try:
+            (rerun,) = Runner(store, Runtime(batch_size=16, rerun=True)).run(cells)
+        finally:
+            Flaky.broken = False
+        assert rerun.record.status == "failed" and "flaky attack broke" in rerun.record.error
+        assert store.get(cells[0].hash) == good.record  # the failure replaced nothing
+        Flaky.nan_stats = True
+        try:
+            (nan,) = Runner(Store(tmp_path / "other"), Runtime(batch_size=16)).run(cells)
+        finally:
+            Flaky.nan_stats = False
+        assert nan.record.status == "failed" and "NaN, infinite" in nan.record.error
+
+
 def test_budget_tolerance_scales_with_the_coordinates() -> None:
     from bench.evaluation.threat import check_threat_model
 

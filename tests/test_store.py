@@ -55,7 +55,7 @@ def test_schema_mismatch_is_reported() -> None:
 def test_nan_metrics_are_refused(tmp_path: Path) -> None:
     record = _record()
     record.metrics["clean_acc"] = float("nan")
-    with pytest.raises(ValueError):
+    with pytest.raises(StoreError, match="NaN, infinite or not a number"):
         Store(tmp_path).put(record)
     assert not list(tmp_path.rglob("*.json"))
 

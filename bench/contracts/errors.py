@@ -55,7 +55,7 @@ class WeightsError(BenchError):
 
 
 class StoreError(BenchError):
-    """A result record that cannot be read."""
+    """A result record that cannot be read, or a result that cannot be stored."""
 
 
 class ThreatModelViolation(BenchError):

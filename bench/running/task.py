@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
-    """Evaluate one cell, turning any failure into a failed record, and store the record."""
+    """Evaluate one cell, turning any failure into a failed record, and store the record,
+    unless it is a failure and the store holds an ok record of the cell (a `--rerun`)."""
     started = utc_now()
     try:
         metrics, samples, facts = evaluate_cell(cell, runtime)
@@ -33,6 +34,7 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
             samples=samples,
             provenance={**_provenance(cell, runtime, started), **facts},
         )
+        record.to_json()  # a result that cannot be stored is a failed cell, not a crashed run
     except Exception as error:  # any failure is stored as a visible, retryable failed cell
         log.info("Cell %s failed: %s", cell.label(), error)  # the command reports it
         record = Record(
@@ -46,7 +48,13 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
                 "traceback": traceback.format_exc(limit=8),
             },
         )
-    Store(store_root).put(record)
+    store = Store(store_root)
+    previous = store.get(cell.hash) if record.status == "failed" else None
+    if previous is not None and previous.status == "ok":
+        # A failing rerun is reported, and the good result it would have replaced is kept.
+        log.warning("Cell %s failed again; its stored result is kept.", cell.label())
+        return record
+    store.put(record)
     return record
 
 

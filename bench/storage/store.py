@@ -1,7 +1,8 @@
 """The result store: one JSON record per cell, written atomically under `<home>/store/cells/`.
 
 Records hold numbers as numbers, per-sample outcomes (so paired statistics are possible) and
-provenance. A failed cell is stored as failed and retried by the next run; an ok cell is reused.
+provenance. A failed cell is stored as failed and retried by the next run; an ok cell is reused,
+and a failure never replaces it (`bench.running.task`).
 This module never imports torch: the leaderboard reads the store through it.
 """
 
@@ -34,6 +35,16 @@ class Record:
     provenance: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        """The record as stored; a StoreError if a number is not finite (JSON has no NaN)."""
+        try:
+            return json.dumps(asdict(self), indent=1, allow_nan=False) + "\n"
+        except (ValueError, TypeError) as error:
+            raise StoreError(
+                f"The result of cell {self.cell_hash[:16]} cannot be stored ({error}): a metric"
+                " is NaN, infinite or not a number."
+            ) from None
 
     @classmethod
     def from_json(cls, text: str, source: str) -> Record:
@@ -71,7 +82,7 @@ class Store:
 
     def put(self, record: Record) -> Path:
         path = self.path(record.cell_hash)
-        write_text_atomic(path, json.dumps(asdict(record), indent=1, allow_nan=False) + "\n")
+        write_text_atomic(path, record.to_json())
         return path
 
     def scan(self) -> Iterator[Record | StoreError]:
