@@ -21,8 +21,12 @@ log = logging.getLogger(__name__)
 
 def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
     """Evaluate one cell, turning any failure into a failed record, and store the record,
-    unless it is a failure and the store holds an ok record of the cell (a `--rerun`)."""
+    unless it is a failure and the store holds an ok record of the cell (a `--rerun`).
+
+    A result the store refuses (a NaN metric) is such a failure, not a crashed run.
+    """
     started = utc_now()
+    store = Store(store_root)
     try:
         metrics, samples, facts = evaluate_cell(cell, runtime)
         record = Record(
@@ -34,10 +38,11 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
             samples=samples,
             provenance={**_provenance(cell, runtime, started), **facts},
         )
-        record.to_json()  # a result that cannot be stored is a failed cell, not a crashed run
+        store.put(record)
+        return record
     except Exception as error:  # any failure is stored as a visible, retryable failed cell
         log.info("Cell %s failed: %s", cell.label(), error)  # the command reports it
-        record = Record(
+        failed = Record(
             cell_hash=cell.hash,
             cell=cell.identity(),
             labels=cell.labels(),
@@ -48,14 +53,13 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
                 "traceback": traceback.format_exc(limit=8),
             },
         )
-    store = Store(store_root)
-    previous = store.get(cell.hash) if record.status == "failed" else None
+    previous = store.get(cell.hash)
     if previous is not None and previous.status == "ok":
         # A failing rerun is reported, and the good result it would have replaced is kept.
-        log.warning("Cell %s failed again; its stored result is kept.", cell.label())
-        return record
-    store.put(record)
-    return record
+        log.warning("Cell %s failed on rerun; its stored result is kept.", cell.label())
+        return failed
+    store.put(failed)
+    return failed
 
 
 def _provenance(cell: Cell, runtime: Runtime, started: str) -> dict[str, Any]:
