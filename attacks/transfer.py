@@ -56,10 +56,15 @@ class Transfer(Attack[TransferConfig]):
     the white-box gradients of that method are masked (Carlini et al., On Evaluating Adversarial
     Robustness, 2019): the cross-cell indicators flag it. The source's trained weights are part
     of the cell's identity.
+
+    The crafting attack's statistics (losses, the step of its first success) measure the
+    source victim, not the evaluated one, so none is reported: version 2. Version 1 reported
+    them, and the loss indicator then read "did not increase the loss" wherever the source was
+    fooled at its first step, which says nothing about the evaluated victim.
     """
 
     Config = TransferConfig
-    version = 1
+    version = 2
     access = "transfer"
     info = PluginInfo(
         display="Transfer",
@@ -86,4 +91,5 @@ class Transfer(Attack[TransferConfig]):
         generator: RandomSource,
     ) -> AttackOutput:
         """`victim` is the source method's victim (the cell passes it)."""
-        return self.crafting_attack().run(victim, points, labels, generator)
+        crafted = self.crafting_attack().run(victim, points, labels, generator)
+        return AttackOutput(crafted.points, crafted.gradient_queries)

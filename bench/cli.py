@@ -84,6 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--executor", choices=("local", "ray"), default="local", help="where cells run"
     )
     run.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
+    run.add_argument(
+        "--cpus-per-cell",
+        type=float,
+        default=1.0,
+        help="CPUs each Ray cell asks for; Ray gives its worker as many torch threads",
+    )
+    run.add_argument(
+        "--gpus-per-cell",
+        type=float,
+        help="GPUs each Ray cell asks for (default: 1 with --device cuda, else 0)",
+    )
+    run.add_argument(
+        "--ray-runtime-env",
+        type=Path,
+        help="a YAML file with the Ray runtime_env of the workers (pip, env_vars, working_dir)",
+    )
     run.add_argument("--dry-run", action="store_true", help="print the resolved cells only")
     run.set_defaults(command=commands.run)
 
@@ -117,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="long: one row per cell; wide: one row per method and dataset, attacks as columns",
     )
     results.set_defaults(command=commands.results)
+
+    publish = sub.add_parser(
+        "publish",
+        help="write the leaderboard site (HTML, charts, LaTeX/Markdown/CSV tables, Parquet)",
+    )
+    publish.add_argument("--out", type=Path, required=True, help="the site's directory")
+    publish.add_argument("--spec", type=Path, help="only the cells of this spec (file or name)")
+    publish.set_defaults(command=commands.publish)
 
     comparing = sub.add_parser(
         "compare",

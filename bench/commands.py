@@ -11,14 +11,15 @@ from bench.contracts.errors import ConfigError, UsageError
 
 def run(args: argparse.Namespace) -> int:
     from bench.contracts.runtime import Runtime
-    from bench.running.executors import InProcess, RayExecutor
+    from bench.running.executors import InProcess
     from bench.running.runner import Runner
     from bench.running.spec import expand, load_spec, single_cell_spec
     from bench.storage.home import subdir
     from bench.storage.store import Store
     from leaderboard.tables import rows, to_markdown
 
-    runtime = Runtime(_device(args.device), _batch(args.batch_size), rerun=args.rerun)
+    local = args.executor == "local"
+    runtime = Runtime(_device(args.device, local), _batch(args.batch_size), rerun=args.rerun)
     if args.spec:
         if args.method or args.attack:
             raise UsageError("Give either --spec or --method/--attack, not both.")
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "Give --method and --attack (e.g. --method ulip --attack pgd), or --spec FILE."
         )
-    executor = RayExecutor(args.ray_address) if args.executor == "ray" else InProcess()
+    executor = InProcess() if local else _ray_executor(args)
     store = Store(subdir("store"))
     if args.dry_run:
         for cell in cells:
@@ -139,25 +140,10 @@ def show_plugin(args: argparse.Namespace) -> int:
 
 
 def results(args: argparse.Namespace) -> int:
-    from bench.running.spec import load_spec
-    from bench.storage.home import existing_home
-    from bench.storage.store import Record, Store
     from leaderboard.indicators import cross_cell_warnings
     from leaderboard.tables import rows, to_csv, to_json, to_markdown, to_markdown_wide
 
-    wanted = {cell.hash for cell in load_spec(args.spec)} if args.spec else None
-    records = []
-    for item in Store(existing_home() / "store").scan():
-        if not isinstance(item, Record):
-            print(f"warning: {item} It is left out of the table.", file=sys.stderr)
-        elif wanted is None or item.cell_hash in wanted:
-            records.append(item)
-    if args.spec and len(records) < len(wanted):
-        print(
-            f"{len(wanted) - len(records)} of the spec's {len(wanted)} cells are not in the store"
-            " yet; `bench run --spec` computes them.",
-            file=sys.stderr,
-        )
+    records = _stored_records(args.spec)
     stale = {record.cell_hash for record in records if _weights_rebuilt(record)}
     if stale:
         print(
@@ -178,6 +164,39 @@ def results(args: argparse.Namespace) -> int:
     else:
         print(to_markdown(table))
     return 0
+
+
+def publish(args: argparse.Namespace) -> int:
+    from leaderboard.site import publish as write_site
+
+    records = _stored_records(args.spec)
+    if not records:
+        raise UsageError("The store holds no results to publish yet; `bench run` computes some.")
+    pages = write_site(records, args.out)
+    print(f"{len(pages)} page(s) for {len(records)} cell(s): open {pages[0]}")
+    return 0
+
+
+def _stored_records(spec: Any) -> list[Any]:
+    """The store's records (those of `spec` only, if given); unreadable ones are reported."""
+    from bench.running.spec import load_spec
+    from bench.storage.home import existing_home
+    from bench.storage.store import Record, Store
+
+    wanted = {cell.hash for cell in load_spec(spec)} if spec else None
+    records = []
+    for item in Store(existing_home() / "store").scan():
+        if not isinstance(item, Record):
+            print(f"warning: {item} It is left out.", file=sys.stderr)
+        elif wanted is None or item.cell_hash in wanted:
+            records.append(item)
+    if wanted is not None and len(records) < len(wanted):
+        print(
+            f"{len(wanted) - len(records)} of the spec's {len(wanted)} cells are not in the store"
+            " yet; `bench run --spec` computes them.",
+            file=sys.stderr,
+        )
+    return records
 
 
 def _plan(cell: Any, store: Any, runtime: Any) -> str:
@@ -265,16 +284,45 @@ def gallery(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(name: str) -> str:
+def _device(name: str, local: bool = True) -> str:
+    """The device, checked here when cells run here (Ray workers may see GPUs this host lacks)."""
     if name == "cpu":
         return name
     if name.startswith("cuda"):
         import torch
 
-        if torch.cuda.is_available():
+        if torch.cuda.is_available() or not local:
             return name
         raise UsageError(f"--device {name} asked for CUDA, but torch sees no CUDA device here.")
     raise UsageError(f"--device must be cpu, cuda or cuda:N, not {name!r}.")
+
+
+def _ray_executor(args: argparse.Namespace) -> Any:
+    from bench.running.executors import RayExecutor
+
+    if args.cpus_per_cell <= 0:
+        raise UsageError(f"--cpus-per-cell must be > 0, not {args.cpus_per_cell}.")
+    if args.gpus_per_cell is not None and args.gpus_per_cell < 0:
+        raise UsageError(f"--gpus-per-cell must be >= 0, not {args.gpus_per_cell}.")
+    runtime_env = None
+    if args.ray_runtime_env is not None:
+        import yaml
+
+        try:
+            runtime_env = yaml.safe_load(args.ray_runtime_env.read_text())
+        except (OSError, yaml.YAMLError) as error:
+            raise UsageError(f"--ray-runtime-env {args.ray_runtime_env}: {error}") from None
+        if not isinstance(runtime_env, dict):
+            raise UsageError(
+                f"--ray-runtime-env {args.ray_runtime_env} must hold a mapping (pip, env_vars,"
+                f" working_dir ...), not a {type(runtime_env).__name__}."
+            )
+    return RayExecutor(
+        args.ray_address,
+        cpus_per_cell=args.cpus_per_cell,
+        gpus_per_cell=args.gpus_per_cell,
+        runtime_env=runtime_env,
+    )
 
 
 def _batch(size: int) -> int:

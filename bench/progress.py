@@ -66,7 +66,7 @@ def _duration(seconds: float) -> str:
 def _bars(stream: TextIO) -> Iterator[ProgressFactory]:
     """Rich bars, started with the first task so a command without tasks draws nothing."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.progress import Progress as Bars
 
     bars = Bars(
@@ -74,6 +74,7 @@ def _bars(stream: TextIO) -> Iterator[ProgressFactory]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=Console(file=stream),
         redirect_stdout=False,  # stdout carries only results
         redirect_stderr=False,

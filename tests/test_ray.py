@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,3 +50,34 @@ def test_ray_cells_match_in_process_cells(tmp_path: Path, local_cluster: None) -
         assert there.record.metrics["linf_mean"] == pytest.approx(here.record.metrics["linf_mean"])
     again = Runner(remote_store, Runtime(batch_size=16), executor=RayExecutor()).run(cells)
     assert all(o.reused for o in again)
+
+
+def test_a_cell_whose_worker_dies_is_a_failed_record_and_the_run_goes_on(
+    tmp_path: Path, local_cluster: None
+) -> None:
+    """With no retries left, a SIGKILLed worker's cell is stored failed; the others finish."""
+    spec = {**SPEC, "attacks": [{"name": "pgd", "params": {"steps": 400}}, "none"]}
+    cells = expand(spec)
+    store = Store(tmp_path / "store")
+    partial = store.partial_path(cells[0].hash)  # the pgd cell's saved batches
+    killed: list[int] = []
+
+    def kill_the_attacking_worker() -> None:
+        deadline = time.monotonic() + 300
+        while not partial.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        done = subprocess.run(["pkill", "-KILL", "-f", "ray::_remote_cell"], check=False)
+        killed.append(done.returncode)
+
+    killer = threading.Thread(target=kill_the_attacking_worker)
+    killer.start()
+    executor = RayExecutor(cpus_per_cell=2, retries=0)  # one cell at a time
+    outcomes = Runner(store, Runtime(batch_size=1), executor=executor).run(cells)
+    killer.join()
+
+    assert killed == [0]
+    attacked, clean = outcomes
+    assert attacked.record.status == "failed"
+    assert "died" in attacked.record.error or "crashed" in attacked.record.error.lower()
+    assert store.get(cells[0].hash) == attacked.record  # stored, visible, retried next run
+    assert clean.record.status == "ok"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bench.contracts.errors import StoreError
 from bench.storage.atomic import write_text_atomic
+from bench.storage.partial import PartialResults, SavedBatches
 from bench.storage.store import Record, Store
 from bench.storage.verified import read_verified, write_verified
 
@@ -108,3 +112,39 @@ def test_a_cache_file_is_served_only_with_the_hash_it_was_written_with(tmp_path:
     assert (tmp_path / "cache.bin.corrupt").read_bytes() == b"weightz"
     path.write_bytes(b"weights")  # no sidecar now (an older version wrote it)
     assert read_verified(path, "weights") is None
+
+
+def test_readers_racing_on_a_damaged_record_do_not_crash(tmp_path: Path) -> None:
+    """Four processes read a record damaged to invalid UTF-8 at once: none crashes, every one
+    reads it as absent, and its bytes survive, set aside exactly once."""
+    store = Store(tmp_path)
+    path = store.put(_record())
+    damage = b"\xff\xfe{" * 100
+    path.write_bytes(damage)
+    reader = (
+        "import sys; from pathlib import Path; from bench.storage.store import Store\n"
+        f"store = Store(Path({str(tmp_path)!r}))\n"
+        "for _ in range(200):\n"
+        f"    assert store.get({'ab' * 32!r}) is None\n"
+        "    list(store.scan())\n"
+    )
+    readers = [subprocess.Popen([sys.executable, "-c", reader]) for _ in range(4)]
+    assert [r.wait(timeout=120) for r in readers] == [0, 0, 0, 0]
+    assert not path.exists()
+    assert path.with_suffix(".unreadable").read_bytes() == damage
+
+
+def test_saved_batches_round_trip_and_a_damaged_file_is_set_aside(tmp_path: Path) -> None:
+    partial = PartialResults(tmp_path / "partial" / "cell.json")
+    assert partial.load() == SavedBatches()
+    saved = SavedBatches({"adv_pred": {3: 1, 7: 0}, "l2": {3: 0.25, 7: float("nan")}}, 12, 1.5)
+    partial.save(saved)
+    loaded = partial.load()
+    assert loaded.columns["adv_pred"] == {3: 1, 7: 0} and loaded.rows == {3, 7}
+    assert loaded.columns["l2"][3] == 0.25 and math.isnan(loaded.columns["l2"][7])
+    assert (loaded.gradient_queries, loaded.wall_s) == (12, 1.5)
+    partial.path.write_text('{"columns": 3}')
+    assert partial.load() == SavedBatches()  # started over, not crashed
+    assert partial.path.with_suffix(".unreadable").exists()
+    partial.discard()
+    partial.discard()  # gone already: not an error

@@ -26,9 +26,10 @@ random draw is keyed by the cell seed and the sample id, so neither pass depends
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -43,8 +44,11 @@ from bench.evaluation.summary import PERTURBATION_COLUMNS, by_member, generalise
 from bench.evaluation.threat import check_input_unchanged, check_threat_model
 from bench.evaluation.victim import Victim
 from bench.running.cells import Cell
+from bench.storage.partial import PartialResults, SavedBatches
 from bench.training.teacher import teacher_embeddings
 from bench.training.weights import obtain_encoder
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,12 @@ class _Run:
 
 
 def evaluate_cell(
-    cell: Cell, runtime: Runtime
+    cell: Cell, runtime: Runtime, partial: PartialResults | None = None
 ) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, Any]]:
-    """Metrics, per-sample outcomes and provenance facts of one cell."""
+    """Metrics, per-sample outcomes and provenance facts of one cell.
+
+    With `partial`, the batches it saved are taken as done and each new one is saved to it.
+    """
     device = torch.device(runtime.device)
     torch.manual_seed(cell.seed)
     data = cell.evaluation_data()
@@ -84,8 +91,16 @@ def evaluate_cell(
     samples: dict[str, list[Any]] = {"label": labels.tolist(), "clean_pred": clean_pred.tolist()}
     for run in runs:  # a sample wrong clean is never attacked: its verdict stays the clean one
         samples[f"adv_pred{run.suffix}"] = list(samples["clean_pred"])
-    attacked = (clean_pred == labels).nonzero().flatten().cpu()
-    queries = 0
+    saved = partial.load() if partial is not None else SavedBatches()
+    if saved.rows:
+        log.info("Cell %s resumes with %d samples attacked before.", cell.label(), len(saved.rows))
+    for name, values in saved.columns.items():
+        column = samples.setdefault(name, [_unattacked(name)] * total)
+        for row, value in values.items():
+            column[row] = value
+    queries = saved.gradient_queries
+    correct = (clean_pred == labels).nonzero().flatten().cpu()
+    attacked = torch.tensor([r for r in correct.tolist() if r not in saved.rows], dtype=torch.long)
     behind = "" if cell.defense.name == "none" else f" behind {cell.defense.label()}"
     report = progress(f"{cell.attack.label()} on {cell.method.name}{behind}, clean-correct clouds")
     for done, rows in enumerate(_batches(attacked, runtime.batch_size)):
@@ -111,17 +126,19 @@ def evaluate_cell(
             if run.suffix == "":
                 batch.update(perturbation_metrics(clean, output.points))
                 batch.update(output.stats)
-                if source is not None:  # its in-attack verdicts were on the source victim
-                    batch.pop("success_step", None)
                 queries = output.gradient_queries
             elif run.suffix == "_naive" and "success_step" in output.stats:
                 batch["success_step_naive"] = output.stats["success_step"]
         for name, values in batch.items():
             column = samples.setdefault(name, [_unattacked(name)] * total)
+            done_values = saved.columns.setdefault(name, {})
             for row, value in zip(rows.tolist(), values.detach().cpu().tolist(), strict=True):
-                column[row] = value
+                column[row] = done_values[row] = value
+        if partial is not None:
+            saved.gradient_queries = queries
+            partial.save(replace(saved, wall_s=saved.wall_s + time.perf_counter() - started))
         report(min((done + 1) * runtime.batch_size, len(attacked)), len(attacked))
-    wall = time.perf_counter() - started
+    wall = saved.wall_s + time.perf_counter() - started
 
     samples["id"] = list(data.ids)
     metrics = summarize(samples, threat, _attack_steps(attack))

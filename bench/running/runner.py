@@ -8,19 +8,16 @@ Ray cluster (`bench.running.executors`), and whoever computes a cell writes its 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bench.contracts.runtime import Runtime, no_progress, progress
 from bench.running.cells import Cell
 from bench.running.executors import Executor, InProcess
-from bench.storage.store import Record, Store
+from bench.running.task import Outcome
+from bench.storage.store import Store
 
-
-@dataclass(frozen=True)
-class Outcome:
-    record: Record
-    reused: bool
+log = logging.getLogger(__name__)
 
 
 class Runner:
@@ -46,9 +43,13 @@ class Runner:
             else:
                 todo.append(cell)
         report = progress("cells") if len(todo) > 1 else no_progress("")
-        for done, record in enumerate(
+        for done, outcome in enumerate(
             self.executor.map(todo, self.runtime, self.store.root), start=1
         ):
-            outcomes[record.cell_hash] = Outcome(record, reused=False)
+            outcomes[outcome.record.cell_hash] = outcome
+            if outcome.record.status != "ok":  # said as it happens, not only at the end
+                log.warning(
+                    "Cell %s failed: %s", outcome.record.cell_hash[:16], outcome.record.error
+                )
             report(done, len(todo))
         return [outcomes[cell.hash] for cell in cells]

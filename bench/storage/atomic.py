@@ -10,8 +10,10 @@ from pathlib import Path
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same directory, then rename it over `path`.
 
-    The file gets the permissions a plain `open` would give (0666 less the umask), not the
-    temporary file's private 0600, so a store shared by several users or workers stays readable.
+    The file's data is synced before the rename and the directory after it, so once this
+    returns, a power cut leaves the new file, never an empty or missing one. The file gets the
+    permissions a plain `open` would give (0666 less the umask), not the temporary file's
+    private 0600, so a store shared by several users or workers stays readable.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -25,6 +27,16 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a rename in `directory` durable (POSIX needs the directory itself synced)."""
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -47,7 +47,7 @@ class Record:
             ) from None
 
     @classmethod
-    def from_json(cls, text: str, source: str) -> Record:
+    def from_json(cls, text: str | bytes, source: str) -> Record:
         try:
             data = json.loads(text)
             if data.get("schema_version") != SCHEMA_VERSION:
@@ -66,16 +66,30 @@ class Store:
     def path(self, cell_hash: str) -> Path:
         return self.root / "cells" / cell_hash[:2] / f"{cell_hash[:16]}.json"
 
+    def claim_path(self, cell_hash: str) -> Path:
+        """The lock file of a cell's claim (`bench.storage.claims`)."""
+        return self.root / "claims" / cell_hash[:2] / f"{cell_hash[:16]}.lock"
+
+    def partial_path(self, cell_hash: str) -> Path:
+        """The finished batches of a cell being computed (`bench.storage.partial`)."""
+        return self.root / "partial" / cell_hash[:2] / f"{cell_hash[:16]}.json"
+
     def get(self, cell_hash: str) -> Record | None:
-        """The record of a cell, or None; an unreadable one is renamed aside, not lost."""
+        """The record of a cell, or None; an unreadable one is renamed aside, not lost.
+
+        Readers may race: a record another reader has just set aside reads as absent.
+        """
         path = self.path(cell_hash)
-        if not path.exists():
-            return None
         try:
-            record = Record.from_json(path.read_text(), str(path))
+            record = Record.from_json(path.read_bytes(), str(path))
+        except FileNotFoundError:
+            return None
         except StoreError as error:
             aside = path.with_suffix(".unreadable")
-            path.replace(aside)
+            try:
+                path.replace(aside)
+            except FileNotFoundError:  # another reader set it aside first
+                return None
             log.warning("%s It was moved to %s and the cell will be recomputed.", error, aside)
             return None
         return record if record.cell_hash == cell_hash else None
@@ -89,9 +103,11 @@ class Store:
         """Every record, or the error describing why a file could not be read, in path order."""
         for path in sorted((self.root / "cells").glob("*/*.json")):
             try:
-                record = Record.from_json(path.read_text(), str(path))
+                record = Record.from_json(path.read_bytes(), str(path))
             except StoreError as error:
                 yield error
+                continue
+            except FileNotFoundError:  # set aside by a reader since the listing
                 continue
             except OSError as error:
                 yield StoreError(f"The result record {path} cannot be read ({error.strerror}).")

@@ -20,6 +20,7 @@ from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import Method
 from bench.contracts.runtime import progress
 from bench.storage.atomic import write_text_atomic
+from bench.storage.claims import claim
 from bench.storage.home import subdir
 from bench.storage.verified import read_verified, write_verified
 from bench.text.embeddings import text_embeddings
@@ -47,7 +48,8 @@ def obtain_encoder(
     device: torch.device,
     retrain: bool = False,
 ) -> TrainedEncoder:
-    """Load the cached miniature for this cell's training identity, or train and cache it first.
+    """Load the cached miniature for this cell's training identity, or train and cache it first
+    (under the key's claim, so concurrent cells and drivers train each key once).
 
     The cache key is the hash of `cell.training_identity()`: recipe config and version (without
     inference-only fields), the corpus fingerprint, the teacher's weights identity and templates,
@@ -60,11 +62,29 @@ def obtain_encoder(
     teacher = cell.teacher.instantiate()
     embeddings, _ = teacher_embeddings(teacher, method.config.templates, data.class_names)
     path = _weights_file(cell.method.name, key)
-    cached = None if retrain else read_verified(path, "trained weights")
-    if cached is not None:
-        encoder = _load(method, embeddings.shape[1], path, cached.data, device)
-        if encoder is not None:
-            return TrainedEncoder(encoder, path, cached.sha256, trained_now=False)
+    # One trainer per key: a second process waits here, then loads what the first stored.
+    with claim(path.with_name(path.name + ".lock")):
+        cached = None if retrain else read_verified(path, "trained weights")
+        if cached is not None:
+            encoder = _load(method, embeddings.shape[1], path, cached.data, device)
+            if encoder is not None:
+                return TrainedEncoder(encoder, path, cached.sha256, trained_now=False)
+        encoder = _train(cell, method, data, embeddings, teacher, device)
+        state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
+        digest = write_verified(path, save(state, metadata={"key": key}))
+        write_text_atomic(path.with_suffix(".json"), json.dumps({"key": key, **training}, indent=1))
+        return TrainedEncoder(encoder.to(device), path, digest, trained_now=True)
+
+
+def _train(
+    cell: Cell,
+    method: Method[Any],
+    data: Any,
+    embeddings: torch.Tensor,
+    teacher: Any,
+    device: torch.device,
+) -> torch.nn.Module:
+    """The method trained on the cell's corpus toward these class embeddings (and captions)."""
     ctx = TrainContext(
         data,
         embeddings.to(device),
@@ -74,7 +94,7 @@ def obtain_encoder(
     )
     if cell.corpus.text != "prompts" and data.captions is not None:
         texts = list(data.captions)
-        if cell.corpus.text == "named_captions":  # ULIP-2 style: the object named, then described
+        if cell.corpus.text == "named_captions":  # ULIP-2 style: named, then described
             texts = [
                 f"a {data.class_names[c]}, {t}" for c, t in zip(data.labels, texts, strict=True)
             ]
@@ -82,11 +102,7 @@ def obtain_encoder(
         row = {text: i for i, text in enumerate(table)}
         ctx.caption_ids = torch.tensor([row[text] for text in texts], device=device)
         ctx.caption_embeddings = torch.from_numpy(text_embeddings(teacher, table)).to(device)
-    encoder = method.train(ctx).eval()
-    state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
-    digest = write_verified(path, save(state, metadata={"key": key}))
-    write_text_atomic(path.with_suffix(".json"), json.dumps({"key": key, **training}, indent=1))
-    return TrainedEncoder(encoder.to(device), path, digest, trained_now=True)
+    return method.train(ctx).eval()
 
 
 def weights_path(cell: Cell) -> Path:

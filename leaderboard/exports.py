@@ -1,0 +1,126 @@
+"""Leaderboard tables for papers and programs: Markdown, LaTeX (booktabs), CSV, and the whole
+store as Parquet (one row per cell, one per sample) for pandas users. No torch here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from bench.storage.store import Record
+from leaderboard.tables import rows
+from leaderboard.tracks import Entry, Track
+
+COLUMNS = (
+    "Rank",
+    "Method",
+    "Teacher",
+    "Trained on",
+    "Defense",
+    "Seed",
+    "Protocol",
+    "N",
+    "Clean (%)",
+    "Robust (%)",
+    "Strongest attack",
+    "Naive − worst (pp)",
+    "Flags",
+)
+
+
+def track_frame(entries: Sequence[Entry]) -> pd.DataFrame:
+    """One row per entry, numbers as numbers (percentages; interval bounds in own columns)."""
+    data = []
+    for entry in entries:
+        naive = entry.naive_acc
+        data.append(
+            {
+                "Rank": rank_text(entry),
+                "Method": entry.victim["method"]
+                + (f" ({entry.distinguished_by})" if entry.distinguished_by else ""),
+                "Teacher": entry.victim["teacher"],
+                "Trained on": entry.victim["corpus"],
+                "Defense": entry.victim["defense"],
+                "Seed": entry.victim["seed"],
+                "Protocol": entry.protocol,
+                "N": entry.n,
+                "Clean (%)": 100 * entry.clean_acc,
+                "Clean low": 100 * entry.clean_ci[0],
+                "Clean high": 100 * entry.clean_ci[1],
+                "Robust (%)": 100 * entry.robust_acc,
+                "Robust low": 100 * entry.robust_ci[0],
+                "Robust high": 100 * entry.robust_ci[1],
+                "Strongest attack": entry.strongest.labels["attack"],
+                "Naive − worst (pp)": None if naive is None else 100 * (naive - entry.robust_acc),
+                "Flags": len(entry.warnings),
+            }
+        )
+    return pd.DataFrame(data)
+
+
+def rank_text(entry: Entry) -> str:
+    """ "3", "=3" for a rank shared with a neighbour the paired test does not separate from it,
+    or "superseded"."""
+    if entry.superseded:
+        return "superseded"
+    return f"={entry.rank}" if entry.tied else str(entry.rank)
+
+
+def display_frame(entries: Sequence[Entry]) -> pd.DataFrame:
+    """The table as printed: accuracies with their intervals, "value [low, high]"."""
+    frame = track_frame(entries)
+    for name in ("Clean", "Robust"):
+        frame[f"{name} (%)"] = [
+            f"{v:.1f} [{lo:.1f}, {hi:.1f}]"
+            for v, lo, hi in zip(
+                frame[f"{name} (%)"], frame[f"{name} low"], frame[f"{name} high"], strict=True
+            )
+        ]
+    frame["Naive − worst (pp)"] = [
+        "–" if pd.isna(v) else f"{v:+.1f}" for v in frame["Naive − worst (pp)"]
+    ]
+    return frame[list(COLUMNS)]
+
+
+def to_markdown(track: Track, entries: Sequence[Entry]) -> str:
+    frame = display_frame(entries)
+    lines = [
+        "| " + " | ".join(frame.columns) + " |",
+        "|" + "---|" * len(frame.columns),
+        *("| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)),
+    ]
+    return f"**{track.title}**\n\n" + "\n".join(lines) + "\n"
+
+
+def to_latex(track: Track, entries: Sequence[Entry]) -> str:
+    """A booktabs tabular, ready for `\\input` (needs `\\usepackage{booktabs}`)."""
+    styler = display_frame(entries).style.hide(axis="index")
+    styler = styler.format(escape="latex").format_index(escape="latex", axis=1)
+    caption = track.title.replace("_", r"\_")
+    table = styler.to_latex(hrules=True, column_format="l" * len(COLUMNS))
+    return f"% {caption}: worst-case robust accuracy, 95% Wilson intervals\n{table}"
+
+
+def to_csv(entries: Sequence[Entry]) -> str:
+    return track_frame(entries).to_csv(index=False)
+
+
+def write_parquet(records: Sequence[Record], directory: Path) -> tuple[Path, Path]:
+    """`cells.parquet` (one row per cell, as in `bench results`) and `samples.parquet` (one
+    row per cell and sample: labels, predictions of every run, attack statistics)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cells = pd.DataFrame([{**rows([r])[0], "cell_hash": r.cell_hash} for r in records])
+    samples = pd.concat(
+        [
+            pd.DataFrame({"cell_hash": record.cell_hash, **record.samples})
+            for record in records
+            if record.samples
+        ]
+        or [pd.DataFrame({"cell_hash": []})],
+        ignore_index=True,
+    )
+    paths = directory / "cells.parquet", directory / "samples.parquet"
+    cells.to_parquet(paths[0], index=False)
+    samples.to_parquet(paths[1], index=False)
+    return paths

@@ -1,0 +1,386 @@
+"""The static leaderboard site (`bench publish --out DIR`), a pure function of store records.
+
+One page per track (dataset and threat model) ranked by worst-case robust accuracy, with
+clean and robust accuracy and their 95% intervals, the gap between the naive and the worst
+case, attack-failure flags with their explanation, the zero-shot or seen-classes label, the
+paired McNemar matrix, charts, and each entry's provenance in a details row; an index page
+links the tracks, draws robust accuracy against budget, and lists failed cells. Pages work
+opened from disk: styles, scripts and SVG charts are inside each page, nothing is fetched.
+Beside the pages: PNG charts, per-track tables (Markdown, LaTeX, CSV) and the store as Parquet.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.storage.atomic import write_bytes_atomic, write_text_atomic
+from bench.storage.store import Record
+from leaderboard import exports
+from leaderboard.charts import BudgetPoint, Chart, budget_chart, convergence_chart, tradeoff_chart
+from leaderboard.indicators import cross_cell_warnings
+from leaderboard.tracks import NO_CHANGE, Entry, Track, comparison, tracks
+
+INDICATORS = (
+    (
+        "loss did not increase / not converged",
+        "the attack's own loss or accuracy curve says it stopped too early or never worked:"
+        " the number is an upper bound until a stronger run confirms it.",
+    ),
+    (
+        "black-box or noise beat white-box",
+        "a gradient-free, transfer or random attack left fewer samples robust than a gradient"
+        " attack on the same victim: gradients are masked or the attack is misconfigured.",
+    ),
+    (
+        "larger budget did not lower accuracy / unbounded not near 0%",
+        "accuracy must fall as the budget grows and reach about 0% without one; otherwise the"
+        " attack, not the model, is the limit.",
+    ),
+    (
+        "randomness not averaged",
+        "a stochastic victim or randomized defense attacked without EOT looks more robust than"
+        " it is.",
+    ),
+)
+SCRIPT = """
+function rowsOf(table){return Array.from(table.querySelectorAll('tbody.entry'));}
+function sortBy(th){
+  const table=th.closest('table'); const col=th.cellIndex;
+  const up=th.dataset.order!=='asc'; th.dataset.order=up?'asc':'desc';
+  const key=b=>{const c=b.rows[0].cells[col]; const v=c.dataset.value;
+    return th.dataset.type==='num'?(v===''?-Infinity:parseFloat(v)):c.textContent.trim();};
+  const bodies=rowsOf(table).sort((a,b)=>{const x=key(a),y=key(b);
+    return (x<y?-1:x>y?1:0)*(up?1:-1);});
+  bodies.forEach(b=>table.appendChild(b));
+}
+function applyFilters(){
+  const text=document.getElementById('filter-text').value.toLowerCase();
+  const protocol=document.getElementById('filter-protocol').value;
+  const old=document.getElementById('filter-superseded').checked;
+  document.querySelectorAll('tbody.entry').forEach(b=>{
+    const show=b.rows[0].textContent.toLowerCase().includes(text)
+      &&(protocol===''||b.dataset.protocol===protocol)
+      &&(old||b.dataset.superseded!=='true');
+    b.hidden=!show;});
+}
+function toggle(button){const d=button.closest('tbody').rows[1]; d.hidden=!d.hidden;
+  button.textContent=d.hidden?'details':'hide';}
+document.addEventListener('DOMContentLoaded',()=>{
+  document.querySelectorAll('th[data-type]').forEach(th=>th.addEventListener('click',()=>sortBy(th)));
+  ['filter-text','filter-protocol','filter-superseded'].forEach(id=>{
+    const el=document.getElementById(id); if(el){el.addEventListener('input',applyFilters);
+    el.addEventListener('change',applyFilters);}});
+  if(document.getElementById('filter-text'))applyFilters();
+});
+"""
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:110em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:0.9em}
+th,td{border-bottom:1px solid #ddd;padding:0.3em 0.6em;text-align:left;vertical-align:top}
+th[data-type]{cursor:pointer;user-select:none} th[data-type]:hover{background:#eef}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tbody.superseded{color:#999} .flag{color:#b00;font-weight:bold} .ci{color:#666;font-size:0.85em}
+.details td{background:#fafafa;font-size:0.85em} .charts svg{max-width:46em;height:auto}
+.filters{margin:1em 0} .filters>*{margin-right:1em} code{font-size:0.9em}
+"""
+
+
+def publish(records: Sequence[Record], out: Path) -> list[Path]:
+    """Write the site for these records under `out`; returns the HTML pages written."""
+    finished = [r for r in records if r.status == "ok"]
+    ranked = tracks(finished, cross_cell_warnings(finished))
+    pages = []
+    for track, entries in ranked.items():
+        charts = [tradeoff_chart(f"{track.slug}-tradeoff", f"{track.title}: trade-off", entries)]
+        curves = convergence_chart(f"{track.slug}-steps", f"{track.title}: by step", entries)
+        charts += [curves] if curves is not None else []
+        _write_charts(out, charts)
+        _write_tables(out / "tables", track, entries)
+        page = out / f"{track.slug}.html"
+        write_text_atomic(page, _track_page(track, entries, charts))
+        pages.append(page)
+    budget_charts = _budget_charts(ranked)
+    _write_charts(out, budget_charts)
+    exports.write_parquet(list(records), out / "data")
+    index = out / "index.html"
+    clean = [r for r in finished if r.metrics.get("threat_model") == NO_CHANGE]
+    failed = [r for r in records if r.status != "ok"]
+    write_text_atomic(index, _index_page(ranked, budget_charts, clean, failed))
+    return [index, *pages]
+
+
+def _track_page(track: Track, entries: Sequence[Entry], charts: Sequence[Chart]) -> str:
+    headers = [
+        ("Rank", "num"),
+        ("Method", "text"),
+        ("Teacher", "text"),
+        ("Trained on", "text"),
+        ("Defense", "text"),
+        ("Seed", "num"),
+        ("Protocol", "text"),
+        ("N", "num"),
+        ("Clean acc (%)", "num"),
+        ("Robust acc, worst case (%)", "num"),
+        ("Strongest attack", "text"),
+        ("Naive − worst (pp)", "num"),
+        ("Flags", "num"),
+        ("", ""),
+    ]
+    head = "".join(
+        f'<th data-type="{kind}">{_e(name)}</th>' if kind else "<th></th>" for name, kind in headers
+    )
+    bodies = "".join(_entry_body(entry, len(headers)) for entry in entries)
+    protocols = sorted({e.protocol for e in entries})
+    options = "".join(f'<option value="{_e(p)}">{_e(p)}</option>' for p in protocols)
+    tables = "".join(
+        f'<a href="tables/{track.slug}.{ext}">{ext}</a> ' for ext in ("md", "tex", "csv")
+    )
+    body = f"""
+<p><a href="index.html">All tracks</a></p>
+<h1>{_e(track.title)}</h1>
+<p>Ranked by worst-case robust accuracy: a sample counts as robust only if it survived every
+attack run of every cell of this track. An entry's rank is one plus the number of entries that
+beat it by the exact McNemar test on their shared samples (p &lt; 0.05); a rank shared with
+another entry is marked "=". Intervals are 95% Wilson.
+"Naive − worst" is how much lower the worst case is than the best non-adaptive run (one draw
+per step, or crafted without the defense). Tables: {tables}</p>
+<div class="filters">
+<input id="filter-text" placeholder="filter rows" aria-label="filter rows">
+<select id="filter-protocol" aria-label="protocol">
+<option value="">any protocol</option>{options}</select>
+<label><input type="checkbox" id="filter-superseded"> show superseded</label>
+</div>
+<table id="leaderboard"><thead><tr>{head}</tr></thead>{bodies}</table>
+<h2>Paired comparisons</h2>
+{_mcnemar_matrix(entries)}
+<h2>Charts</h2>
+<div class="charts">{"".join(_figure(chart) for chart in charts)}</div>
+{_glossary()}
+"""
+    return _page(track.title, body)
+
+
+def _entry_body(entry: Entry, width: int) -> str:
+    victim = entry.victim
+    flags = len(entry.warnings)
+    flag = f'<span class="flag" title="{_e("; ".join(entry.warnings))}">⚑ {flags}</span>'
+    naive = entry.naive_acc
+    gap = None if naive is None else 100 * (naive - entry.robust_acc)
+    method = _e(victim["method"])
+    if entry.distinguished_by:
+        method += f' <span class="ci">({_e(entry.distinguished_by)})</span>'
+    cells = [
+        _num(exports.rank_text(entry), entry.rank if not entry.superseded else ""),
+        f"<td>{method}</td>",
+        f"<td>{_e(victim['teacher'])}</td>",
+        f"<td>{_e(victim['corpus'])}</td>",
+        f"<td>{_e(victim['defense'])}</td>",
+        _num(str(victim["seed"]), victim["seed"]),
+        f"<td>{_e(entry.protocol)}</td>",
+        _num(str(entry.n), entry.n),
+        _accuracy(entry.clean_acc, entry.clean_ci),
+        _accuracy(entry.robust_acc, entry.robust_ci),
+        f"<td>{_e(entry.strongest.labels['attack'])}</td>",
+        _num("–" if gap is None else f"{gap:+.1f}", "" if gap is None else gap),
+        _num(flag if flags else "", flags),
+        '<td><button type="button" onclick="toggle(this)">details</button></td>',
+    ]
+    kind = "entry superseded" if entry.superseded else "entry"
+    return (
+        f'<tbody class="{kind}" data-protocol="{_e(entry.protocol)}"'
+        f' data-superseded="{str(entry.superseded).lower()}">'
+        f"<tr>{''.join(cells)}</tr>"
+        f'<tr class="details" hidden><td colspan="{width}">{_details(entry)}</td></tr></tbody>'
+    )
+
+
+def _details(entry: Entry) -> str:
+    """Each cell of the entry with its own numbers and provenance, and its flags."""
+    rows = []
+    for record in sorted(entry.records, key=lambda r: r.labels["attack"]):
+        p = record.provenance
+        plugins = ", ".join(
+            f"{kind} {info['name']} v{info['version']}"
+            for kind, info in (p.get("plugins") or {}).items()
+        )
+        weights = p.get("weights") or {}
+        commit = (p.get("git_commit") or "unknown")[:12] + (
+            " (dirty)" if p.get("git_dirty") else ""
+        )
+        ci = record.metrics.get("robust_acc_ci") or [0.0, 1.0]
+        rows.append(
+            "<tr>"
+            f"<td>{_e(record.labels['attack'])}</td>"
+            f'<td class="num">{100 * record.metrics["robust_acc"]:.1f}'
+            f' <span class="ci">[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]</span></td>'
+            f"<td>{_e(plugins)}</td>"
+            f"<td><code>{_e(commit)}</code></td>"
+            f"<td><code>{_e(str(weights.get('sha256', ''))[:16])}</code></td>"
+            f"<td><code>{_e(str(p.get('dataset_fingerprint', ''))[:16])}</code></td>"
+            f"<td>{_e(str(p.get('finished_at', '')))}</td>"
+            f"<td><code>{_e(record.cell_hash[:16])}</code></td>"
+            "</tr>"
+        )
+    head = (
+        "<tr><th>Attack</th><th>Robust acc (%)</th><th>Plugins</th><th>Commit</th>"
+        "<th>Weights sha256</th><th>Data fingerprint</th><th>Finished</th><th>Cell</th></tr>"
+    )
+    flags = "".join(f"<li>{_e(w)}</li>" for w in entry.warnings)
+    return f"<table>{head}{''.join(rows)}</table>" + (f"<ul>{flags}</ul>" if flags else "")
+
+
+def _mcnemar_matrix(entries: Sequence[Entry]) -> str:
+    """Row minus column, worst-case robust accuracy on shared samples, with McNemar's p."""
+    current = [e for e in entries if not e.superseded]
+    if len(current) < 2:
+        return "<p>One entry: nothing to compare.</p>"
+    names = [f"#{exports.rank_text(e)} {e.label}" for e in current]
+    head = "<tr><th>row − column (pp)</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
+    rows = []
+    for a, name in zip(current, names, strict=True):
+        cells = []
+        for b in current:
+            test = None if a is b else comparison(a, b)
+            if test is None:
+                cells.append("<td>–</td>")
+            else:
+                verdict = "significant" if test.significant() else "n.s."
+                cells.append(
+                    f'<td class="num">{100 * test.difference:+.1f}'
+                    f' <span class="ci">p={test.p_value:.3g}, {verdict}, n={test.n}</span></td>'
+                )
+        rows.append(f"<tr><th>{_e(name)}</th>{''.join(cells)}</tr>")
+    return (
+        "<p>Exact McNemar test on the samples both entries evaluated; a difference is a finding"
+        " only when p &lt; 0.05.</p>"
+        f'<table class="mcnemar">{head}{"".join(rows)}</table>'
+    )
+
+
+def _budget_charts(ranked: dict[Track, list[Entry]]) -> list[Chart]:
+    """Robust accuracy against eps, per dataset and norm that has at least two budgets."""
+    groups: dict[tuple[str, str], dict[str, list[BudgetPoint]]] = {}
+    for track, entries in ranked.items():
+        for entry in entries:
+            threat = entry.records[0].provenance.get("threat_model") or {}
+            if entry.superseded or not threat.get("eps"):
+                continue
+            lines = groups.setdefault((track.dataset, threat["norm"]), {})
+            lines.setdefault(entry.label, []).append(BudgetPoint(threat["eps"], entry))
+    charts = []
+    for (dataset, norm), lines in sorted(groups.items()):
+        if len({p.budget for points in lines.values() for p in points}) < 2:
+            continue
+        slug = Track(dataset, norm).slug
+        charts.append(budget_chart(f"{slug}-budget", f"{dataset}: {norm} budget", lines))
+    return charts
+
+
+def _index_page(
+    ranked: dict[Track, list[Entry]],
+    charts: Sequence[Chart],
+    clean: Sequence[Record],
+    failed: Sequence[Record],
+) -> str:
+    rows = []
+    for track, entries in ranked.items():
+        leaders = [e for e in entries if e.rank == 1 and not e.superseded]
+        best = ", ".join(
+            f"{e.label} {100 * e.robust_acc:.1f}% [{100 * e.robust_ci[0]:.1f},"
+            f" {100 * e.robust_ci[1]:.1f}]"
+            for e in leaders
+        )
+        rows.append(
+            f'<tr><td><a href="{track.slug}.html">{_e(track.title)}</a></td>'
+            f'<td class="num">{len(entries)}</td><td>{_e(best)}</td></tr>'
+        )
+    clean_rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{_e(r.labels[k])}</td>" for k in ("method", "corpus", "dataset", "defense"))
+        + f'<td class="num">{r.metrics["n"]}</td>'
+        + _accuracy(r.metrics["clean_acc"], tuple(r.metrics["clean_acc_ci"]))
+        + f"<td>{_e(_protocol(r))}</td></tr>"
+        for r in sorted(clean, key=lambda r: tuple(r.labels.values()))
+    )
+    failures = "".join(
+        f"<li><code>{_e(r.cell_hash[:16])}</code> {_e(' × '.join(r.labels.values()))}:"
+        f" {_e(r.error or '')}</li>"
+        for r in failed
+    )
+    body = f"""
+<h1>Zero-shot adversarial robustness of 3D point-cloud recognition</h1>
+<p>One track per evaluation dataset and threat model. Rank 1 of each: the entries no other
+entry beats by the paired test:</p>
+<table><thead><tr><th>Track</th><th>Entries</th><th>Rank 1 (worst-case robust acc)</th></tr>
+</thead><tbody>{"".join(rows)}</tbody></table>
+<p>Data: <a href="data/cells.parquet">cells.parquet</a> (one row per cell),
+<a href="data/samples.parquet">samples.parquet</a> (one row per cell and sample).</p>
+{f"<h2>Clean accuracy</h2><table>{CLEAN_HEAD}{clean_rows}</table>" if clean_rows else ""}
+{"<h2>Robust accuracy against budget</h2>" if charts else ""}
+<div class="charts">{"".join(_figure(chart) for chart in charts)}</div>
+{f"<h2>Failed cells</h2><ul>{failures}</ul>" if failures else ""}
+{_glossary()}
+"""
+    return _page("Leaderboard", body)
+
+
+CLEAN_HEAD = (
+    "<tr><th>Method</th><th>Trained on</th><th>Dataset</th><th>Defense</th><th>N</th>"
+    "<th>Clean acc (%)</th><th>Protocol</th></tr>"
+)
+
+
+def _protocol(record: Record) -> str:
+    return "zero-shot" if record.metrics.get("zero_shot") else "seen classes"
+
+
+def _glossary() -> str:
+    items = "".join(f"<dt>{_e(name)}</dt><dd>{_e(text)}</dd>" for name, text in INDICATORS)
+    return (
+        "<h2>Flags</h2><p>⚑ marks attack-failure indicators (Pintor et al., NeurIPS 2022;"
+        f" Carlini et al., 2019); each entry's details list them.</p><dl>{items}</dl>"
+    )
+
+
+def _figure(chart: Chart) -> str:
+    return (
+        f'<figure id="chart-{_e(chart.name)}">{chart.svg}'
+        f'<figcaption>{_e(chart.title)} (<a href="charts/{_e(chart.name)}.png">PNG</a>)'
+        "</figcaption></figure>"
+    )
+
+
+def _write_charts(out: Path, charts: Sequence[Chart]) -> None:
+    for chart in charts:
+        write_bytes_atomic(out / "charts" / f"{chart.name}.png", chart.png)
+
+
+def _write_tables(directory: Path, track: Track, entries: Sequence[Entry]) -> None:
+    write_text_atomic(directory / f"{track.slug}.md", exports.to_markdown(track, entries))
+    write_text_atomic(directory / f"{track.slug}.tex", exports.to_latex(track, entries))
+    write_text_atomic(directory / f"{track.slug}.csv", exports.to_csv(entries))
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(title)}</title><style>{STYLE}</style><script>{SCRIPT}</script></head>"
+        f"<body>{body}</body></html>\n"
+    )
+
+
+def _accuracy(value: float, interval: tuple[float, float]) -> str:
+    return (
+        f'<td class="num" data-value="{100 * value:.4f}">{100 * value:.1f}'
+        f' <span class="ci">[{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]</span></td>'
+    )
+
+
+def _num(text: str, value: object) -> str:
+    return f'<td class="num" data-value="{_e(str(value))}">{text}</td>'
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)

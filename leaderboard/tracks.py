@@ -1,0 +1,245 @@
+"""Leaderboard tracks: records grouped by (dataset, threat model), one entry per victim.
+
+A track is what a leaderboard ranks within: one evaluation dataset and one threat model (norm
+and budget, or a point-count change), as the cells describe it. Within a track, an entry is
+one victim (method, weights, teacher, training corpus, defense, seed), and its robust
+accuracy is the per-sample worst case over every attack cell of the track that evaluated it:
+a sample counts as robust only if every attack run of every such cell left it correct.
+
+Entries are ranked by that accuracy, but an entry's rank is one plus the number of entries
+that beat it by the exact McNemar test on their shared samples (p < 0.05): results no test
+separates share a rank, reported as a tie, not ordered. Two victims whose labels coincide
+(two plugin versions, a stale record beside a fresh one) stay two entries; each says what
+tells it apart, and all but the most recently computed are marked superseded. Pure function
+of store records; no torch here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from bench.contracts.hashing import canonical_json, sha256_of
+from bench.evaluation.statistics import PairedComparison, paired_comparison, wilson_interval
+from bench.evaluation.summary import correct
+from bench.storage.store import Record
+
+VICTIM_LABELS = ("method", "teacher", "corpus", "defense")
+ATTACK_IDENTITY = ("attack", "transfer_source")  # what differs between cells of one victim
+NO_CHANGE = "no change"  # the threat model of the clean cell ("none" attack)
+
+
+@dataclass(frozen=True)
+class Track:
+    dataset: str
+    threat: str  # as cells describe it: "linf 0.005", "points added 32", ...
+
+    @property
+    def title(self) -> str:
+        return f"{self.dataset}, {self.threat}"
+
+    @property
+    def slug(self) -> str:
+        signed = re.sub(r"(?<!\w)-(?=\d)", "minus ", self.title.replace("+", "plus "))
+        return re.sub(r"[^a-z0-9]+", "-", signed.lower()).strip("-")
+
+
+@dataclass
+class Entry:
+    """One victim's standing in a track."""
+
+    victim: dict[str, Any]  # display labels: method, teacher, corpus, defense, seed
+    victim_hash: str  # of the victim's identity: everything in a cell but its attack
+    records: list[Record]
+    warnings: list[str] = field(default_factory=list)
+    rank: int = 0
+    tied: bool = False  # another entry has the same rank
+    distinguished_by: str = ""  # for entries whose labels coincide: what differs
+    superseded: bool = False
+
+    @cached_property
+    def ids(self) -> list[str]:
+        """The samples every cell of the entry evaluated, in the first cell's order."""
+        shared = set(self.records[0].samples["id"])
+        for record in self.records[1:]:
+            shared &= set(record.samples["id"])
+        return [i for i in self.records[0].samples["id"] if i in shared]
+
+    @cached_property
+    def robust(self) -> np.ndarray:
+        """Per sample of `ids`: robust against every run of every cell."""
+        return np.logical_and.reduce([_by_id(r, "robust", self.ids) for r in self.records])
+
+    @cached_property
+    def clean(self) -> np.ndarray:
+        return _by_id(self.records[0], "clean", self.ids)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def robust_acc(self) -> float:
+        return float(self.robust.mean()) if self.n else float("nan")
+
+    @property
+    def robust_ci(self) -> tuple[float, float]:
+        return wilson_interval(int(self.robust.sum()), self.n)
+
+    @property
+    def clean_acc(self) -> float:
+        return float(self.clean.mean()) if self.n else float("nan")
+
+    @property
+    def clean_ci(self) -> tuple[float, float]:
+        return wilson_interval(int(self.clean.sum()), self.n)
+
+    @property
+    def strongest(self) -> Record:
+        """The cell with the lowest robust accuracy of its own."""
+        return min(self.records, key=lambda r: r.metrics["robust_acc"])
+
+    @property
+    def naive_acc(self) -> float | None:
+        """The lowest accuracy a non-adaptive run found (one draw per step against a stochastic
+        victim, or crafted on the undefended victim), or None when no cell has such a run."""
+        found = [
+            r.metrics[f"robust_acc_{run}"]
+            for r in self.records
+            for run in ("naive", "unaware")
+            if run in r.metrics.get("runs", ()) and f"robust_acc_{run}" in r.metrics
+        ]
+        return min(found) if found else None
+
+    @property
+    def label(self) -> str:
+        """Method, defense if any, and what tells it from an entry with the same labels."""
+        victim = self.victim
+        label = victim["method"] + (
+            "" if victim["defense"] == "none" else f" + {victim['defense']}"
+        )
+        return label + (f" ({self.distinguished_by})" if self.distinguished_by else "")
+
+    @property
+    def protocol(self) -> str:
+        zero_shot = {r.metrics.get("zero_shot") for r in self.records}
+        return "zero-shot" if zero_shot == {True} else "seen classes"
+
+
+def tracks(
+    records: Iterable[Record], extra_warnings: Mapping[str, Sequence[str]] | None = None
+) -> dict[Track, list[Entry]]:
+    """Every track of the finished records with a threat model, entries ranked best first.
+
+    `extra_warnings`: cross-cell indicators by cell hash (`leaderboard.indicators`).
+    """
+    extra_warnings = extra_warnings or {}
+    grouped: dict[Track, dict[str, Entry]] = {}
+    for record in records:
+        threat = record.metrics.get("threat_model")
+        if record.status != "ok" or threat in (None, NO_CHANGE):
+            continue
+        track = Track(record.labels["dataset"], threat)
+        victim = victim_identity(record)
+        key = sha256_of(victim)
+        entries = grouped.setdefault(track, {})
+        if key not in entries:
+            labels = {k: record.labels[k] for k in VICTIM_LABELS}
+            entries[key] = Entry({**labels, "seed": record.cell.get("seed")}, key, [])
+        entry = entries[key]
+        entry.records.append(record)
+        for warning in [
+            *record.metrics.get("warnings", []),
+            *extra_warnings.get(record.cell_hash, []),
+        ]:
+            entry.warnings.append(f"{record.labels['attack']}: {warning}")
+    ranked = {}
+    for track in sorted(grouped, key=lambda t: (t.dataset, t.threat)):
+        entries = list(grouped[track].values())
+        _mark_collisions(entries)
+        ranked[track] = _rank(entries)
+    return ranked
+
+
+def victim_identity(record: Record) -> dict[str, Any]:
+    """A cell's identity less its attack: what its victim and evaluation data are."""
+    return {k: v for k, v in record.cell.items() if k not in ATTACK_IDENTITY}
+
+
+def comparison(a: Entry, b: Entry) -> PairedComparison | None:
+    """A's worst-case robustness against B's on their shared samples; None if they share none."""
+    shared = [i for i in a.ids if i in set(b.ids)]
+    if not shared:
+        return None
+    index_a = {sample: k for k, sample in enumerate(a.ids)}
+    index_b = {sample: k for k, sample in enumerate(b.ids)}
+    return paired_comparison(
+        [bool(a.robust[index_a[s]]) for s in shared], [bool(b.robust[index_b[s]]) for s in shared]
+    )
+
+
+def _rank(entries: list[Entry]) -> list[Entry]:
+    """Current entries best first, then the superseded ones (rank 0, unranked).
+
+    An entry's rank is one plus the number of entries that beat it significantly: by the
+    paired test on their shared samples, or by intervals that do not overlap when they share
+    none. Entries no one separates share a rank; the rule does not chain, so a run of close
+    neighbours cannot tie the best with the worst.
+    """
+    current = sorted(
+        (e for e in entries if not e.superseded), key=lambda e: (-e.robust_acc, -e.clean_acc)
+    )
+    for entry in current:
+        entry.rank = 1 + sum(_beats(other, entry) for other in current if other is not entry)
+    for entry in current:
+        entry.tied = sum(other.rank == entry.rank for other in current) > 1
+    current.sort(key=lambda e: (e.rank, -e.robust_acc, -e.clean_acc))
+    return current + [e for e in entries if e.superseded]
+
+
+def _beats(a: Entry, b: Entry) -> bool:
+    """Whether A's worst-case robust accuracy is significantly above B's."""
+    test = comparison(a, b)
+    if test is not None:
+        return test.difference > 0 and test.significant()
+    return a.robust_ci[0] > b.robust_ci[1]
+
+
+def _mark_collisions(entries: list[Entry]) -> None:
+    """Entries whose labels coincide: say what differs, and supersede all but the newest."""
+    by_label: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_label.setdefault(canonical_json(entry.victim), []).append(entry)
+    for same in by_label.values():
+        if len(same) < 2:
+            continue
+        flat = [_flatten(victim_identity(e.records[0])) for e in same]
+        differing = sorted(k for k in set().union(*flat) if len({str(f.get(k)) for f in flat}) > 1)
+        newest = max(same, key=_finished)
+        for entry, identity in zip(same, flat, strict=True):
+            entry.distinguished_by = ", ".join(f"{k}={identity.get(k)}" for k in differing)
+            entry.superseded = entry is not newest
+
+
+def _finished(entry: Entry) -> str:
+    return max(r.provenance.get("finished_at", "") for r in entry.records)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, inner in value.items():
+            flat.update(_flatten(inner, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): value}
+
+
+def _by_id(record: Record, outcome: str, ids: Sequence[str]) -> np.ndarray:
+    values = correct(record.samples, outcome)
+    index = {sample: k for k, sample in enumerate(record.samples["id"])}
+    return np.array([bool(values[index[i]]) for i in ids], dtype=bool)
