@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
 
     local = args.executor == "local"
     runtime = Runtime(_device(args.device, local), _batch(args.batch_size), rerun=args.rerun)
+    executor = InProcess() if local else _ray_executor(args)
     if args.spec:
         if args.method or args.attack:
             raise UsageError("Give either --spec or --method/--attack, not both.")
@@ -40,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "Give --method and --attack (e.g. --method ulip --attack pgd), or --spec FILE."
         )
-    executor = InProcess() if local else _ray_executor(args)
     store = Store(subdir("store"))
     if args.dry_run:
         for cell in cells:
@@ -169,6 +169,8 @@ def results(args: argparse.Namespace) -> int:
 def publish(args: argparse.Namespace) -> int:
     from leaderboard.site import publish as write_site
 
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a directory for the site.")
     records = _stored_records(args.spec)
     if not records:
         raise UsageError("The store holds no results to publish yet; `bench run` computes some.")

@@ -119,9 +119,17 @@ def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
         or (k == "protocol" and any(r.get(k) for r in table))
     ]
     groups: dict[tuple[Any, ...], dict[Any, dict[str, Any]]] = {}
+    collisions: dict[tuple[tuple[Any, ...], Any], list[str]] = {}
     for row in table:
-        group = groups.setdefault(tuple(row.get(k) for k, _ in keys), {})
-        group[(row["attack"], row.get("budget")) if row["attack"] != "none" else "none"] = row
+        key = tuple(row.get(k) for k, _ in keys)
+        group = groups.setdefault(key, {})
+        slot = (row["attack"], row.get("budget")) if row["attack"] != "none" else "none"
+        if slot in group:  # same labels, another cell (a plugin version, a stale record)
+            hashes = collisions.setdefault((key, slot), [group[slot]["cell_hash"]])
+            hashes.append(row["cell_hash"])
+            group[slot] = _combined(group[slot], row)
+        else:
+            group[slot] = row
     headers = [h for _, h in keys] + ["Clean (%)"] + [_budget_label(*a) for a in attacks]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     notes: list[str] = []
@@ -132,13 +140,27 @@ def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
         for attack in attacks:
             row = cells.get(attack)
             value = _wide_cell(row, "robust_acc")
+            where = " × ".join(str(v) for v in (*key, attack[0]))
+            if (key, attack) in collisions:
+                notes.append(
+                    f"[{len(notes) + 1}] {where}: {len(collisions[key, attack])} stored cells"
+                    f" share these labels ({', '.join(collisions[key, attack])}: other plugin"
+                    " versions or a stale record); each is shown, `bench results` lists them"
+                )
+                value += f" [{len(notes)}]"
             if row is not None and row.get("warnings"):
-                where = " × ".join(str(v) for v in (*key, attack[0]))
                 notes.append(f"[{len(notes) + 1}] {where}: {row['warnings']}")
                 value += f" [{len(notes)}]"
             values.append(value)
         lines.append("| " + " | ".join(values) + " |")
     return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def _combined(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Two rows with the same labels as one wide cell that shows both values, "a / b"."""
+    shown = " / ".join(_wide_cell(r, "robust_acc") for r in (first, second))
+    warnings = "; ".join(w for w in (first.get("warnings"), second.get("warnings")) if w)
+    return {**first, "shown": shown, "warnings": warnings}
 
 
 def _budget_label(label: str, budget: float | None) -> str:
@@ -153,6 +175,8 @@ def _budget_label(label: str, budget: float | None) -> str:
 def _wide_cell(row: dict[str, Any] | None, key: str) -> str:
     if row is None:
         return "–"
+    if "shown" in row:  # several cells with the same labels
+        return str(row["shown"])
     if row["status"].startswith("failed"):
         return "failed"
     value = _format_with_interval(row, key, "{:.1f}")

@@ -79,6 +79,16 @@ def test_run_stores_reuses_and_reports() -> None:
         (["run", "--method", "ulip"], "Give --method and --attack"),
         (["run", "--method", "ulip", "--attack", "pgd", "--device", "tpu"], "--device must be"),
         (["run", "--spec", "missing.yaml"], "Cannot read the spec file"),
+        (
+            ["run", "--method", "ulip", "--attack", "pgd", "--executor", "ray"]
+            + ["--ray-runtime-env", "missing.yaml"],
+            "--ray-runtime-env missing.yaml",
+        ),
+        (
+            ["run", "--method", "ulip", "--attack", "pgd", "--executor", "ray"]
+            + ["--gpus-per-cell", "-1"],
+            "--gpus-per-cell must be >= 0",
+        ),
         (["list", "widgets"], "Unknown kind 'widgets'"),
     ],
 )

@@ -179,6 +179,15 @@ def test_bench_publish_from_the_store(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "2 page(s) for 1 cell(s)" in done.stdout
     assert (tmp_path / "site" / "index.html").is_file()
+    (tmp_path / "file").write_text("")
+    refused = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "publish", "--out", str(tmp_path / "file")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert refused.returncode == 2 and "is a file; give a directory" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 CHROMIUM = shutil.which("chromium")
@@ -275,3 +284,13 @@ def test_in_chromium_every_number_sorting_filters_charts_and_a_clean_console(bro
     assert browser.save_screenshot(str(ARTIFACTS / "leaderboard.png"))
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def test_the_leaderboard_never_imports_torch() -> None:
+    """A pure function of the store: it reads records and never loads a model."""
+    code = (
+        "import sys, leaderboard.site, leaderboard.exports, leaderboard.tables;"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

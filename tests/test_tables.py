@@ -69,3 +69,12 @@ def test_wide_layout_numbers_the_cells_with_indicators_and_adds_cross_cell_ones(
         "[1] ulip × procedural40 × pgd: the attack did not increase the loss;"
         " a larger budget did not lower robust accuracy"
     )
+
+
+def test_wide_layout_shows_both_cells_whose_labels_coincide() -> None:
+    old, new = record("ulip", "pgd", 0.05, 0.3), record("ulip", "pgd", 0.05, 0.1)
+    new.cell_hash = "f" * 64  # another identity (say, a new plugin version), the same labels
+    lines = to_markdown_wide(rows([record("ulip", "none", None, 0.9), old, new])).splitlines()
+    assert lines[2] == "| ulip | procedural40 | 90.0 | 30.0 / 10.0 [1] |"
+    assert lines[4].startswith("[1] ulip × procedural40 × pgd: 2 stored cells share these labels")
+    assert old.cell_hash[:16] in lines[4] and "f" * 16 in lines[4]
