@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ from bench.contracts.randomness import SampleStreams
 from bench.contracts.registry import NAME_PATTERN
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
 from bench.evaluation.threat import check_threat_model
+from bench.testing.public_formats import write_modelnet40_h5
 from bench.testing.toys import ToyVictim, toy_clouds
 from bench.training.loop import TrainContext
 
@@ -207,10 +210,24 @@ def _check_batch_invariance(
         )
 
 
+# Datasets read from files, and the writer of a stand-in in their published layout.
+STAND_INS = {"modelnet40": write_modelnet40_h5}
+
+
 def check_dataset(name: str) -> None:
-    """Deterministic loads, labels in range, unique ids, a stable fingerprint."""
+    """Deterministic loads, labels in range, unique ids, a stable fingerprint; a dataset read
+    from files is checked on a stand-in written in its published layout."""
     cls = REGISTRIES["datasets"].get(name).cls
     config = smoke_config(cls)
+    if name in STAND_INS:
+        with tempfile.TemporaryDirectory() as directory:
+            root = STAND_INS[name](Path(directory), points=64)
+            _check_dataset_loads(name, cls, dataclasses.replace(config, root=str(root)))
+        return
+    _check_dataset_loads(name, cls, config)
+
+
+def _check_dataset_loads(name: str, cls: Any, config: Any) -> None:
     first = cls(config).load("test")
     second = cls(config).load("test")
     validate_clouds(first.points, name)

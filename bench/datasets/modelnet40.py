@@ -1,0 +1,274 @@
+"""ModelNet40 from the files as published, in any of its three public layouts.
+
+- `h5`: `modelnet40_ply_hdf5_2048/` (PointNet): `shape_names.txt`, `train_files.txt` and
+  `test_files.txt` listing `ply_data_{train,test}N.h5`, each with `data` (N x 2048 x 3 float32)
+  and `label` (N x 1 integers). 9,840 train and 2,468 test clouds.
+- `resampled`: `modelnet40_normal_resampled/` (PointNet++): `modelnet40_shape_names.txt`,
+  `modelnet40_{train,test}.txt` listing shape ids such as `airplane_0627`, and one
+  `<class>/<id>.txt` per shape with 10,000 lines of comma-separated x, y, z, nx, ny, nz.
+- `openshape`: OpenShape's evaluation copy (`meta_data/modelnet40/`, also in Uni3D's
+  `test_datasets.zip`): `test_split.json` (a list of `{"name", "category"}`) and `test_pc.npy`,
+  an object array of dicts with `xyz` (10,000 x 3) and `rgb`, read without running pickle code
+  (`bench.datasets.restricted_pickle`). Test split only.
+
+Class names are the published ones with underscores read as spaces ("night_stand" is "night
+stand"), as ULIP's and OpenShape's label lists spell them, so that prompts and the ModelNet10
+subset match. Each cloud keeps its first `points` points (all when 0), as PointCLIP and
+PointNet++ do, and is centred and scaled into the unit sphere. With `rgb`, clouds get three
+colour channels: the file's (OpenShape's, stored as 100 and divided by 255 as OpenShape does),
+or OpenShape's constant 0.4 where the layout has none. Nothing is downloaded: a missing file is
+one sentence saying which, where it is published and where the harness looked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.contracts.errors import ConfigError, DataError, UsageError
+from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
+from bench.datasets.cloudset import CloudSet, fingerprint_arrays
+from bench.datasets.restricted_pickle import load_npy
+
+ENV_VAR = "BENCH_MODELNET40"
+FORMATS = ("auto", "h5", "resampled", "openshape")
+# A file whose presence identifies each layout, in the order `auto` tries them.
+MARKERS = {"h5": "shape_names.txt", "resampled": "modelnet40_shape_names.txt",
+           "openshape": "test_split.json"}  # fmt: skip
+PUBLISHED = {
+    "h5": "modelnet40_ply_hdf5_2048.zip (the PointNet authors' release)",
+    "resampled": "modelnet40_normal_resampled.zip (the PointNet++ authors' release)",
+    "openshape": "OpenShape's meta_data (or Uni3D's data/test_datasets.zip on its model hub)",
+}
+DEFAULT_RGB = 0.4  # OpenShape's colour for clouds without one
+OPENSHAPE_RGB_SCALE = 255.0  # OpenShape's ModelNet40 file stores colour as 100: /255 (~0.39)
+
+
+@dataclass(frozen=True)
+class ModelNet40Config:
+    root: str = ""  # the unpacked directory; empty: $BENCH_MODELNET40
+    format: str = "auto"
+    points: int = 0  # the first N points of each cloud; 0 keeps all
+    rgb: bool = False
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ConfigError(
+                f"modelnet40.format must be one of {', '.join(FORMATS)}, not {self.format!r}."
+            )
+        if not isinstance(self.points, int) or self.points < 0:
+            raise ConfigError(f"modelnet40.points must be an integer >= 0, not {self.points!r}.")
+        if not isinstance(self.rgb, bool):
+            raise ConfigError(f"modelnet40.rgb must be true or false, not {self.rgb!r}.")
+
+
+@DATASETS.register("modelnet40")
+class ModelNet40(Dataset[ModelNet40Config]):
+    """ModelNet40 (Wu et al., 3D ShapeNets, CVPR 2015) read from its published files.
+
+    The directory is where the data is, not what it is: it is left out of cell identities,
+    whose data fingerprint covers the clouds themselves.
+    """
+
+    Config = ModelNet40Config
+    version = 1
+    runtime_fields = frozenset({"root"})
+    info = PluginInfo(
+        display="ModelNet40",
+        description="ModelNet40 read from its public h5, resampled-txt or OpenShape files.",
+        cite="Wu et al., 3D ShapeNets: A Deep Representation for Volumetric Shapes, CVPR 2015",
+    )
+
+    def load(self, split: str) -> CloudSet:
+        if split not in ("train", "test"):
+            raise UsageError(f"Unknown split '{split}' for modelnet40; use 'train' or 'test'.")
+        root = self.root()
+        layout = self.layout(root)
+        if layout == "h5":
+            clouds, labels, names, ids = _read_h5(root, split)
+        elif layout == "resampled":
+            clouds, labels, names, ids = _read_resampled(root, split)
+        else:
+            if split != "test":
+                raise UsageError("OpenShape's ModelNet40 files hold the test split only.")
+            clouds, labels, names, ids = _read_openshape(root)
+        points = self._finish(clouds, root)
+        fingerprint = fingerprint_arrays(points, labels, names)
+        return CloudSet(points, labels, names, ids, fingerprint)
+
+    def root(self) -> Path:
+        given = self.config.root or os.environ.get(ENV_VAR, "")
+        if not given:
+            raise UsageError(
+                "ModelNet40 is read from files on disk: set modelnet40.root (--set"
+                f" dataset.root=DIR) or {ENV_VAR} to the unpacked directory of"
+                f" {PUBLISHED['h5']}, {PUBLISHED['resampled']} or {PUBLISHED['openshape']}."
+            )
+        root = Path(given).expanduser()
+        if not root.is_dir():
+            raise UsageError(f"The ModelNet40 directory {root} does not exist.")
+        return root
+
+    def layout(self, root: Path) -> str:
+        if self.config.format != "auto":
+            marker = root / MARKERS[self.config.format]
+            if not marker.is_file():
+                raise UsageError(
+                    f"{marker} is missing: the {self.config.format} layout of ModelNet40 is"
+                    f" published as {PUBLISHED[self.config.format]}."
+                )
+            return self.config.format
+        for layout, marker in MARKERS.items():
+            if (root / marker).is_file():
+                return layout
+        looked = ", ".join(MARKERS.values())
+        raise UsageError(
+            f"{root} holds none of ModelNet40's published layouts (looked for {looked}); unpack"
+            f" {PUBLISHED['h5']} or {PUBLISHED['resampled']} there, or {PUBLISHED['openshape']}."
+        )
+
+    def _finish(self, clouds: list[np.ndarray], root: Path) -> np.ndarray:
+        """First `points` points of each cloud, unit sphere, colour channels if asked."""
+        count = self.config.points or min(len(c) for c in clouds)
+        short = [i for i, c in enumerate(clouds) if len(c) < count]
+        if short:
+            raise DataError(
+                f"Cloud {short[0]} in {root} has {len(clouds[short[0]])} points, fewer than the"
+                f" {count} asked for (modelnet40.points)."
+            )
+        finished = []
+        for cloud in clouds:
+            xyz = cloud[:count, :3].astype(np.float64)
+            if not np.isfinite(xyz).all():
+                raise DataError(f"A ModelNet40 cloud in {root} has NaN or infinite coordinates.")
+            centred = xyz - xyz.mean(axis=0)
+            xyz = centred / max(float(np.linalg.norm(centred, axis=1).max()), 1e-12)
+            if self.config.rgb:
+                rgb = cloud[:count, 3:6] if cloud.shape[1] >= 6 else np.full_like(xyz, DEFAULT_RGB)
+                xyz = np.concatenate([xyz, rgb], axis=1)
+            finished.append(xyz)
+        return np.stack(finished).astype(np.float32)
+
+
+def _class_names(path: Path) -> tuple[str, ...]:
+    names = tuple(
+        line.strip().replace("_", " ") for line in _text(path).splitlines() if line.strip()
+    )
+    if len(names) != 40:
+        raise DataError(f"{path} lists {len(names)} class names; ModelNet40 has 40.")
+    return names
+
+
+def _read_h5(
+    root: Path, split: str
+) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    import h5py
+
+    names = _class_names(root / MARKERS["h5"])
+    listing = root / f"{split}_files.txt"
+    clouds, labels, ids = [], [], []
+    for line in _text(listing).split():
+        path = root / Path(line).name  # the listing names them under data/...; they sit here
+        if not path.is_file():
+            raise UsageError(f"{path}, listed in {listing}, is missing.")
+        try:
+            with h5py.File(path, "r") as file:
+                data = np.asarray(file["data"])
+                label = np.asarray(file["label"]).reshape(-1)
+        except (OSError, KeyError) as error:
+            raise DataError(
+                f"{path} is not a ModelNet40 h5 file with 'data' and 'label' ({error})."
+            ) from None
+        if data.ndim != 3 or data.shape[2] < 3 or len(data) != len(label):
+            raise DataError(
+                f"{path} holds data {data.shape} and label {label.shape}; expected N x P x 3 and N."
+            )
+        clouds += list(data)
+        labels += label.astype(np.int64).tolist()
+        ids += [f"modelnet40/{split}/{path.stem}/{i:04d}" for i in range(len(data))]
+    return clouds, np.asarray(labels, dtype=np.int64), names, tuple(ids)
+
+
+def _read_resampled(
+    root: Path, split: str
+) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    names = _class_names(root / MARKERS["resampled"])
+    index = {name.replace(" ", "_"): i for i, name in enumerate(names)}
+    listing = root / f"modelnet40_{split}.txt"
+    clouds, labels, ids = [], [], []
+    for shape in _text(listing).split():
+        category = shape.rsplit("_", 1)[0]
+        if category not in index:
+            raise DataError(
+                f"{listing} lists {shape!r}, whose class {category!r} is not one of the 40."
+            )
+        path = root / category / f"{shape}.txt"
+        try:
+            cloud = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+        except FileNotFoundError:
+            raise UsageError(f"{path}, listed in {listing}, is missing.") from None
+        except ValueError as error:
+            raise DataError(
+                f"{path} is not comma-separated x, y, z, nx, ny, nz ({error})."
+            ) from None
+        if cloud.shape[1] != 6:
+            raise DataError(f"{path} has {cloud.shape[1]} columns; the resampled files have 6.")
+        clouds.append(cloud[:, :3])  # the normals are not colour
+        labels.append(index[category])
+        ids.append(f"modelnet40/{split}/{shape}")
+    return clouds, np.asarray(labels, dtype=np.int64), names, tuple(ids)
+
+
+def _read_openshape(
+    root: Path,
+) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    split_path, clouds_path = root / "test_split.json", root / "test_pc.npy"
+    try:
+        split = json.loads(_text(split_path))
+        entries = [(str(e["name"]), str(e["category"]).replace("_", " ")) for e in split]
+    except (ValueError, TypeError, KeyError) as error:
+        raise DataError(f"{split_path} is not a list of {{name, category}} ({error}).") from None
+    names_path = root / "modelnet40_shape_names.txt"
+    if names_path.is_file():
+        names = _class_names(names_path)
+    else:  # OpenShape's own copy has no name list: the 40 categories in sorted order
+        names = tuple(sorted({category for _, category in entries}))
+    index = {name: i for i, name in enumerate(names)}
+    if not clouds_path.is_file():
+        raise UsageError(
+            f"{clouds_path} is missing: it is published with {PUBLISHED['openshape']}."
+        )
+    stored = load_npy(clouds_path)
+    if len(stored) != len(entries):
+        raise DataError(
+            f"{clouds_path} holds {len(stored)} clouds but {split_path} lists {len(entries)}."
+        )
+    clouds = []
+    for position, item in enumerate(stored):
+        if not isinstance(item, dict) or "xyz" not in item:
+            raise DataError(f"Entry {position} of {clouds_path} is not a dict with 'xyz'.")
+        xyz = np.asarray(item["xyz"], dtype=np.float64)
+        rgb = item.get("rgb")
+        if rgb is not None:
+            rgb = np.asarray(rgb, dtype=np.float64) / OPENSHAPE_RGB_SCALE
+            xyz = np.concatenate([xyz, rgb], axis=1)
+        clouds.append(xyz)
+    unknown = [c for _, c in entries if c not in index]
+    if unknown:
+        raise DataError(f"{split_path} has category {unknown[0]!r}, not one of the 40 class names.")
+    labels = np.asarray([index[c] for _, c in entries], dtype=np.int64)
+    ids = tuple(f"modelnet40/test/{name}" for name, _ in entries)
+    return clouds, labels, names, ids
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise UsageError(f"{path} is missing.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path} cannot be read as text ({error}).") from None

@@ -1,0 +1,70 @@
+"""Reading published object-array `.npy` files (arrays of dicts of arrays) without running code.
+
+Some public evaluation files (OpenShape's ModelNet40 `test_pc.npy`, its LVIS clouds) are numpy
+object arrays, which numpy can only load by unpickling, and unpickling can run any code the
+file names. This reader admits only what such files are made of: numpy arrays, dtypes and
+scalars, and plain dicts, lists, tuples, strings and numbers. A file that names anything else
+is refused in one sentence, before any of it runs.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from bench.contracts.errors import DataError
+
+ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("builtins", "dict"),
+    ("builtins", "list"),
+    ("builtins", "tuple"),
+    ("collections", "OrderedDict"),
+}
+
+
+class _ArraysOnly(pickle.Unpickler):
+    def __init__(self, file: Any, source: Path) -> None:
+        super().__init__(file)
+        self.source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in ALLOWED:
+            raise DataError(
+                f"{self.source} asks to run {module}.{name} while loading; only numpy arrays and"
+                " plain containers are accepted from a data file, so it was not loaded."
+            )
+        return super().find_class(module, name)
+
+
+def load_npy(path: Path) -> Any:
+    """The array stored in `path`: plain arrays as numpy reads them, object arrays through the
+    restricted unpickler; a truncated or foreign file is a DataError."""
+    try:
+        with path.open("rb") as file:
+            version = npy_format.read_magic(file)
+            if version == (1, 0):
+                shape, _, dtype = npy_format.read_array_header_1_0(file)
+            else:
+                shape, _, dtype = npy_format.read_array_header_2_0(file)
+            if not dtype.hasobject:
+                return np.load(path, allow_pickle=False)
+            array = _ArraysOnly(file, path).load()
+    except DataError:
+        raise
+    except FileNotFoundError:
+        raise
+    except (ValueError, EOFError, pickle.UnpicklingError, OSError) as error:
+        raise DataError(f"{path} is not a readable .npy file ({error}).") from None
+    if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
+        raise DataError(f"{path} does not hold the array of shape {tuple(shape)} its header says.")
+    return array

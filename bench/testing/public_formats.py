@@ -1,0 +1,76 @@
+"""Small stand-ins for public dataset files, written in their exact published layouts.
+
+The real files are gigabytes behind download pages; tests and the conformance suite write a
+few clouds in the same layout (file names, h5 keys and dtypes, text columns, npy dicts, split
+json) so that every loader is exercised on the format it will meet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bench.datasets.shapes40 import CLASS_NAMES
+
+PUBLISHED_NAMES = tuple(name.replace(" ", "_") for name in CLASS_NAMES)  # as the files spell them
+
+
+def _clouds(count: int, points: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-0.5, 0.5, (count, points, 3)).astype(np.float32)
+
+
+def write_modelnet40_h5(root: Path, per_class: int = 1, points: int = 2048) -> Path:
+    """`modelnet40_ply_hdf5_2048/`: shape_names.txt, {train,test}_files.txt, ply_data_*.h5."""
+    import h5py
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "shape_names.txt").write_text("\n".join(PUBLISHED_NAMES) + "\n")
+    labels = np.repeat(np.arange(40, dtype=np.uint8), per_class)
+    for split, files in (("train", 2), ("test", 1)):
+        listed = []
+        for part, chunk in enumerate(np.array_split(labels, files)):
+            name = f"ply_data_{split}{part}.h5"
+            with h5py.File(root / name, "w") as file:
+                file.create_dataset("data", data=_clouds(len(chunk), points, part))
+                file.create_dataset("label", data=chunk.reshape(-1, 1))
+                file.create_dataset("normal", data=_clouds(len(chunk), points, 9))
+            listed.append(f"data/modelnet40_ply_hdf5_2048/{name}")
+        (root / f"{split}_files.txt").write_text("\n".join(listed) + "\n")
+    return root
+
+
+def write_modelnet40_resampled(root: Path, per_class: int = 1, points: int = 10000) -> Path:
+    """`modelnet40_normal_resampled/`: names, {train,test} id lists, <class>/<id>.txt (x,y,z,n)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "modelnet40_shape_names.txt").write_text("\n".join(PUBLISHED_NAMES) + "\n")
+    for split, offset in (("train", 1), ("test", 1000)):
+        ids = []
+        for label, name in enumerate(PUBLISHED_NAMES):
+            for k in range(per_class):
+                shape = f"{name}_{offset + k:04d}"
+                ids.append(shape)
+                xyz = _clouds(1, points, label + offset)[0]
+                rows = np.concatenate([xyz, np.tile([0.0, 1.0, 0.0], (points, 1))], axis=1)
+                (root / name).mkdir(exist_ok=True)
+                np.savetxt(root / name / f"{shape}.txt", rows, fmt="%.6f", delimiter=",")
+        (root / f"modelnet40_{split}.txt").write_text("\n".join(ids) + "\n")
+    return root
+
+
+def write_modelnet40_openshape(root: Path, per_class: int = 1, points: int = 10000) -> Path:
+    """OpenShape's `meta_data/modelnet40/`: test_split.json and an object-array test_pc.npy."""
+    root.mkdir(parents=True, exist_ok=True)
+    split, clouds = [], np.empty(40 * per_class, dtype=object)
+    for label, name in enumerate(CLASS_NAMES):
+        for k in range(per_class):
+            index = label * per_class + k
+            split.append({"name": f"{PUBLISHED_NAMES[label]}_{k + 1:04d}", "category": name})
+            clouds[index] = {
+                "xyz": _clouds(1, points, index)[0],
+                "rgb": np.full((points, 3), 100.0, dtype=np.float32),
+            }
+    (root / "test_split.json").write_text(json.dumps(split))
+    np.save(root / "test_pc.npy", clouds, allow_pickle=True)
+    return root
