@@ -16,13 +16,16 @@ stand"), as ULIP's and OpenShape's label lists spell them, so that prompts and t
 subset match. Each cloud keeps its first `points` points (all when 0), as PointCLIP and
 PointNet++ do, and is centred and scaled into the unit sphere. With `rgb`, clouds get three
 colour channels: the file's (OpenShape's, stored as 100 and divided by 255 as OpenShape does),
-or OpenShape's constant 0.4 where the layout has none. Nothing is downloaded: a missing file is
-one sentence saying which, where it is published and where the harness looked.
+or OpenShape's constant 0.4 where the layout has none. A split whose size differs from the
+published one (9,840 or 9,843 train, 2,468 test) is loaded with a warning. Nothing is
+downloaded: a missing file is one sentence saying which, where it is published and where the
+harness looked.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,7 @@ from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
 from bench.datasets.restricted_pickle import load_npy
 
+log = logging.getLogger(__name__)
 ENV_VAR = "BENCH_MODELNET40"
 FORMATS = ("auto", "h5", "resampled", "openshape")
 # A file whose presence identifies each layout, in the order `auto` tries them.
@@ -44,6 +48,11 @@ PUBLISHED = {
     "resampled": "modelnet40_normal_resampled.zip (the PointNet++ authors' release)",
     "openshape": "OpenShape's meta_data (or Uni3D's data/test_datasets.zip on its model hub)",
 }
+PUBLISHED_SIZES = {
+    ("h5", "train"): 9840, ("h5", "test"): 2468,
+    ("resampled", "train"): 9843, ("resampled", "test"): 2468,
+    ("openshape", "test"): 2468,
+}  # fmt: skip
 DEFAULT_RGB = 0.4  # OpenShape's colour for clouds without one
 OPENSHAPE_RGB_SCALE = 255.0  # OpenShape's ModelNet40 file stores colour as 100: /255 (~0.39)
 
@@ -96,6 +105,16 @@ class ModelNet40(Dataset[ModelNet40Config]):
             if split != "test":
                 raise UsageError("OpenShape's ModelNet40 files hold the test split only.")
             clouds, labels, names, ids = _read_openshape(root)
+        published = PUBLISHED_SIZES[layout, split]
+        if len(labels) != published:
+            log.warning(
+                "%s holds %d %s clouds; the published %s layout has %d.",
+                root,
+                len(labels),
+                split,
+                layout,
+                published,
+            )
         points = self._finish(clouds, root)
         fingerprint = fingerprint_arrays(points, labels, names)
         return CloudSet(points, labels, names, ids, fingerprint)

@@ -74,3 +74,31 @@ def write_modelnet40_openshape(root: Path, per_class: int = 1, points: int = 100
     (root / "test_split.json").write_text(json.dumps(split))
     np.save(root / "test_pc.npy", clouds, allow_pickle=True)
     return root
+
+
+def write_scanobjectnn_h5(
+    root: Path, variant: str = "obj_only", per_class: int = 1, points: int = 2048
+) -> Path:
+    """The official release: `main_split[_nobg]/{training,test}_objectdataset[...].h5`, keys
+    `data` (float32 N x P x 3), `label` (int64 N) and `mask` (int64 N x P)."""
+    import h5py
+
+    from bench.datasets.scanobjectnn import FILES
+
+    directory, suffix = FILES[variant]
+    (root / directory).mkdir(parents=True, exist_ok=True)
+    labels = np.repeat(np.arange(15, dtype=np.int64), per_class)
+    for prefix, seed in (("training", 1), ("test", 2)):
+        with h5py.File(root / directory / f"{prefix}_objectdataset{suffix}.h5", "w") as file:
+            file.create_dataset("data", data=_clouds(len(labels), points, seed))
+            file.create_dataset("label", data=labels)
+            file.create_dataset("mask", data=np.zeros((len(labels), points), dtype=np.int64))
+    return root
+
+
+def write_scanobjectnn_openshape(root: Path, count: int = 30, points: int = 2048) -> Path:
+    """OpenShape's `scanobjectnn/xyz_label.npy`: a pickled dict with `xyz` and `label`."""
+    root.mkdir(parents=True, exist_ok=True)
+    content = {"xyz": _clouds(count, points, 3), "label": np.arange(count, dtype=np.int64) % 15}
+    np.save(root / "xyz_label.npy", np.array(content, dtype=object), allow_pickle=True)
+    return root
