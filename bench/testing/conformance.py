@@ -23,7 +23,11 @@ from bench.contracts.randomness import SampleStreams
 from bench.contracts.registry import NAME_PATTERN
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
 from bench.evaluation.threat import check_threat_model
-from bench.testing.public_formats import write_modelnet40_h5, write_scanobjectnn_h5
+from bench.testing.public_formats import (
+    write_modelnet40_h5,
+    write_objaverse_lvis_openshape,
+    write_scanobjectnn_h5,
+)
 from bench.testing.toys import ToyVictim, toy_clouds
 from bench.training.loop import TrainContext
 
@@ -211,7 +215,11 @@ def _check_batch_invariance(
 
 
 # Datasets read from files, and the writer of a stand-in in their published layout.
-STAND_INS = {"modelnet40": write_modelnet40_h5, "scanobjectnn": write_scanobjectnn_h5}
+STAND_INS = {
+    "modelnet40": write_modelnet40_h5,
+    "scanobjectnn": write_scanobjectnn_h5,
+    "objaverse_lvis": write_objaverse_lvis_openshape,
+}
 
 
 def check_dataset(name: str) -> None:

@@ -102,3 +102,45 @@ def write_scanobjectnn_openshape(root: Path, count: int = 30, points: int = 2048
     content = {"xyz": _clouds(count, points, 3), "label": np.arange(count, dtype=np.int64) % 15}
     np.save(root / "xyz_label.npy", np.array(content, dtype=object), allow_pickle=True)
     return root
+
+
+LVIS_SAMPLE = ("aerosol_can", "alarm_clock", "banana", "Band_Aid", "teddy_bear")  # raw names
+
+
+def _lvis_objects(root: Path, per_class: int, points: int) -> list[tuple[str, str, str]]:
+    """Write one OpenShape-style object dict per (category, k); (category, uid, relative path)."""
+    objects = []
+    for c, category in enumerate(LVIS_SAMPLE):
+        for k in range(per_class):
+            uid = f"{c:02d}{k:02d}" + "0" * 28
+            relative = f"objaverse/000-{c:03d}/{uid}.npy"
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            content = {
+                "xyz": _clouds(1, points, 10 * c + k)[0],
+                "rgb": np.full((points, 3), 0.5, dtype=np.float32),
+                "text": ["a caption"],  # the published dicts carry other fields too
+            }
+            np.save(root / relative, np.array(content, dtype=object), allow_pickle=True)
+            objects.append((category, uid, relative))
+    return objects
+
+
+def write_objaverse_lvis_openshape(root: Path, per_class: int = 2, points: int = 10000) -> Path:
+    """OpenShape's `split/lvis.json` (uid, category, group, data_path) and per-object npy dicts."""
+    objects = _lvis_objects(root, per_class, points)
+    listing = [
+        {"uid": uid, "category": category, "group": "lvis", "data_path": relative}
+        for category, uid, relative in objects
+    ]
+    (root / "split").mkdir(parents=True, exist_ok=True)
+    (root / "split" / "lvis.json").write_text(json.dumps(listing))
+    return root
+
+
+def write_objaverse_lvis_uni3d(root: Path, per_class: int = 2, points: int = 10000) -> Path:
+    """Uni3D's `lvis_testset.txt` (cate_id,cate_name,model_id,path) and per-object npy dicts."""
+    objects = _lvis_objects(root, per_class, points)
+    ids = {category: i for i, category in enumerate(sorted(LVIS_SAMPLE))}
+    lines = [f"{ids[c]},{c},{uid},{relative}" for c, uid, relative in objects]
+    (root / "lvis_testset.txt").write_text("\n".join(lines) + "\n")
+    return root

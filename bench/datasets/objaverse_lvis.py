@@ -1,0 +1,186 @@
+"""Objaverse-LVIS (the 1,156-category zero-shot benchmark of OpenShape) from its public files.
+
+Two published listings of the same 46,832 objects, each naming one `.npy` per object (a
+pickled dict with `xyz` (10,000 x 3) and `rgb` (10,000 x 3, in [0, 1]) among other fields,
+read without running pickle code):
+
+- `openshape`: OpenShape's `meta_data/split/lvis.json`, a list of `{uid, category, group,
+  data_path}`, `data_path` relative to the directory of the processed objects;
+- `uni3d`: Uni3D's `lvis_testset.txt`, lines `cate_id,cate_name,model_id,relative npy path`.
+
+`root` is the directory the listed paths are relative to; the listing is looked for there (or
+given as `listing`). Class names are the sorted raw LVIS names, underscores kept ("aerosol_can"),
+as OpenShape and Uni3D pass them to CLIP. All objects are one test split; `per_class` keeps the
+first N objects of each class (0: all), since the whole set is 11 GB in memory with colour.
+Clouds keep their first `points` points (all by default) and are centred in the unit sphere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.contracts.errors import ConfigError, DataError, UsageError
+from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
+from bench.datasets.cloudset import CloudSet, fingerprint_arrays
+from bench.datasets.restricted_pickle import load_npy
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "BENCH_OBJAVERSE_LVIS"
+LISTINGS = {"openshape": ("lvis.json", "split/lvis.json"), "uni3d": ("lvis_testset.txt",)}
+PUBLISHED_SIZE = 46832
+PUBLISHED = (
+    "OpenShape's training data (meta_data.zip for split/lvis.json, the Objaverse tarballs for"
+    " the objects) or Uni3D's data/test_datasets.zip (objaverse_lvis/)"
+)
+
+
+@dataclass(frozen=True)
+class ObjaverseLvisConfig:
+    root: str = ""  # where the listed .npy paths start; empty: $BENCH_OBJAVERSE_LVIS
+    listing: str = ""  # the listing file, if not in root
+    per_class: int = 0  # the first N objects of each class; 0 keeps all
+    points: int = 0  # the first N points of each cloud; 0 keeps all
+    rgb: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("per_class", "points"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"objaverse_lvis.{name} must be an integer >= 0, not {value!r}.")
+        if not isinstance(self.rgb, bool):
+            raise ConfigError(f"objaverse_lvis.rgb must be true or false, not {self.rgb!r}.")
+
+
+@DATASETS.register("objaverse_lvis")
+class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
+    """Objaverse-LVIS (Deitke et al., Objaverse, CVPR 2023; split of Liu et al., OpenShape,
+    NeurIPS 2023), read from OpenShape's or Uni3D's files.
+
+    Directories are where the data is, not what it is: they are left out of cell identities,
+    whose data fingerprint covers the clouds themselves.
+    """
+
+    Config = ObjaverseLvisConfig
+    version = 1
+    runtime_fields = frozenset({"root", "listing"})
+    info = PluginInfo(
+        display="Objaverse-LVIS",
+        description="1,156 LVIS categories of Objaverse objects, from OpenShape or Uni3D files.",
+        cite="Liu et al., OpenShape: Scaling Up 3D Shape Representation Towards Open-World"
+        " Understanding, NeurIPS 2023",
+    )
+
+    def load(self, split: str) -> CloudSet:
+        if split != "test":
+            raise UsageError("Objaverse-LVIS is an evaluation set: it has a test split only.")
+        root = self.root()
+        listing = self.listing(root)
+        entries = _read_listing(listing)
+        if len(entries) != PUBLISHED_SIZE:
+            log.warning(
+                "%s lists %d objects; the published listing has %d.",
+                listing, len(entries), PUBLISHED_SIZE,
+            )  # fmt: skip
+        names = tuple(sorted({category for category, _, _ in entries}))
+        if self.config.per_class:
+            kept: dict[str, int] = defaultdict(int)
+            chosen = []
+            for entry in entries:
+                if kept[entry[0]] < self.config.per_class:
+                    kept[entry[0]] += 1
+                    chosen.append(entry)
+            entries = chosen
+        index = {name: i for i, name in enumerate(names)}
+        clouds = [self._cloud(root / relative, listing) for _, _, relative in entries]
+        points = np.stack(clouds).astype(np.float32)
+        labels = np.asarray([index[category] for category, _, _ in entries], dtype=np.int64)
+        ids = tuple(f"objaverse_lvis/{uid}" for _, uid, _ in entries)
+        return CloudSet(points, labels, names, ids, fingerprint_arrays(points, labels, names))
+
+    def root(self) -> Path:
+        given = self.config.root or os.environ.get(ENV_VAR, "")
+        if not given:
+            raise UsageError(
+                "Objaverse-LVIS is read from files on disk: set objaverse_lvis.root (--set"
+                f" dataset.root=DIR) or {ENV_VAR} to the directory of {PUBLISHED}."
+            )
+        root = Path(given).expanduser()
+        if not root.is_dir():
+            raise UsageError(f"The Objaverse-LVIS directory {root} does not exist.")
+        return root
+
+    def listing(self, root: Path) -> Path:
+        if self.config.listing:
+            path = Path(self.config.listing).expanduser()
+            if not path.is_file():
+                raise UsageError(f"The Objaverse-LVIS listing {path} does not exist.")
+            return path
+        candidates = [root / name for names in LISTINGS.values() for name in names]
+        for path in candidates:
+            if path.is_file():
+                return path
+        raise UsageError(
+            f"No Objaverse-LVIS listing in {root} (looked for"
+            f" {', '.join(str(c.relative_to(root)) for c in candidates)}); it is published in"
+            f" {PUBLISHED}, or give objaverse_lvis.listing."
+        )
+
+    def _cloud(self, path: Path, listing: Path) -> np.ndarray:
+        if not path.is_file():
+            raise UsageError(f"{path}, listed in {listing}, is missing.")
+        stored = load_npy(path)
+        content = stored.item() if stored.shape == () else None
+        if not isinstance(content, dict) or "xyz" not in content:
+            raise DataError(f"{path} is not a dict with 'xyz', as the published objects are.")
+        xyz = np.asarray(content["xyz"], dtype=np.float64)
+        count = self.config.points or len(xyz)
+        if xyz.ndim != 2 or xyz.shape[1] != 3 or len(xyz) < count:
+            raise DataError(f"{path} holds xyz {xyz.shape}; expected at least {count} x 3.")
+        if not np.isfinite(xyz).all():
+            raise DataError(f"{path} has NaN or infinite coordinates.")
+        xyz = xyz[:count]
+        centred = xyz - xyz.mean(axis=0)
+        cloud = centred / max(float(np.linalg.norm(centred, axis=1).max()), 1e-12)
+        if self.config.rgb:
+            rgb = content.get("rgb")
+            if rgb is None:
+                raise DataError(f"{path} has no 'rgb', and objaverse_lvis.rgb asks for colour.")
+            cloud = np.concatenate([cloud, np.asarray(rgb, dtype=np.float64)[:count]], axis=1)
+        return cloud
+
+
+def _read_listing(path: Path) -> list[tuple[str, str, Path]]:
+    """(category, object id, relative .npy path) per listed object, in listing order."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path} cannot be read as text ({error}).") from None
+    if path.suffix == ".json":
+        try:
+            return [
+                (str(e["category"]), str(e["uid"]), Path(e["data_path"])) for e in json.loads(text)
+            ]
+        except (ValueError, TypeError, KeyError) as error:
+            raise DataError(
+                f"{path} is not a list of {{uid, category, data_path}} ({error})."
+            ) from None
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.strip().split(",")
+        if len(fields) != 4:
+            raise DataError(
+                f"Line {number} of {path} has {len(fields)} fields; expected cate_id,cate_name,"
+                "model_id,path."
+            )
+        entries.append((fields[1], fields[2], Path(fields[3])))
+    return entries
