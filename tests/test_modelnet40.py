@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +20,13 @@ from bench.testing.public_formats import (
     write_modelnet40_h5,
     write_modelnet40_openshape,
     write_modelnet40_resampled,
+    write_modelnet40_ulip,
 )
 
 WRITERS = {
     "h5": write_modelnet40_h5,
     "resampled": write_modelnet40_resampled,
+    "ulip": write_modelnet40_ulip,
     "openshape": write_modelnet40_openshape,
 }
 
@@ -124,6 +127,12 @@ def test_a_data_file_that_would_run_code_is_refused_before_it_runs(tmp_path: Pat
     np.save(root / "test_pc.npy", clouds, allow_pickle=True)
     with pytest.raises(DataError, match="asks to run .*system while loading"):
         load(root)
+    assert not marker.exists()
+    ulip = write_modelnet40_ulip(tmp_path / "ulip", points=8)
+    with (ulip / "modelnet40_test_8192pts_fps.dat").open("wb") as file:
+        pickle.dump([[Payload()], [np.zeros(1)]], file)
+    with pytest.raises(DataError, match="asks to run .*system while loading"):
+        load(ulip)
     assert not marker.exists()
 
 

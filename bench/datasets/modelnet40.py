@@ -6,6 +6,9 @@
 - `resampled`: `modelnet40_normal_resampled/` (PointNet++): `modelnet40_shape_names.txt`,
   `modelnet40_{train,test}.txt` listing shape ids such as `airplane_0627`, and one
   `<class>/<id>.txt` per shape with 10,000 lines of comma-separated x, y, z, nx, ny, nz.
+- `ulip`: ULIP's and Point-BERT's `modelnet40_{train,test}_8192pts_fps.dat` (a pickle of
+  [clouds, labels]: 8,192 x 6 farthest-point samples of the resampled files) beside
+  `modelnet40_shape_names.txt`, read without running pickle code.
 - `openshape`: OpenShape's evaluation copy (`meta_data/modelnet40/`, also in Uni3D's
   `test_datasets.zip`): `test_split.json` (a list of `{"name", "category"}`) and `test_pc.npy`,
   an object array of dicts with `xyz` (10,000 x 3) and `rgb`, read without running pickle code
@@ -35,25 +38,30 @@ import numpy as np
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
-from bench.datasets.restricted_pickle import load_npy
+from bench.datasets.restricted_pickle import load_npy, load_pickle
 
 log = logging.getLogger(__name__)
 ENV_VAR = "BENCH_MODELNET40"
-FORMATS = ("auto", "h5", "resampled", "openshape")
+FORMATS = ("auto", "h5", "ulip", "resampled", "openshape")
 # A file whose presence identifies each layout, in the order `auto` tries them.
-MARKERS = {"h5": "shape_names.txt", "resampled": "modelnet40_shape_names.txt",
-           "openshape": "test_split.json"}  # fmt: skip
+# ULIP's files sit in the resampled directory: where both are, `auto` reads ULIP's.
+MARKERS = {"h5": "shape_names.txt", "ulip": "modelnet40_test_8192pts_fps.dat",
+           "resampled": "modelnet40_shape_names.txt", "openshape": "test_split.json"}  # fmt: skip
 PUBLISHED = {
     "h5": "modelnet40_ply_hdf5_2048.zip (the PointNet authors' release)",
     "resampled": "modelnet40_normal_resampled.zip (the PointNet++ authors' release)",
+    "ulip": "ULIP's and Point-BERT's modelnet40_*_8192pts_fps.dat (their data instructions)",
     "openshape": "OpenShape's meta_data (or Uni3D's data/test_datasets.zip on its model hub)",
 }
 PUBLISHED_SIZES = {
     ("h5", "train"): 9840, ("h5", "test"): 2468,
     ("resampled", "train"): 9843, ("resampled", "test"): 2468,
+    ("ulip", "train"): 9843, ("ulip", "test"): 2468,
     ("openshape", "test"): 2468,
 }  # fmt: skip
 DEFAULT_RGB = 0.4  # OpenShape's colour for clouds without one
+# What a layout's reader returns: clouds, labels, class names, sample ids.
+Read = tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]
 OPENSHAPE_RGB_SCALE = 255.0  # OpenShape's ModelNet40 file stores colour as 100: /255 (~0.39)
 
 
@@ -101,6 +109,8 @@ class ModelNet40(Dataset[ModelNet40Config]):
             clouds, labels, names, ids = _read_h5(root, split)
         elif layout == "resampled":
             clouds, labels, names, ids = _read_resampled(root, split)
+        elif layout == "ulip":
+            clouds, labels, names, ids = _read_ulip(root, split)
         else:
             if split != "test":
                 raise UsageError("OpenShape's ModelNet40 files hold the test split only.")
@@ -182,9 +192,7 @@ def _class_names(path: Path) -> tuple[str, ...]:
     return names
 
 
-def _read_h5(
-    root: Path, split: str
-) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]:
+def _read_h5(root: Path, split: str) -> Read:
     import h5py
 
     names = _class_names(root / MARKERS["h5"])
@@ -212,9 +220,7 @@ def _read_h5(
     return clouds, np.asarray(labels, dtype=np.int64), names, tuple(ids)
 
 
-def _read_resampled(
-    root: Path, split: str
-) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]:
+def _read_resampled(root: Path, split: str) -> Read:
     names = _class_names(root / MARKERS["resampled"])
     index = {name.replace(" ", "_"): i for i, name in enumerate(names)}
     listing = root / f"modelnet40_{split}.txt"
@@ -242,9 +248,24 @@ def _read_resampled(
     return clouds, np.asarray(labels, dtype=np.int64), names, tuple(ids)
 
 
-def _read_openshape(
-    root: Path,
-) -> tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]:
+def _read_ulip(root: Path, split: str) -> Read:
+    names = _class_names(root / MARKERS["resampled"])
+    path = root / f"modelnet40_{split}_8192pts_fps.dat"
+    if not path.is_file():
+        raise UsageError(f"{path} is missing: it is published as {PUBLISHED['ulip']}.")
+    stored = load_pickle(path)
+    if not (isinstance(stored, list | tuple) and len(stored) == 2):
+        raise DataError(f"{path} is not a pickle of [clouds, labels], as ULIP's files are.")
+    clouds, labels = stored
+    if len(clouds) != len(labels):
+        raise DataError(f"{path} holds {len(clouds)} clouds but {len(labels)} labels.")
+    clouds = [np.asarray(c, dtype=np.float64)[:, :3] for c in clouds]  # normals are not colour
+    flat = np.asarray([int(np.asarray(label).reshape(-1)[0]) for label in labels], dtype=np.int64)
+    ids = tuple(f"modelnet40/{split}/ulip/{i:05d}" for i in range(len(flat)))
+    return clouds, flat, names, ids
+
+
+def _read_openshape(root: Path) -> Read:
     split_path, clouds_path = root / "test_split.json", root / "test_pc.npy"
     try:
         split = json.loads(_text(split_path))

@@ -1,10 +1,11 @@
-"""Reading published object-array `.npy` files (arrays of dicts of arrays) without running code.
+"""Reading published pickles (object-array `.npy` files, ULIP's `.dat`) without running code.
 
 Some public evaluation files (OpenShape's ModelNet40 `test_pc.npy`, its LVIS clouds) are numpy
-object arrays, which numpy can only load by unpickling, and unpickling can run any code the
-file names. This reader admits only what such files are made of: numpy arrays, dtypes and
-scalars, and plain dicts, lists, tuples, strings and numbers. A file that names anything else
-is refused in one sentence, before any of it runs.
+object arrays, which numpy can only load by unpickling, and ULIP's ModelNet40 `.dat` files are
+plain pickles; unpickling can run any code the file names. This reader admits only what such
+files are made of: numpy arrays, dtypes and scalars, and plain dicts, lists, tuples, strings
+and numbers. A file that names anything else is refused in one sentence, before any of it
+runs.
 """
 
 from __future__ import annotations
@@ -68,3 +69,16 @@ def load_npy(path: Path) -> Any:
     if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
         raise DataError(f"{path} does not hold the array of shape {tuple(shape)} its header says.")
     return array
+
+
+def load_pickle(path: Path) -> Any:
+    """The object pickled in `path`, through the same restricted unpickler."""
+    try:
+        with path.open("rb") as file:
+            return _ArraysOnly(file, path).load()
+    except DataError:
+        raise
+    except FileNotFoundError:
+        raise
+    except (ValueError, EOFError, pickle.UnpicklingError, OSError, IndexError) as error:
+        raise DataError(f"{path} is not a readable pickle of arrays ({error}).") from None

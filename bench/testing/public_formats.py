@@ -59,6 +59,22 @@ def write_modelnet40_resampled(root: Path, per_class: int = 1, points: int = 100
     return root
 
 
+def write_modelnet40_ulip(root: Path, per_class: int = 1, points: int = 8192) -> Path:
+    """ULIP's `modelnet40_{train,test}_8192pts_fps.dat` (a pickle of [list of P x 6 float32
+    clouds, list of (1,) int32 labels]) beside `modelnet40_shape_names.txt`."""
+    import pickle
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "modelnet40_shape_names.txt").write_text("\n".join(PUBLISHED_NAMES) + "\n")
+    for split, seed in (("train", 5), ("test", 6)):
+        clouds = _clouds(40 * per_class, points, seed)
+        rows = [np.concatenate([c, np.zeros_like(c)], axis=1) for c in clouds]
+        labels = [np.array([c], dtype=np.int32) for c in np.repeat(np.arange(40), per_class)]
+        with (root / f"modelnet40_{split}_8192pts_fps.dat").open("wb") as file:
+            pickle.dump([rows, labels], file)
+    return root
+
+
 def write_modelnet40_openshape(root: Path, per_class: int = 1, points: int = 10000) -> Path:
     """OpenShape's `meta_data/modelnet40/`: test_split.json and an object-array test_pc.npy."""
     root.mkdir(parents=True, exist_ok=True)
