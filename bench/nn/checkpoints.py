@@ -1,0 +1,143 @@
+"""Published encoder checkpoints, loaded into the harness's modules with strict key accounting.
+
+A released checkpoint stores the point encoder beside other things (the CLIP side, a logit
+scale, the optimizer), under a top-level key and a key prefix (`module.` from
+DistributedDataParallel). A layout names which of the file's tensors are the encoder's; every
+one of the module's tensors must be there with its shape and nothing else under the encoder's
+names may be, or the load is an error that lists what is missing and what is unexpected, so
+that a wrong or truncated file never yields numbers.
+
+Files load with `torch.load(weights_only=True)` (or as safetensors); a file that needs pickle
+code to load is refused, unless the user passes `trust_pickle` for a file whose source they
+trust.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.contracts.errors import WeightsError
+from bench.storage.file_hashes import cached_sha256
+
+log = logging.getLogger(__name__)
+SHOWN = 5  # names listed in an error before "and N more"
+
+
+@dataclass(frozen=True)
+class PublishedLayout:
+    """Where an encoder's tensors are in a published checkpoint file."""
+
+    top_level_key: str | None  # the entry holding the state dict; None: the file is the dict
+    key_prefix: str  # before every name, e.g. "module."
+    owned: tuple[str, ...]  # names (after the prefix) or name prefixes that are the encoder's
+
+    def owns(self, name: str) -> bool:
+        return any(name == o or (o.endswith(".") and name.startswith(o)) for o in self.owned)
+
+
+# ULIP-1 and ULIP-2 (salesforce/ULIP main.py): ckpt["state_dict"], "module." stripped.
+ULIP = PublishedLayout("state_dict", "module.", ("point_encoder.", "pc_projection"))
+# OpenShape (src/example.py load_model): the keys with "module.", PPAT plus its projection.
+OPENSHAPE = PublishedLayout("state_dict", "module.", ("ppat.", "proj."))
+
+
+def load_published(
+    module: torch.nn.Module, path: Path, layout: PublishedLayout, trust_pickle: bool = False
+) -> str:
+    """Load the encoder's tensors from `path` into `module`, strictly; returns the file's sha256."""
+    content = read_checkpoint(path, trust_pickle)
+    flat = path.suffix == ".safetensors"  # a flat name -> tensor file: no top-level entry
+    state = _encoder_state(content, replace(layout, top_level_key=None) if flat else layout, path)
+    expected = module.state_dict()
+    missing = [name for name in expected if name not in state]
+    unexpected = [name for name in state if name not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} of the encoder's tensors are missing ({_some(missing)})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} are not the encoder's ({_some(unexpected)})")
+        raise WeightsError(f"The checkpoint {path} does not fit the encoder: {'; '.join(parts)}.")
+    wrong = [
+        f"{name} is {tuple(state[name].shape)}, not {tuple(value.shape)}"
+        for name, value in expected.items()
+        if tuple(state[name].shape) != tuple(value.shape)
+    ]
+    if wrong:
+        raise WeightsError(
+            f"The checkpoint {path} has tensors of other shapes: {_some(wrong)} (another model"
+            " size or variant?)."
+        )
+    module.load_state_dict(state, strict=True)
+    return cached_sha256(path)
+
+
+def read_checkpoint(path: Path, trust_pickle: bool = False) -> dict[str, Any]:
+    """The checkpoint's top-level mapping, read without running pickle code unless trusted."""
+    if not path.is_file():
+        raise WeightsError(f"The checkpoint {path} does not exist.")
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return dict(load_file(path))
+        except (SafetensorError, OSError) as error:
+            raise WeightsError(f"{path} is not a readable safetensors file ({error}).") from None
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        needed = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
+        if needed is None:
+            raise WeightsError(f"{path} is not a readable torch checkpoint.") from None
+        if not trust_pickle:
+            raise WeightsError(
+                f"{path} needs pickle code to load (it names {needed.group(1)}), so it was not"
+                " loaded; pass trust_pickle only for a file from a source you trust."
+            ) from None
+        log.warning("Loading %s with pickle code, as trust_pickle asks.", path)
+        content = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise WeightsError(f"{path} is not a readable torch checkpoint ({error}).") from None
+    if not isinstance(content, dict):
+        raise WeightsError(f"{path} holds a {type(content).__name__}, not a checkpoint mapping.")
+    return content
+
+
+def _encoder_state(
+    content: dict[str, Any], layout: PublishedLayout, path: Path
+) -> dict[str, torch.Tensor]:
+    state = content
+    if layout.top_level_key is not None:
+        if layout.top_level_key not in content:
+            raise WeightsError(
+                f"{path} has no '{layout.top_level_key}' entry (it has {_some(list(content))});"
+                " is it a checkpoint of this method?"
+            )
+        state = content[layout.top_level_key]
+    names = {
+        key[len(layout.key_prefix) :]: value
+        for key, value in state.items()
+        if isinstance(key, str) and key.startswith(layout.key_prefix)
+    }
+    owned = {name: value for name, value in names.items() if layout.owns(name)}
+    if not owned:
+        raise WeightsError(
+            f"{path} has no tensor named {layout.key_prefix}{layout.owned[0]}...: not a"
+            " checkpoint of this method's layout."
+        )
+    if not all(isinstance(value, torch.Tensor) for value in owned.values()):
+        raise WeightsError(f"{path} holds something other than tensors under the encoder's names.")
+    return owned
+
+
+def _some(names: list[str]) -> str:
+    shown = ", ".join(names[:SHOWN])
+    return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
