@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fractions
 import json
 import socket
 import subprocess
@@ -213,18 +214,24 @@ def test_open_clip_tag_resolves_only_from_the_local_cache(
     assert encoder.identity() == f"open_clip:ViT-B-16:{sha256_file(encoder.weights().path)}"
 
 
-def test_precomputed_dict_needs_pickle_opt_in(tmp_path: Path) -> None:
+def test_precomputed_dict_loads_without_running_code_and_code_needs_the_opt_in(
+    tmp_path: Path,
+) -> None:
     rng = np.random.default_rng(0)
     features = {name: rng.normal(size=(1, 8)).astype(np.float32) for name in ("cup", "bed", "tv")}
     path = tmp_path / "modelnet40_cat_name_pt_feat.npy"
     np.save(path, {name: {"open_clip_text_feat": f} for name, f in features.items()})
-    with pytest.raises(WeightsError, match="allow_pickle=True"):
-        load_precomputed(path, ["cup"])
-    loaded = load_precomputed(path, ["tv", "cup"], allow_pickle=True)
+    loaded = load_precomputed(path, ["tv", "cup"])  # arrays in dicts: the restricted reader
     expected = np.concatenate([features["tv"], features["cup"]])
     assert np.allclose(loaded, expected / np.linalg.norm(expected, axis=1, keepdims=True))
     with pytest.raises(WeightsError, match="lamp"):
-        load_precomputed(path, ["lamp"], allow_pickle=True)
+        load_precomputed(path, ["lamp"])
+    coded = {name: {"open_clip_text_feat": fractions.Fraction(1, 3)} for name in features}
+    np.save(path, coded, allow_pickle=True)  # names a class: loading it would run its code
+    with pytest.raises(WeightsError, match="asks to run fractions.Fraction.* allow_pickle=True"):
+        load_precomputed(path, ["cup"])
+    with pytest.raises(WeightsError, match="not \\[D\\] or \\[1, D\\]"):
+        load_precomputed(path, ["cup"], allow_pickle=True)  # trusted: loaded, then checked
 
 
 def test_precomputed_matrix_follows_the_sorted_class_list(tmp_path: Path) -> None:

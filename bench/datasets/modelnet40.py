@@ -12,7 +12,7 @@
 - `openshape`: OpenShape's evaluation copy (`meta_data/modelnet40/`, also in Uni3D's
   `test_datasets.zip`): `test_split.json` (a list of `{"name", "category"}`) and `test_pc.npy`,
   an object array of dicts with `xyz` (10,000 x 3) and `rgb`, read without running pickle code
-  (`bench.datasets.restricted_pickle`). Test split only.
+  (`bench.storage.restricted_pickle`). Test split only.
 
 Class names are the published ones with underscores read as spaces ("night_stand" is "night
 stand"), as ULIP's and OpenShape's label lists spell them, so that prompts and the ModelNet10
@@ -38,7 +38,7 @@ import numpy as np
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
-from bench.datasets.restricted_pickle import load_npy, load_pickle
+from bench.storage.restricted_pickle import load_npy, load_pickle
 
 log = logging.getLogger(__name__)
 ENV_VAR = "BENCH_MODELNET40"

@@ -29,7 +29,7 @@ import numpy as np
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
-from bench.datasets.restricted_pickle import load_npy
+from bench.storage.restricted_pickle import load_npy
 
 log = logging.getLogger(__name__)
 

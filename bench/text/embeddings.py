@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.contracts.errors import UsageError, WeightsError
+from bench.contracts.errors import DataError, UsageError, WeightsError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import TextEncoder
 from bench.contracts.runtime import progress
 from bench.storage.home import subdir
+from bench.storage.restricted_pickle import CodeInFile, load_npy
 from bench.storage.verified import read_verified, write_verified
 from bench.text.templates import templates
 
@@ -90,24 +91,26 @@ def load_precomputed(
     """Unit-norm float32 [C, D] in `class_names` order from an OpenShape `*_cat_name_pt_feat.npy`.
 
     Two layouts exist: a pickled dict category -> {"open_clip_text_feat": [1, D]} (ModelNet40,
-    ScanObjectNN), which needs `allow_pickle=True` because unpickling can run code; and a plain
-    [C, D] array whose rows follow the sorted class list (Objaverse-LVIS), which never does.
+    ScanObjectNN), read by the restricted unpickler (`bench.storage.restricted_pickle`: numpy
+    arrays and plain containers only, no code runs); and a plain [C, D] array whose rows follow
+    the sorted class list (Objaverse-LVIS). A file that names anything else is refused unless
+    `allow_pickle=True`, for a file whose source the user trusts.
     """
     path = Path(path)
     names = list(class_names)
     if not path.is_file():
         raise WeightsError(f"The precomputed embedding file '{path}' does not exist.")
     try:
-        data = np.load(path, allow_pickle=allow_pickle)
-    except ValueError as error:
-        if allow_pickle:
-            raise WeightsError(f"'{path}' is not a readable .npy file: {error}") from error
-        raise WeightsError(
-            f"'{path}' holds pickled objects, which can run code when loaded; pass"
-            " allow_pickle=True only if you trust where the file came from."
-        ) from error
-    except (OSError, EOFError) as error:
-        raise WeightsError(f"'{path}' is not a readable .npy file: {error}") from error
+        data = load_npy(path)
+    except CodeInFile as error:
+        if not allow_pickle:
+            raise WeightsError(
+                f"{error} Pass allow_pickle=True only if you trust where the file came from."
+            ) from None
+        log.warning("Loading %s with pickle code, as allow_pickle asks.", path)
+        data = np.load(path, allow_pickle=True)
+    except DataError as error:
+        raise WeightsError(str(error)) from None
     if isinstance(data, np.ndarray) and data.dtype == object and data.ndim == 0:
         rows = _rows_from_dict(data.item(), names, path)
     elif isinstance(data, np.ndarray) and data.ndim == 2 and data.dtype.kind == "f":

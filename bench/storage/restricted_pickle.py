@@ -33,6 +33,10 @@ ALLOWED = {
 }
 
 
+class CodeInFile(DataError):
+    """A data file that would run code to load: refused before any of it runs."""
+
+
 class _ArraysOnly(pickle.Unpickler):
     def __init__(self, file: Any, source: Path) -> None:
         super().__init__(file)
@@ -40,7 +44,7 @@ class _ArraysOnly(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in ALLOWED:
-            raise DataError(
+            raise CodeInFile(
                 f"{self.source} asks to run {module}.{name} while loading; only numpy arrays and"
                 " plain containers are accepted from a data file, so it was not loaded."
             )
