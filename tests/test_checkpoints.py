@@ -12,8 +12,9 @@ from safetensors.torch import save_file
 
 from bench.contracts.errors import WeightsError
 from bench.nn.backbone import ULIP1, PointBertEncoder
-from bench.nn.checkpoints import OPENSHAPE, ULIP, load_published
+from bench.nn.checkpoints import OPENSHAPE, ULIP, UNI3D, load_published
 from bench.nn.ppat import G14, PpatEncoder
+from bench.nn.uni3d import UNI3D_TI, Uni3dEncoder
 
 
 def released(module: torch.nn.Module, path: Path, **extra: object) -> Path:
@@ -87,3 +88,18 @@ def test_safetensors_files_load_without_a_top_level_entry(tmp_path: Path) -> Non
     flat = {f"module.{k}": v.contiguous() for k, v in encoder.state_dict().items()}
     save_file(flat, tmp_path / "model.safetensors")
     load_published(PointBertEncoder(ULIP1), tmp_path / "model.safetensors", ULIP)
+
+
+def test_a_released_uni3d_checkpoint_in_float16_loads_into_float32(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    source = Uni3dEncoder(UNI3D_TI)
+    half = {k: v.half() if v.is_floating_point() else v for k, v in source.state_dict().items()}
+    torch.save({"module": half, "epoch": 5}, tmp_path / "model.pt")
+    target = Uni3dEncoder(UNI3D_TI)
+    load_published(target, tmp_path / "model.pt", UNI3D)
+    for name, value in target.state_dict().items():
+        assert value.dtype == source.state_dict()[name].dtype
+        assert torch.equal(value, half[name].to(value.dtype)), name
+    prefixed = {f"module.{k}": v for k, v in half.items()}  # main.py strips this when present
+    torch.save({"module": prefixed}, tmp_path / "prefixed.pt")
+    load_published(Uni3dEncoder(UNI3D_TI), tmp_path / "prefixed.pt", UNI3D)

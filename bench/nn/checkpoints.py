@@ -37,6 +37,7 @@ class PublishedLayout:
     top_level_key: str | None  # the entry holding the state dict; None: the file is the dict
     key_prefix: str  # before every name, e.g. "module."
     owned: tuple[str, ...]  # names (after the prefix) or name prefixes that are the encoder's
+    optional_prefix: str = ""  # stripped from every name when the first one has it
 
     def owns(self, name: str) -> bool:
         return any(name == o or (o.endswith(".") and name.startswith(o)) for o in self.owned)
@@ -46,6 +47,9 @@ class PublishedLayout:
 ULIP = PublishedLayout("state_dict", "module.", ("point_encoder.", "pc_projection"))
 # OpenShape (src/example.py load_model): the keys with "module.", PPAT plus its projection.
 OPENSHAPE = PublishedLayout("state_dict", "module.", ("ppat.", "proj."))
+# Uni3D (main.py test_zeroshot_3d): checkpoint["module"], the whole Uni3D module's names,
+# a leading "module." stripped if the first key has one; released in float16.
+UNI3D = PublishedLayout("module", "", ("point_encoder.", "logit_scale"), optional_prefix="module.")
 
 
 def load_published(
@@ -122,10 +126,18 @@ def _encoder_state(
                 " is it a checkpoint of this method?"
             )
         state = content[layout.top_level_key]
+    prefix = layout.key_prefix
+    first = next(iter(state), "")
+    if (
+        layout.optional_prefix
+        and isinstance(first, str)
+        and first.startswith(layout.optional_prefix)
+    ):
+        prefix = layout.optional_prefix + prefix
     names = {
-        key[len(layout.key_prefix) :]: value
+        key[len(prefix) :]: value
         for key, value in state.items()
-        if isinstance(key, str) and key.startswith(layout.key_prefix)
+        if isinstance(key, str) and key.startswith(prefix)
     }
     owned = {name: value for name, value in names.items() if layout.owns(name)}
     if not owned:
