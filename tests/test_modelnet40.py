@@ -69,7 +69,7 @@ def test_missing_files_say_what_is_missing_where_it_is_published_and_where_it_lo
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("BENCH_MODELNET40", raising=False)
-    with pytest.raises(UsageError, match="set modelnet40.root .* or BENCH_MODELNET40"):
+    with pytest.raises(UsageError, match="set its root .* or BENCH_MODELNET40"):
         ModelNet40().load("test")
     with pytest.raises(UsageError, match="does not exist"):
         load(tmp_path / "nowhere")

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import numpy as np
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
+from bench.datasets.public_files import data_root, unit_sphere
 from bench.storage.restricted_pickle import load_npy, load_pickle
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ PUBLISHED_SIZES = {
     ("ulip", "train"): 9843, ("ulip", "test"): 2468,
     ("openshape", "test"): 2468,
 }  # fmt: skip
+PUBLISHED_ANY = f"{PUBLISHED['h5']}, {PUBLISHED['resampled']} or {PUBLISHED['openshape']}"
 DEFAULT_RGB = 0.4  # OpenShape's colour for clouds without one
 # What a layout's reader returns: clouds, labels, class names, sample ids.
 Read = tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]
@@ -130,17 +131,7 @@ class ModelNet40(Dataset[ModelNet40Config]):
         return CloudSet(points, labels, names, ids, fingerprint)
 
     def root(self) -> Path:
-        given = self.config.root or os.environ.get(ENV_VAR, "")
-        if not given:
-            raise UsageError(
-                "ModelNet40 is read from files on disk: set modelnet40.root (--set"
-                f" dataset.root=DIR) or {ENV_VAR} to the unpacked directory of"
-                f" {PUBLISHED['h5']}, {PUBLISHED['resampled']} or {PUBLISHED['openshape']}."
-            )
-        root = Path(given).expanduser()
-        if not root.is_dir():
-            raise UsageError(f"The ModelNet40 directory {root} does not exist.")
-        return root
+        return data_root(self.config.root, ENV_VAR, "ModelNet40", PUBLISHED_ANY)
 
     def layout(self, root: Path) -> str:
         if self.config.format != "auto":
@@ -174,8 +165,7 @@ class ModelNet40(Dataset[ModelNet40Config]):
             xyz = cloud[:count, :3].astype(np.float64)
             if not np.isfinite(xyz).all():
                 raise DataError(f"A ModelNet40 cloud in {root} has NaN or infinite coordinates.")
-            centred = xyz - xyz.mean(axis=0)
-            xyz = centred / max(float(np.linalg.norm(centred, axis=1).max()), 1e-12)
+            xyz = unit_sphere(xyz)
             if self.config.rgb:
                 rgb = cloud[:count, 3:6] if cloud.shape[1] >= 6 else np.full_like(xyz, DEFAULT_RGB)
                 xyz = np.concatenate([xyz, rgb], axis=1)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
+from bench.datasets.public_files import data_root, unit_sphere
 from bench.storage.restricted_pickle import load_npy
 
 log = logging.getLogger(__name__)
@@ -106,16 +106,7 @@ class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
         return CloudSet(points, labels, names, ids, fingerprint_arrays(points, labels, names))
 
     def root(self) -> Path:
-        given = self.config.root or os.environ.get(ENV_VAR, "")
-        if not given:
-            raise UsageError(
-                "Objaverse-LVIS is read from files on disk: set objaverse_lvis.root (--set"
-                f" dataset.root=DIR) or {ENV_VAR} to the directory of {PUBLISHED}."
-            )
-        root = Path(given).expanduser()
-        if not root.is_dir():
-            raise UsageError(f"The Objaverse-LVIS directory {root} does not exist.")
-        return root
+        return data_root(self.config.root, ENV_VAR, "Objaverse-LVIS", PUBLISHED)
 
     def listing(self, root: Path) -> Path:
         if self.config.listing:
@@ -147,8 +138,7 @@ class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
         if not np.isfinite(xyz).all():
             raise DataError(f"{path} has NaN or infinite coordinates.")
         xyz = xyz[:count]
-        centred = xyz - xyz.mean(axis=0)
-        cloud = centred / max(float(np.linalg.norm(centred, axis=1).max()), 1e-12)
+        cloud = unit_sphere(xyz)
         if self.config.rgb:
             rgb = content.get("rgb")
             if rgb is None:

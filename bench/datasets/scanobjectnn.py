@@ -20,7 +20,6 @@ published one is loaded with a warning. The 15 class names are the published ord
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import numpy as np
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
+from bench.datasets.public_files import data_root, unit_sphere
 from bench.storage.restricted_pickle import load_npy
 
 log = logging.getLogger(__name__)
@@ -125,16 +125,7 @@ class ScanObjectNN(Dataset[ScanObjectNNConfig]):
         return CloudSet(points, labels, CLASS_NAMES, ids, fingerprint)
 
     def root(self) -> Path:
-        given = self.config.root or os.environ.get(ENV_VAR, "")
-        if not given:
-            raise UsageError(
-                "ScanObjectNN is read from files on disk: set scanobjectnn.root (--set"
-                f" dataset.root=DIR) or {ENV_VAR} to the unpacked directory of {PUBLISHED}."
-            )
-        root = Path(given).expanduser()
-        if not root.is_dir():
-            raise UsageError(f"The ScanObjectNN directory {root} does not exist.")
-        return root
+        return data_root(self.config.root, ENV_VAR, "ScanObjectNN", PUBLISHED)
 
     def _read_openshape(self, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         if not path.is_file():
@@ -187,9 +178,7 @@ def _finish(
     cloud = xyz[:, :count, :3]
     if not np.isfinite(cloud).all():
         raise DataError(f"A ScanObjectNN cloud in {root} has NaN or infinite coordinates.")
-    centred = cloud - cloud.mean(axis=1, keepdims=True)
-    radius = np.maximum(np.linalg.norm(centred, axis=2).max(axis=1), 1e-12)
-    cloud = centred / radius[:, None, None]
+    cloud = unit_sphere(cloud)
     if config.rgb:
         colour = rgb[:, :count] if rgb is not None else np.full_like(cloud, DEFAULT_RGB)
         cloud = np.concatenate([cloud, colour], axis=2)
