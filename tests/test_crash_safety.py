@@ -216,3 +216,16 @@ def test_a_ray_worker_killed_in_a_cell_is_retried_to_the_uninterrupted_records(
     assert killed.returncode == 0, "no Ray worker was computing a cell"
     assert driver.wait(timeout=600) == 0, log.read_text()
     assert_same_records(home, reference)
+
+
+def test_a_ray_driver_killed_in_a_cell_resumes_to_the_uninterrupted_records(
+    tmp_path: Path, spec_file: Path, reference: Path
+) -> None:
+    home = fresh_home(tmp_path, reference)
+    log = tmp_path / "run.log"
+    ray_options = ("--executor", "ray", "--cpus-per-cell", "2")  # threads as the reference had
+    driver = start(home, spec_file, log, *ray_options)
+    wait_for(lambda: bool(unfinished_partials(home)), driver)
+    kill(driver)
+    finish(home, spec_file, tmp_path / "rerun.log", *ray_options)
+    assert_same_records(home, reference)
