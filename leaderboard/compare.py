@@ -34,20 +34,33 @@ class Comparison:
 
 def compare(a: Record, b: Record, outcome: str = "robust") -> Comparison:
     """A against B on the samples both evaluated (matched by id); an error if there are none."""
-    ids_a, ids_b = a.samples.get("id", []), b.samples.get("id", [])
-    shared = sorted(set(ids_a) & set(ids_b))
-    if not shared:
+    result = paired_on_shared_ids(
+        a.samples.get("id", []),
+        correct(a.samples, outcome),
+        b.samples.get("id", []),
+        correct(b.samples, outcome),
+    )
+    if result is None:
         raise ValueError(
             f"{a.cell_hash[:16]} and {b.cell_hash[:16]} share no sample ids: they were not"
             " evaluated on the same data, so no paired comparison is possible."
         )
+    return Comparison(a, b, outcome, result)
+
+
+def paired_on_shared_ids(
+    ids_a: Sequence[str], right_a: Sequence[bool], ids_b: Sequence[str], right_b: Sequence[bool]
+) -> PairedComparison | None:
+    """The paired comparison of two per-sample outcomes on the sample ids both have; None if
+    they share none."""
+    shared = sorted(set(ids_a) & set(ids_b))
+    if not shared:
+        return None
     index_a = {sample: i for i, sample in enumerate(ids_a)}
     index_b = {sample: i for i, sample in enumerate(ids_b)}
-    right_a, right_b = correct(a.samples, outcome), correct(b.samples, outcome)
-    result = paired_comparison(
+    return paired_comparison(
         [bool(right_a[index_a[s]]) for s in shared], [bool(right_b[index_b[s]]) for s in shared]
     )
-    return Comparison(a, b, outcome, result)
 
 
 def all_pairs(records: Iterable[Record], outcome: str = "robust") -> list[Comparison]:

@@ -20,6 +20,7 @@ from bench.storage.store import Record
 from leaderboard import exports
 from leaderboard.charts import BudgetPoint, Chart, budget_chart, convergence_chart, tradeoff_chart
 from leaderboard.indicators import cross_cell_warnings
+from leaderboard.tables import protocol_label
 from leaderboard.tracks import NO_CHANGE, Entry, Track, comparison, tracks
 
 INDICATORS = (
@@ -213,9 +214,8 @@ def _details(entry: Entry) -> str:
         rows.append(
             "<tr>"
             f"<td>{_e(record.labels['attack'])}</td>"
-            f'<td class="num">{100 * record.metrics["robust_acc"]:.1f}'
-            f' <span class="ci">[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]</span></td>'
-            f"<td>{_e(plugins)}</td>"
+            + _accuracy(record.metrics["robust_acc"], (ci[0], ci[1]))
+            + f"<td>{_e(plugins)}</td>"
             f"<td><code>{_e(commit)}</code></td>"
             f"<td><code>{_e(str(weights.get('sha256', ''))[:16])}</code></td>"
             f"<td><code>{_e(str(p.get('dataset_fingerprint', ''))[:16])}</code></td>"
@@ -301,7 +301,7 @@ def _index_page(
         + "".join(f"<td>{_e(r.labels[k])}</td>" for k in ("method", "corpus", "dataset", "defense"))
         + f'<td class="num">{r.metrics["n"]}</td>'
         + _accuracy(r.metrics["clean_acc"], tuple(r.metrics["clean_acc_ci"]))
-        + f"<td>{_e(_protocol(r))}</td></tr>"
+        + f"<td>{_e(protocol_label(bool(r.metrics.get('zero_shot'))))}</td></tr>"
         for r in sorted(clean, key=lambda r: tuple(r.labels.values()))
     )
     failures = "".join(
@@ -330,10 +330,6 @@ CLEAN_HEAD = (
     "<tr><th>Method</th><th>Trained on</th><th>Dataset</th><th>Defense</th><th>N</th>"
     "<th>Clean acc (%)</th><th>Protocol</th></tr>"
 )
-
-
-def _protocol(record: Record) -> str:
-    return "zero-shot" if record.metrics.get("zero_shot") else "seen classes"
 
 
 def _glossary() -> str:

@@ -75,7 +75,7 @@ def rows(
                 row[f"{name}_low"], row[f"{name}_high"] = value
         warnings = [*record.metrics.get("warnings", []), *extra_warnings.get(record.cell_hash, [])]
         row["warnings"] = "; ".join(warnings)
-        row["protocol"] = _protocol(record.metrics.get("zero_shot"))
+        row["protocol"] = protocol_label(record.metrics.get("zero_shot"))
         row["status"] = record.status if record.status == "ok" else f"failed: {record.error}"
         if record.cell_hash in stale:
             row["status"] = "stale: weights rebuilt"
@@ -197,7 +197,7 @@ def to_json(records: Iterable[Record]) -> str:
     return json.dumps([asdict(r) for r in records], indent=1)
 
 
-def _protocol(zero_shot: bool | None) -> str | None:
+def protocol_label(zero_shot: bool | None) -> str | None:
     """ "zero-shot" only when no evaluated class name was among the training classes."""
     if zero_shot is None:
         return None

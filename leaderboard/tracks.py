@@ -25,9 +25,11 @@ from typing import Any
 import numpy as np
 
 from bench.contracts.hashing import canonical_json, sha256_of
-from bench.evaluation.statistics import PairedComparison, paired_comparison, wilson_interval
+from bench.evaluation.statistics import PairedComparison, wilson_interval
 from bench.evaluation.summary import correct
 from bench.storage.store import Record
+from leaderboard.compare import paired_on_shared_ids
+from leaderboard.tables import protocol_label
 
 VICTIM_LABELS = ("method", "teacher", "corpus", "defense")
 ATTACK_IDENTITY = ("attack", "transfer_source")  # what differs between cells of one victim
@@ -127,8 +129,8 @@ class Entry:
 
     @property
     def protocol(self) -> str:
-        zero_shot = {r.metrics.get("zero_shot") for r in self.records}
-        return "zero-shot" if zero_shot == {True} else "seen classes"
+        """Zero-shot only if every cell of the entry is."""
+        return protocol_label(all(r.metrics.get("zero_shot") is True for r in self.records))
 
 
 def tracks(
@@ -173,14 +175,7 @@ def victim_identity(record: Record) -> dict[str, Any]:
 
 def comparison(a: Entry, b: Entry) -> PairedComparison | None:
     """A's worst-case robustness against B's on their shared samples; None if they share none."""
-    shared = [i for i in a.ids if i in set(b.ids)]
-    if not shared:
-        return None
-    index_a = {sample: k for k, sample in enumerate(a.ids)}
-    index_b = {sample: k for k, sample in enumerate(b.ids)}
-    return paired_comparison(
-        [bool(a.robust[index_a[s]]) for s in shared], [bool(b.robust[index_b[s]]) for s in shared]
-    )
+    return paired_on_shared_ids(a.ids, a.robust, b.ids, b.robust)
 
 
 def _rank(entries: list[Entry]) -> list[Entry]:
