@@ -11,6 +11,8 @@ runs.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,22 +56,18 @@ class _ArraysOnly(pickle.Unpickler):
 def load_npy(path: Path) -> Any:
     """The array stored in `path`: plain arrays as numpy reads them, object arrays through the
     restricted unpickler; a truncated or foreign file is a DataError."""
-    try:
-        with path.open("rb") as file:
-            version = npy_format.read_magic(file)
-            if version == (1, 0):
-                shape, _, dtype = npy_format.read_array_header_1_0(file)
-            else:
-                shape, _, dtype = npy_format.read_array_header_2_0(file)
-            if not dtype.hasobject:
-                return np.load(path, allow_pickle=False)
-            array = _ArraysOnly(file, path).load()
-    except DataError:
-        raise
-    except FileNotFoundError:
-        raise
-    except (ValueError, EOFError, pickle.UnpicklingError, OSError) as error:
-        raise DataError(f"{path} is not a readable .npy file ({error}).") from None
+    with _reading(path, ".npy file"), path.open("rb") as file:
+        version = npy_format.read_magic(file)
+        read_header = (
+            npy_format.read_array_header_1_0
+            if version == (1, 0)
+            else npy_format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(file)
+        if not dtype.hasobject:
+            file.seek(0)
+            return npy_format.read_array(file, allow_pickle=False)
+        array = _ArraysOnly(file, path).load()
     if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
         raise DataError(f"{path} does not hold the array of shape {tuple(shape)} its header says.")
     return array
@@ -77,12 +75,16 @@ def load_npy(path: Path) -> Any:
 
 def load_pickle(path: Path) -> Any:
     """The object pickled in `path`, through the same restricted unpickler."""
+    with _reading(path, "pickle of arrays"), path.open("rb") as file:
+        return _ArraysOnly(file, path).load()
+
+
+@contextmanager
+def _reading(path: Path, what: str) -> Iterator[None]:
+    """A truncated or foreign file as one DataError; a missing one stays FileNotFoundError."""
     try:
-        with path.open("rb") as file:
-            return _ArraysOnly(file, path).load()
-    except DataError:
-        raise
+        yield
     except FileNotFoundError:
         raise
-    except (ValueError, EOFError, pickle.UnpicklingError, OSError, IndexError) as error:
-        raise DataError(f"{path} is not a readable pickle of arrays ({error}).") from None
+    except (ValueError, EOFError, IndexError, pickle.UnpicklingError, OSError) as error:
+        raise DataError(f"{path} is not a readable {what} ({error}).") from None
