@@ -37,7 +37,7 @@ import numpy as np
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
-from bench.datasets.public_files import data_root, unit_sphere
+from bench.datasets.public_files import data_root, finished_clouds
 from bench.storage.restricted_pickle import load_npy, load_pickle
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,6 @@ PUBLISHED_SIZES = {
     ("openshape", "test"): 2468,
 }  # fmt: skip
 PUBLISHED_ANY = f"{PUBLISHED['h5']}, {PUBLISHED['resampled']} or {PUBLISHED['openshape']}"
-DEFAULT_RGB = 0.4  # OpenShape's colour for clouds without one
 # What a layout's reader returns: clouds, labels, class names, sample ids.
 Read = tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]
 OPENSHAPE_RGB_SCALE = 255.0  # OpenShape's ModelNet40 file stores colour as 100: /255 (~0.39)
@@ -160,17 +159,11 @@ class ModelNet40(Dataset[ModelNet40Config]):
                 f"Cloud {short[0]} in {root} has {len(clouds[short[0]])} points, fewer than the"
                 f" {count} asked for (modelnet40.points)."
             )
-        finished = []
-        for cloud in clouds:
-            xyz = cloud[:count, :3].astype(np.float64)
-            if not np.isfinite(xyz).all():
-                raise DataError(f"A ModelNet40 cloud in {root} has NaN or infinite coordinates.")
-            xyz = unit_sphere(xyz)
-            if self.config.rgb:
-                rgb = cloud[:count, 3:6] if cloud.shape[1] >= 6 else np.full_like(xyz, DEFAULT_RGB)
-                xyz = np.concatenate([xyz, rgb], axis=1)
-            finished.append(xyz)
-        return np.stack(finished).astype(np.float32)
+        kept = np.stack([cloud[:count] for cloud in clouds])
+        colours = kept[..., 3:6] if kept.shape[2] >= 6 else None
+        return finished_clouds(
+            kept, colours, 0, self.config.rgb, f"ModelNet40 {root}", "modelnet40.points"
+        )
 
 
 def _class_names(path: Path) -> tuple[str, ...]:

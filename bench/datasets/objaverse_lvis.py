@@ -28,7 +28,7 @@ import numpy as np
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
-from bench.datasets.public_files import data_root, unit_sphere
+from bench.datasets.public_files import data_root, finished_clouds
 from bench.storage.restricted_pickle import load_npy
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,12 @@ class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
                     chosen.append(entry)
             entries = chosen
         index = {name: i for i, name in enumerate(names)}
-        clouds = [self._cloud(root / relative, listing) for _, _, relative in entries]
-        points = np.stack(clouds).astype(np.float32)
+        read = [self._cloud(root / relative, listing) for _, _, relative in entries]
+        xyz = np.stack([cloud for cloud, _ in read])
+        colours = np.stack([rgb for _, rgb in read]) if self.config.rgb else None
+        points = finished_clouds(
+            xyz, colours, 0, self.config.rgb, f"Objaverse-LVIS {root}", "objaverse_lvis.points"
+        )
         labels = np.asarray([index[category] for category, _, _ in entries], dtype=np.int64)
         ids = tuple(f"objaverse_lvis/{uid}" for _, uid, _ in entries)
         return CloudSet(points, labels, names, ids, fingerprint_arrays(points, labels, names))
@@ -124,7 +128,8 @@ class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
             f" {PUBLISHED}, or give objaverse_lvis.listing."
         )
 
-    def _cloud(self, path: Path, listing: Path) -> np.ndarray:
+    def _cloud(self, path: Path, listing: Path) -> tuple[np.ndarray, np.ndarray | None]:
+        """One object's first `points` xyz, and its colours when asked for."""
         if not path.is_file():
             raise UsageError(f"{path}, listed in {listing}, is missing.")
         stored = load_npy(path)
@@ -137,14 +142,12 @@ class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
             raise DataError(f"{path} holds xyz {xyz.shape}; expected at least {count} x 3.")
         if not np.isfinite(xyz).all():
             raise DataError(f"{path} has NaN or infinite coordinates.")
-        xyz = xyz[:count]
-        cloud = unit_sphere(xyz)
-        if self.config.rgb:
-            rgb = content.get("rgb")
-            if rgb is None:
-                raise DataError(f"{path} has no 'rgb', and objaverse_lvis.rgb asks for colour.")
-            cloud = np.concatenate([cloud, np.asarray(rgb, dtype=np.float64)[:count]], axis=1)
-        return cloud
+        if not self.config.rgb:
+            return xyz[:count], None
+        rgb = content.get("rgb")
+        if rgb is None:
+            raise DataError(f"{path} has no 'rgb', and objaverse_lvis.rgb asks for colour.")
+        return xyz[:count], np.asarray(rgb, dtype=np.float64)[:count]
 
 
 def _read_listing(path: Path) -> list[tuple[str, str, Path]]:

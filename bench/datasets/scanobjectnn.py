@@ -28,7 +28,7 @@ import numpy as np
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.datasets.cloudset import CloudSet, fingerprint_arrays
-from bench.datasets.public_files import data_root, unit_sphere
+from bench.datasets.public_files import data_root, finished_clouds
 from bench.storage.restricted_pickle import load_npy
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,6 @@ PUBLISHED_SIZES = {
 }  # fmt: skip
 OPENSHAPE_UNION = 2309 + 581  # OBJ_ONLY train + test
 VARIANTS = (*FILES, "openshape")
-DEFAULT_RGB = 0.4
 PUBLISHED = (
     "the ScanObjectNN release (h5_files.zip, by request from its authors), or OpenShape's"
     " meta_data (scanobjectnn/xyz_label.npy)"
@@ -119,7 +118,10 @@ class ScanObjectNN(Dataset[ScanObjectNNConfig]):
                     split,
                     published,
                 )
-        points = _finish(xyz, colours, self.config, root)
+        points = finished_clouds(
+            xyz, colours, self.config.points, self.config.rgb, f"ScanObjectNN {root}",
+            "scanobjectnn.points",
+        )  # fmt: skip
         ids = tuple(f"scanobjectnn/{variant}/{split}/{stem}/{i:05d}" for i in range(len(labels)))
         fingerprint = fingerprint_arrays(points, labels, CLASS_NAMES)
         return CloudSet(points, labels, CLASS_NAMES, ids, fingerprint)
@@ -161,25 +163,3 @@ def _read_h5(path: Path, variant: str) -> tuple[np.ndarray, np.ndarray]:
             f"{path} is not a ScanObjectNN h5 file with 'data' and 'label' ({error})."
         ) from None
     return xyz, labels
-
-
-def _finish(
-    xyz: np.ndarray, rgb: np.ndarray | None, config: ScanObjectNNConfig, root: Path
-) -> np.ndarray:
-    """First `points` points, unit sphere, colour channels if asked."""
-    if xyz.ndim != 3 or xyz.shape[2] < 3:
-        raise DataError(f"The ScanObjectNN clouds in {root} have shape {xyz.shape}, not N x P x 3.")
-    count = config.points or xyz.shape[1]
-    if count > xyz.shape[1]:
-        raise DataError(
-            f"The ScanObjectNN clouds in {root} have {xyz.shape[1]} points, fewer than the"
-            f" {count} asked for (scanobjectnn.points)."
-        )
-    cloud = xyz[:, :count, :3]
-    if not np.isfinite(cloud).all():
-        raise DataError(f"A ScanObjectNN cloud in {root} has NaN or infinite coordinates.")
-    cloud = unit_sphere(cloud)
-    if config.rgb:
-        colour = rgb[:, :count] if rgb is not None else np.full_like(cloud, DEFAULT_RGB)
-        cloud = np.concatenate([cloud, colour], axis=2)
-    return cloud.astype(np.float32)
