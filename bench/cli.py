@@ -67,10 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", default="procedural40")
     run.add_argument(
         "--classes",
-        default="unseen",
-        help="the evaluated classes: unseen (in training; the default, zero-shot), seen, all,"
-        " modelnet10 or modelnet40_minus_10",
+        help="the evaluated classes: unseen (not in training: zero-shot; the default for"
+        " miniatures), seen, all (the default for released weights), modelnet10 or"
+        " modelnet40_minus_10",
     )
+    _add_weights(run)
     run.add_argument("--defense", default="none")
     run.add_argument("--preset", help="a named attack preset, e.g. standard")
     run.add_argument("--seed", type=int, default=0)
@@ -165,6 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
     gallery.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
     gallery.set_defaults(command=commands.gallery)
     return parser
+
+
+def _add_weights(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--weights",
+        default="miniature",
+        help="miniature (trained here, the default), official (the method's first published"
+        " checkpoint) or a release name (bench show method NAME lists them)",
+    )
+    parser.add_argument(
+        "--checkpoint", default="", help="the release's file (else $BENCH_CHECKPOINTS, HF cache)"
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="admit the named globals of a checkpoint that pickles them (trusted files only)",
+    )
 
 
 def _add_runtime(parser: argparse.ArgumentParser) -> None:

@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
             args.preset,
             args.settings,
             args.classes,
+            args.weights,
+            args.checkpoint,
+            args.trust_pickle,
         )
         cells = expand(spec, where="the command line")
     else:
@@ -136,6 +139,11 @@ def show_plugin(args: argparse.Namespace) -> int:
     for name, preset in cls.presets.items():
         changed = {k: v for k, v in config_to_dict(preset).items() if defaults[k] != v}
         print(f"preset {name}: " + ", ".join(f"{k}={v!r}" for k, v in changed.items()))
+    for release in getattr(cls, "releases", {}).values():
+        reported = ", ".join(f"{p.dataset} {p.top1:.1f}" for p in release.published) or "none"
+        print(f"release {release.name}: {release.url} ({release.size})")
+        print(f"  teacher {release.teacher[0]} {dict(release.teacher[1])}; pre-trained on")
+        print(f"  {release.corpus.name}; reported zero-shot top-1: {reported}")
     return 0
 
 

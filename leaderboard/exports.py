@@ -22,6 +22,7 @@ COLUMNS = (
     "Protocol",
     "N",
     "Clean (%)",
+    "Reported clean (%)",
     "Robust (%)",
     "Strongest attack",
     "Naive − worst (pp)",
@@ -48,6 +49,8 @@ def track_frame(entries: Sequence[Entry]) -> pd.DataFrame:
                 "Clean (%)": 100 * entry.clean_acc,
                 "Clean low": 100 * entry.clean_ci[0],
                 "Clean high": 100 * entry.clean_ci[1],
+                "Reported clean (%)": (entry.reported or {}).get("top1"),
+                "Reported source": (entry.reported or {}).get("source"),
                 "Robust (%)": 100 * entry.robust_acc,
                 "Robust low": 100 * entry.robust_ci[0],
                 "Robust high": 100 * entry.robust_ci[1],
@@ -80,7 +83,10 @@ def display_frame(entries: Sequence[Entry]) -> pd.DataFrame:
     frame["Naive − worst (pp)"] = [
         "–" if pd.isna(v) else f"{v:+.1f}" for v in frame["Naive − worst (pp)"]
     ]
-    return frame[list(COLUMNS)]
+    reported = frame["Reported clean (%)"]
+    frame["Reported clean (%)"] = ["–" if pd.isna(v) else f"{v:.1f}" for v in reported]
+    shown = [c for c in COLUMNS if c != "Reported clean (%)" or reported.notna().any()]
+    return frame[shown]
 
 
 def to_markdown(track: Track, entries: Sequence[Entry]) -> str:
@@ -98,7 +104,7 @@ def to_latex(track: Track, entries: Sequence[Entry]) -> str:
     styler = display_frame(entries).style.hide(axis="index")
     styler = styler.format(escape="latex").format_index(escape="latex", axis=1)
     caption = track.title.replace("_", r"\_")
-    table = styler.to_latex(hrules=True, column_format="l" * len(COLUMNS))
+    table = styler.to_latex(hrules=True, column_format="l" * len(styler.columns))
     return f"% {caption}: worst-case robust accuracy, 95% Wilson intervals\n{table}"
 
 

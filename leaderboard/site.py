@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.storage.atomic import write_bytes_atomic, write_text_atomic
 from bench.storage.store import Record
@@ -123,6 +124,7 @@ def _track_page(track: Track, entries: Sequence[Entry], charts: Sequence[Chart])
         ("Protocol", "text"),
         ("N", "num"),
         ("Clean acc (%)", "num"),
+        ("Reported clean (%)", "num"),
         ("Robust acc, worst case (%)", "num"),
         ("Strongest attack", "text"),
         ("Naive − worst (pp)", "num"),
@@ -182,6 +184,7 @@ def _entry_body(entry: Entry, width: int) -> str:
         f"<td>{_e(entry.protocol)}</td>",
         _num(str(entry.n), entry.n),
         _accuracy(entry.clean_acc, entry.clean_ci),
+        _reported(entry.reported),
         _accuracy(entry.robust_acc, entry.robust_ci),
         f"<td>{_e(entry.strongest.labels['attack'])}</td>",
         _num("–" if gap is None else f"{gap:+.1f}", "" if gap is None else gap),
@@ -194,6 +197,17 @@ def _entry_body(entry: Entry, width: int) -> str:
         f' data-superseded="{str(entry.superseded).lower()}">'
         f"<tr>{''.join(cells)}</tr>"
         f'<tr class="details" hidden><td colspan="{width}">{_details(entry)}</td></tr></tbody>'
+    )
+
+
+def _reported(reported: dict[str, Any] | None) -> str:
+    """The authors' number, its source (and how their protocol differs) on hover."""
+    if not reported:
+        return _num("–", "")
+    source = reported["source"] + (f"; {reported['note']}" if reported.get("note") else "")
+    return (
+        f'<td class="num" data-value="{reported["top1"]}" title="{_e(source)}">'
+        f"{reported['top1']:.1f}<sup>†</sup></td>"
     )
 
 
@@ -301,7 +315,8 @@ def _index_page(
         + "".join(f"<td>{_e(r.labels[k])}</td>" for k in ("method", "corpus", "dataset", "defense"))
         + f'<td class="num">{r.metrics["n"]}</td>'
         + _accuracy(r.metrics["clean_acc"], tuple(r.metrics["clean_acc_ci"]))
-        + f"<td>{_e(protocol_label(bool(r.metrics.get('zero_shot'))))}</td></tr>"
+        + _reported(r.provenance.get("reported"))
+        + f"<td>{_e(protocol_label(r.metrics))}</td></tr>"
         for r in sorted(clean, key=lambda r: tuple(r.labels.values()))
     )
     failures = "".join(
@@ -328,7 +343,7 @@ entry beats by the paired test:</p>
 
 CLEAN_HEAD = (
     "<tr><th>Method</th><th>Trained on</th><th>Dataset</th><th>Defense</th><th>N</th>"
-    "<th>Clean acc (%)</th><th>Protocol</th></tr>"
+    "<th>Clean acc (%)</th><th>Reported (%)</th><th>Protocol</th></tr>"
 )
 
 
@@ -337,6 +352,13 @@ def _glossary() -> str:
     return (
         "<h2>Flags</h2><p>⚑ marks attack-failure indicators (Pintor et al., NeurIPS 2022;"
         f" Carlini et al., 2019); each entry's details list them.</p><dl>{items}</dl>"
+        "<h2>Protocols</h2><dl><dt>zero-shot</dt><dd>no evaluated class name (or synonym) is"
+        " among the training classes.</dd><dt>seen classes</dt><dd>some are: a closed-set"
+        " result, whatever the head looks like.</dd><dt>open vocabulary</dt><dd>released"
+        " weights pre-trained with free captions, in which any class name may occur: not"
+        " verifiably zero-shot.</dd></dl><p>† Reported: the clean top-1 accuracy the release's"
+        " authors report for this data (hover for the source and how their protocol"
+        " differs), beside the harness's measurement.</p>"
     )
 
 

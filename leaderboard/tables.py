@@ -23,6 +23,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("seed", "Seed", "{}"),
     ("n", "N", "{}"),
     ("clean_acc", "Clean acc (%)", "{:.1f}"),
+    ("reported_acc", "Reported (%)", "{:.1f}"),  # the release authors' clean accuracy
     ("robust_acc", "Robust acc (%)", "{:.1f}"),
     ("robust_acc_adaptive", "Attack-run acc (%)", "{:.1f}"),
     ("robust_acc_naive", "Naive-run acc (%)", "{:.1f}"),
@@ -35,8 +36,10 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("status", "Status", "{}"),
     ("cell_hash", "Cell", "{}"),
 )
+OPTIONAL = {"reported_acc"}  # columns shown only when some row has a value
 PERCENT = {
     "clean_acc",
+    "reported_acc",
     "robust_acc",
     "robust_acc_adaptive",
     "robust_acc_naive",
@@ -75,7 +78,7 @@ def rows(
                 row[f"{name}_low"], row[f"{name}_high"] = value
         warnings = [*record.metrics.get("warnings", []), *extra_warnings.get(record.cell_hash, [])]
         row["warnings"] = "; ".join(warnings)
-        row["protocol"] = protocol_label(record.metrics.get("zero_shot"))
+        row["protocol"] = protocol_label(record.metrics)
         row["status"] = record.status if record.status == "ok" else f"failed: {record.error}"
         if record.cell_hash in stale:
             row["status"] = "stale: weights rebuilt"
@@ -88,11 +91,12 @@ def rows(
 
 def to_markdown(table: Sequence[dict[str, Any]]) -> str:
     """A Markdown table; failed cells stay visible, warnings are listed under the table."""
-    headers = [header for _, header, _ in COLUMNS]
+    columns = [c for c in COLUMNS if c[0] not in OPTIONAL or any(c[0] in r for r in table)]
+    headers = [header for _, header, _ in columns]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     notes = []
     for index, row in enumerate(table, start=1):
-        cells = [_format_with_interval(row, key, fmt) for key, _, fmt in COLUMNS]
+        cells = [_format_with_interval(row, key, fmt) for key, _, fmt in columns]
         if row.get("warnings"):
             cells[0] += f" [{index}]"
             notes.append(f"[{index}] {row['warnings']}")
@@ -130,13 +134,17 @@ def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
             group[slot] = _combined(group[slot], row)
         else:
             group[slot] = row
-    headers = [h for _, h in keys] + ["Clean (%)"] + [_budget_label(*a) for a in attacks]
+    reported = any("reported_acc" in r for r in table)
+    headers = [h for _, h in keys] + ["Clean (%)"] + (["Reported (%)"] * reported)
+    headers += [_budget_label(*a) for a in attacks]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     notes: list[str] = []
     for key, cells in groups.items():
         clean = cells.get("none") or next(iter(cells.values()))
         values = [str(v) for v in key]
         values.append(_wide_cell(clean, "clean_acc"))
+        if reported:
+            values.append(_format(clean.get("reported_acc"), "reported_acc", "{:.1f}"))
         for attack in attacks:
             row = cells.get(attack)
             value = _wide_cell(row, "robust_acc")
@@ -197,8 +205,12 @@ def to_json(records: Iterable[Record]) -> str:
     return json.dumps([asdict(r) for r in records], indent=1)
 
 
-def protocol_label(zero_shot: bool | None) -> str | None:
-    """ "zero-shot" only when no evaluated class name was among the training classes."""
+def protocol_label(metrics: Mapping[str, Any]) -> str | None:
+    """ "zero-shot" only when no evaluated class name was among the training classes; "open
+    vocabulary" when the training text was free captions, in which any name may occur."""
+    if metrics.get("open_vocabulary"):
+        return "open vocabulary"
+    zero_shot = metrics.get("zero_shot")
     if zero_shot is None:
         return None
     return "zero-shot" if zero_shot else "seen classes"

@@ -130,7 +130,13 @@ class Entry:
     @property
     def protocol(self) -> str:
         """Zero-shot only if every cell of the entry is."""
-        return protocol_label(all(r.metrics.get("zero_shot") is True for r in self.records))
+        labels = {protocol_label(r.metrics) for r in self.records}
+        return labels.pop() if len(labels) == 1 else "seen classes"
+
+    @property
+    def reported(self) -> dict[str, Any] | None:
+        """The release authors' clean accuracy on this data (top1 in %, source), if declared."""
+        return self.records[0].provenance.get("reported")
 
 
 def tracks(

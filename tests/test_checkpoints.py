@@ -11,8 +11,11 @@ import torch
 from safetensors.torch import save_file
 
 from bench.contracts.errors import WeightsError
+from bench.contracts.releases import OPENSHAPE_LAYOUT as OPENSHAPE
+from bench.contracts.releases import ULIP_LAYOUT as ULIP
+from bench.contracts.releases import UNI3D_LAYOUT as UNI3D
 from bench.nn.backbone import ULIP1, PointBertEncoder
-from bench.nn.checkpoints import OPENSHAPE, ULIP, UNI3D, load_published
+from bench.nn.checkpoints import load_published
 from bench.nn.ppat import G14, PpatEncoder
 from bench.nn.uni3d import UNI3D_TI, Uni3dEncoder
 

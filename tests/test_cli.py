@@ -69,7 +69,7 @@ def test_run_stores_reuses_and_reports() -> None:
     [
         (
             ["run", "--method", "ulipp", "--attack", "pgd"],
-            "Unknown method 'ulipp'. Did you mean 'ulip'?",
+            "Unknown method 'ulipp'. Did you mean 'ulip' or 'ulip2'?",
         ),
         (["run", "--method", "ulip", "--attack", "pgd", "--set", "attack.eps=-1"], "eps"),
         (

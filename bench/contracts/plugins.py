@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from bench.contracts.registry import Registry
+from bench.contracts.releases import Release
 
 if TYPE_CHECKING:
     import numpy as np
@@ -202,6 +203,11 @@ class TextEncoder(Plugin[C]):
         """Float32 embeddings [len(texts), D] (not necessarily unit norm)."""
         ...
 
+    def published_class_embeddings(self, class_names: list[str]) -> np.ndarray | None:
+        """Class embeddings read from a file the authors published, in this order, or None
+        (the default): then the class embeddings are made from prompts by `encode`."""
+        return None
+
 
 class Method(Plugin[C]):
     """A zero-shot point-cloud recognizer: point encoder, preprocessing and training recipe.
@@ -218,6 +224,10 @@ class Method(Plugin[C]):
 
     # Config fields that act only at inference; trained weights are shared across their values.
     inference_only: ClassVar[frozenset[str]] = frozenset()
+    # Published checkpoints (`--weights NAME`, `--weights official` for the first one).
+    releases: ClassVar[Mapping[str, Release]] = {}
+    # False for a method the harness only evaluates from released weights: `train` is refused.
+    miniature: ClassVar[bool] = True
 
     @property
     def stochastic(self) -> bool:

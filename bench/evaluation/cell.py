@@ -35,6 +35,8 @@ from typing import Any
 import torch
 
 from bench.contracts.clouds import validate_clouds
+from bench.contracts.config import config_to_dict
+from bench.contracts.errors import WeightsError
 from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import Runtime, progress
@@ -146,10 +148,15 @@ def evaluate_cell(
         sequence = by_member(samples, [(name, m.access) for name, m in attack.members])
         metrics["robust_acc_after"] = sequence["robust_acc_after"]
         metrics["warnings"] += sequence["warnings"]
-    trained_classes = cell.corpus.load().class_names
-    overlap = class_overlap(trained_classes, data.class_names)
-    metrics["zero_shot"] = not overlap["seen_classes"]
-    metrics.update(generalised(samples, data.class_names, set(trained_classes)))
+    seen = cell.corpus.seen(data.class_names)
+    overlap = {"seen_classes": seen} if seen is not None else {"open_vocabulary": True}
+    metrics["zero_shot"] = seen == []
+    if seen is None:
+        metrics["open_vocabulary"] = True
+    metrics.update(generalised(samples, data.class_names, set(seen or ())))
+    reported = _reported(cell)
+    if reported is not None:
+        metrics["reported_acc"] = reported["top1"] / 100
     metrics.update(
         gradient_queries=queries,
         wall_s=round(wall, 3),
@@ -175,6 +182,7 @@ def evaluate_cell(
         },
         "teacher": teacher,
         "training": {"corpus": cell.corpus.label(), "seed": cell.seed, **overlap},
+        **({"reported": reported} if reported is not None else {}),
         "dataset_fingerprint": data.fingerprint,
         "threat_model": {
             "norm": threat.norm,
@@ -196,6 +204,13 @@ def _victim(
     embeddings, teacher = teacher_embeddings(
         cell.teacher.instantiate(), method.config.templates, class_names
     )
+    release = cell.release
+    if release is not None and embeddings.shape[1] != release.embed_dim:
+        raise WeightsError(
+            f"The teacher {cell.teacher.label()} gives {embeddings.shape[1]}-wide class"
+            f" embeddings, but {release.name} embeds clouds in {release.embed_dim} dimensions:"
+            f" it was evaluated with {release.teacher[0]} {dict(release.teacher[1])}."
+        )
     victim = Victim(
         trained.module,
         method.preprocess,
@@ -300,7 +315,13 @@ def _attack_steps(attack: Attack[Any]) -> int | None:
     return steps if isinstance(steps, int) else None
 
 
-def class_overlap(trained: Sequence[str], evaluated: Sequence[str]) -> dict[str, Any]:
-    """Which evaluated class names the weights were trained on: zero-shot only if none."""
-    seen = sorted(set(trained) & set(evaluated))
-    return {"training_classes": len(set(trained)), "seen_classes": seen}
+def _reported(cell: Cell) -> dict[str, Any] | None:
+    """The release authors' accuracy for this evaluation: same dataset and settings, every class
+    of its test split (a class subset is another task)."""
+    release = cell.release
+    if release is None or cell.split != "test" or cell.classes != "all":
+        return None
+    entry = release.reported(cell.dataset.name, config_to_dict(cell.dataset.config))
+    if entry is None:
+        return None
+    return {"top1": entry.top1, "source": entry.source, "note": entry.note}

@@ -19,40 +19,19 @@ import importlib
 import logging
 import pickle
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from bench.contracts.errors import WeightsError
+from bench.contracts.releases import PublishedLayout
 from bench.storage.file_hashes import cached_sha256
 
 log = logging.getLogger(__name__)
 SHOWN = 5  # names listed in an error before "and N more"
 MAX_TRUSTED_GLOBALS = 32  # a trusted file naming more than this is not a checkpoint
-
-
-@dataclass(frozen=True)
-class PublishedLayout:
-    """Where an encoder's tensors are in a published checkpoint file."""
-
-    top_level_key: str | None  # the entry holding the state dict; None: the file is the dict
-    key_prefix: str  # before every name, e.g. "module."
-    owned: tuple[str, ...]  # names (after the prefix) or name prefixes that are the encoder's
-    optional_prefix: str = ""  # stripped from every name when the first one has it
-
-    def owns(self, name: str) -> bool:
-        return any(name == o or (o.endswith(".") and name.startswith(o)) for o in self.owned)
-
-
-# ULIP-1 and ULIP-2 (salesforce/ULIP main.py): ckpt["state_dict"], "module." stripped.
-ULIP = PublishedLayout("state_dict", "module.", ("point_encoder.", "pc_projection"))
-# OpenShape (src/example.py load_model): the keys with "module.", PPAT plus its projection.
-OPENSHAPE = PublishedLayout("state_dict", "module.", ("ppat.", "proj."))
-# Uni3D (main.py test_zeroshot_3d): checkpoint["module"], the whole Uni3D module's names,
-# a leading "module." stripped if the first key has one; released in float16.
-UNI3D = PublishedLayout("module", "", ("point_encoder.", "logit_scale"), optional_prefix="module.")
 
 
 def load_published(

@@ -12,9 +12,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bench.contracts.config import config_to_dict
+from bench.contracts.errors import UsageError
 from bench.contracts.hashing import canonical_json, sha256_of
 from bench.contracts.plugins import ATTACKS, DATASETS, DEFENSES, METHODS, TEXT_ENCODERS
 from bench.contracts.registry import Registry
+from bench.contracts.releases import MINIATURE, PretrainingCorpus, Release
 from bench.datasets.classes import RELATIVE, select_classes
 
 if TYPE_CHECKING:
@@ -61,9 +63,9 @@ class Choice:
     def instantiate(self) -> Any:
         return KINDS[self.kind].get(self.name).cls(self.config)
 
-    def label(self) -> str:
-        """Name plus the parameters that differ from the plugin's defaults."""
-        defaults = config_to_dict(type(self.config)())
+    def label(self, base: Any = None) -> str:
+        """Name plus the parameters that differ from the plugin's defaults (or from `base`)."""
+        defaults = config_to_dict(base if base is not None else type(self.config)())
         changed = {k: v for k, v in config_to_dict(self.config).items() if defaults[k] != v}
         inner = ", ".join(f"{k}={v}" for k, v in changed.items())
         return f"{self.name}({inner})" if inner else self.name
@@ -86,6 +88,10 @@ class Corpus:
 
     def load(self) -> CloudSet:
         return select_classes(self.dataset.instantiate().load(self.split), self.classes)
+
+    def seen(self, evaluated: tuple[str, ...]) -> list[str]:
+        """The evaluated class names this corpus has."""
+        return sorted(set(self.load().class_names) & set(evaluated))
 
     def identity(self) -> dict[str, Any]:
         """The corpus with the fingerprint of its exact clouds and labels."""
@@ -116,8 +122,27 @@ class Cell:
     seed: int = 0
     split: str = "test"
     classes: str = DEFAULT_CLASSES  # the evaluated class subset, classified among its names only
-    corpus: Corpus = field(default_factory=lambda: _default_corpus())
-    weights: str = "miniature"
+    corpus: Corpus | PretrainingCorpus = field(default_factory=lambda: _default_corpus())
+    weights: str = MINIATURE  # or the name of one of the method's releases
+    # Where the release's file is, when given (else found by `bench.training.published`), and
+    # whether it may need pickle code: neither changes the numbers, so neither is in the hash.
+    checkpoint: str = ""
+    trust_pickle: bool = False
+
+    @property
+    def release(self) -> Release | None:
+        """The published checkpoint the cell runs, None for a miniature."""
+        if self.weights == MINIATURE:
+            return None
+        return METHODS.get(self.method.name).cls.releases[self.weights]
+
+    @cached_property
+    def weights_sha256(self) -> str:
+        """The release file's sha256 (hashing is cached by file stamp)."""
+        from bench.storage.file_hashes import cached_sha256
+        from bench.training.published import checkpoint_file
+
+        return cached_sha256(checkpoint_file(self))
 
     @cached_property
     def teacher_identity(self) -> str:
@@ -126,6 +151,12 @@ class Cell:
 
     def training_identity(self) -> dict[str, Any]:
         """What the trained weights depend on; its hash is the weights cache key."""
+        if self.release is not None:
+            return {
+                "release": self.weights,
+                "sha256": self.weights_sha256,
+                "corpus": self.corpus.identity(),
+            }
         method = self.method.identity()
         inference_only = METHODS.get(self.method.name).cls.inference_only
         recipe = {
@@ -162,8 +193,17 @@ class Cell:
 
     def evaluation_data(self) -> CloudSet:
         data = self.dataset.instantiate().load(self.split)
-        trained = set(self.corpus.load().class_names) if self.classes in RELATIVE else None
-        return select_classes(data, self.classes, trained)
+        if self.classes not in RELATIVE:
+            return select_classes(data, self.classes)
+        seen = self.corpus.seen(data.class_names)
+        if seen is None:
+            raise UsageError(
+                f"{self.method.name}'s weights were pre-trained on {self.corpus.label()},"
+                " whose captions may name any class: no class is verifiably unseen, so"
+                f" --classes {self.classes} has no meaning; evaluate --classes all (labelled"
+                " open vocabulary)."
+            )
+        return select_classes(data, self.classes, set(seen))
 
     def identity(self) -> dict[str, Any]:
         data = {"dataset": self.dataset.identity(), "split": self.split, "classes": self.classes}
@@ -174,7 +214,7 @@ class Cell:
             "schema": CELL_SCHEMA,
             "method": self.method.identity(),
             "teacher": {**self.teacher.identity(), "identity": self.teacher_identity},
-            "weights": self.weights,
+            "weights": self.weights if self.release is None else self.training_identity(),
             "training": self.training_identity(),
             **data,
             "data_fingerprint": _fingerprint(canonical_json({**data, **relative}), self),
@@ -189,8 +229,12 @@ class Cell:
         return sha256_of(self.identity())
 
     def labels(self) -> dict[str, str]:
+        release = self.release
+        method = self.method.label() if release is None else self.method.label(release.config)
+        if release is not None:  # "uni3d(...)" reads "uni3d-b(...)": the release names it
+            method = release.name + method[len(self.method.name) :]
         return {
-            "method": self.method.label(),
+            "method": method,
             "teacher": self.teacher.label(),
             "corpus": self.corpus.label(),
             "dataset": self.dataset.label() + _subset_suffix(self.classes),

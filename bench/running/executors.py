@@ -118,7 +118,7 @@ def _distinct_weights(cells: Sequence[Cell]) -> list[Cell]:
     needed: dict[Path, Cell] = {}
     for cell in cells:
         for user in (cell, cell.transfer_source()):
-            if user is not None:
+            if user is not None and user.release is None:  # released weights need no training
                 needed.setdefault(weights_path(user), user)
     return list(needed.values())
 

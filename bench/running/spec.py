@@ -9,8 +9,10 @@ is hashed, so an explicit default and an omitted one give the same cell hash: th
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from bench.contracts.config import (
 )
 from bench.contracts.errors import ConfigError, SpecError
 from bench.contracts.plugins import METHODS
+from bench.contracts.releases import MINIATURE, Release, release_of
 from bench.datasets.classes import RELATIVE, SUBSETS
 from bench.running.cells import (
     DEFAULT_CLASSES,
@@ -49,11 +52,28 @@ SPEC_KEYS = {
     "also",
 }
 ENTRY_KEYS = {"name", "preset", "params", "sweep"}
+WEIGHTS_KEYS = {"weights", "checkpoint", "trust_pickle"}  # method entries only
 CORPUS_KEYS = {"name", "params", "split", "classes", "text"}
 
 
-def resolve(kind: str, entry: str | Mapping[str, Any], where: str) -> list[Choice]:
-    """Choices for one spec entry: a name, or {name, preset, params, sweep}."""
+@dataclass(frozen=True)
+class WeightsSource:
+    """Which weights a method entry runs with: the miniature, or a release and its file."""
+
+    release: Release | None = None
+    checkpoint: str = ""
+    trust_pickle: bool = False
+
+    @property
+    def name(self) -> str:
+        return MINIATURE if self.release is None else self.release.name
+
+
+def resolve(
+    kind: str, entry: str | Mapping[str, Any], where: str, base: Any = None
+) -> list[Choice]:
+    """Choices for one spec entry: a name, or {name, preset, params, sweep}; `base` replaces
+    the plugin's defaults (a release's config)."""
     if isinstance(entry, str):
         entry = {"name": entry}
     if not isinstance(entry, Mapping) or "name" not in entry:
@@ -71,7 +91,9 @@ def resolve(kind: str, entry: str | Mapping[str, Any], where: str) -> list[Choic
     preset = entry.get("preset")
     if preset is not None and not isinstance(preset, str):
         raise SpecError(f"{where}: 'preset' must be a preset name, not {preset!r}.")
-    base = _preset(cls, preset, label)
+    if base is not None and preset is not None:
+        raise SpecError(f"{where}: a method with released weights takes no preset.")
+    base = base if base is not None else _preset(cls, preset, label)
     given = entry.get("params") or {}
     if not isinstance(given, Mapping):
         raise SpecError(f"{where}: 'params' must map parameter names to values, not {given!r}.")
@@ -109,8 +131,9 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
             raise SpecError(f"{where} needs a non-empty '{required}' list.")
     lists = {
         kind: _choices(kind, spec.get(kind + "s", [default]), where)
-        for kind, default in (("method", None), ("attack", None), ("defense", "none"))
+        for kind, default in (("attack", None), ("defense", "none"))
     }
+    methods = _methods(spec["methods"], where)
     datasets = _datasets(spec.get("datasets", ["procedural40"]), where)
     corpora = _corpora(spec.get("corpus", DEFAULT_CORPUS), where)
     teachers = spec.get("teachers") or {}
@@ -123,7 +146,7 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
         isinstance(s, int) and not isinstance(s, bool) for s in seeds
     ):
         raise SpecError(f"{where}: 'seeds' must be a list of integers.")
-    used = {method.config.text_encoder for method in lists["method"]}
+    used = {method.config.text_encoder for method, _ in methods}
     for name in teachers:
         if name not in used:
             raise SpecError(
@@ -131,11 +154,25 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
                 f" method here (they use {', '.join(sorted(used))})."
             )
     cells: dict[str, Cell] = {}
-    for method, corpus, (dataset, classes), attack, defense, seed in itertools.product(
-        lists["method"], corpora, datasets, lists["attack"], lists["defense"], seeds
+    for (method, source), corpus, (dataset, classes), attack, defense, seed in itertools.product(
+        methods, corpora, datasets, lists["attack"], lists["defense"], seeds
     ):
-        teacher = teacher_choice(method, teachers)
-        cell = Cell(method, teacher, dataset, attack, defense, seed, classes=classes, corpus=corpus)
+        release = source.release
+        teacher = teacher_choice(method, teachers, source)
+        cell = Cell(
+            method,
+            teacher,
+            dataset,
+            attack,
+            defense,
+            seed,
+            # Released weights are evaluated as their authors did (every class), by default.
+            classes=classes or (DEFAULT_CLASSES if release is None else "all"),
+            corpus=corpus if release is None else release.corpus,
+            weights=source.name,
+            checkpoint=source.checkpoint,
+            trust_pickle=source.trust_pickle,
+        )
         cells.setdefault(cell.hash, cell)
     also = spec.get("also", [])
     if not isinstance(also, list) or not all(isinstance(part, Mapping) for part in also):
@@ -149,10 +186,21 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
     return list(cells.values())
 
 
-def teacher_choice(method: Choice, teachers: Mapping[str, Mapping[str, Any]]) -> Choice:
-    """The method's text encoder, configured by the spec's `teachers` entry of that name."""
+def teacher_choice(
+    method: Choice,
+    teachers: Mapping[str, Mapping[str, Any]],
+    source: WeightsSource | None = None,
+) -> Choice:
+    """The method's text encoder, configured by the spec's `teachers` entry of that name, over
+    the settings a release was evaluated with when it is that encoder."""
+    release = source.release if source is not None else None
     name = method.config.text_encoder
-    return resolve("text_encoder", {"name": name, "params": teachers.get(name, {})}, name)[0]
+    params = dict(release.teacher[1]) if release is not None and release.teacher[0] == name else {}
+    if release is not None and "checkpoint" in _fields("text_encoder", name):
+        # A teacher stored in the checkpoint (ULIP-1's) reads the file the weights come from.
+        params.update(checkpoint=source.checkpoint, trust_pickle=source.trust_pickle)
+    params.update(teachers.get(name, {}))
+    return resolve("text_encoder", {"name": name, "params": params}, name)[0]
 
 
 SHIPPED_SPECS = Path(__file__).parent.parent / "specs"
@@ -192,7 +240,10 @@ def single_cell_spec(
     seed: int,
     preset: str | None,
     settings: Sequence[str],
-    classes: str = DEFAULT_CLASSES,
+    classes: str | None = None,
+    weights: str = MINIATURE,
+    checkpoint: str = "",
+    trust_pickle: bool = False,
 ) -> dict[str, Any]:
     """The one-cell spec behind `bench run --method ... --attack ...`, with `--set` applied.
 
@@ -200,15 +251,16 @@ def single_cell_spec(
     `--set corpus.name|split|classes=...` chooses the training corpus, and any other
     `corpus.key` is a parameter of the corpus dataset.
     """
+    source = {"weights": weights, "checkpoint": checkpoint, "trust_pickle": trust_pickle}
     entries: dict[str, dict[str, Any]] = {
-        "method": {"name": method, "params": {}},
+        "method": {"name": method, "params": {}, **source},
         "text_encoder": {"name": "", "params": {}},
-        "dataset": {"name": dataset, "params": {}, "classes": classes},
+        "dataset": {"name": dataset, "params": {}, **({"classes": classes} if classes else {})},
         "corpus": {**DEFAULT_CORPUS, "params": {}},
         "attack": {"name": attack, "params": {}, **({"preset": preset} if preset else {})},
         "defense": {"name": defense, "params": {}},
     }
-    entries["text_encoder"]["name"] = _method_teacher(method, settings)
+    entries["text_encoder"]["name"] = _method_teacher(method, settings, weights)
     for setting in settings:
         target, key, value = _split_setting(setting, entries)
         if target is entries["corpus"] and key in CORPUS_KEYS - {"params"}:
@@ -224,9 +276,14 @@ def single_cell_spec(
     }
 
 
-def _method_teacher(method: str, settings: Sequence[str]) -> str:
-    """The text encoder a method will use: its default, unless `--set method.text_encoder=...`."""
-    name = METHODS.get(method).cls.Config().text_encoder
+def _method_teacher(method: str, settings: Sequence[str], weights: str = MINIATURE) -> str:
+    """The text encoder a method will use: its default (or its release's), unless
+    `--set method.text_encoder=...`."""
+    cls = METHODS.get(method).cls
+    config = (
+        cls.Config() if weights == MINIATURE else release_of(cls.releases, weights, method).config
+    )
+    name = config.text_encoder
     for setting in settings:
         path, _, raw = setting.partition("=")
         if path in ("method.text_encoder", f"{method}.text_encoder"):
@@ -252,22 +309,69 @@ def _split_setting(
     )
 
 
+def _methods(entries: Any, where: str) -> list[tuple[Choice, WeightsSource]]:
+    """Method choices with their weights: `weights: official` (or a release name) builds the
+    release's architecture and runs its published file, `checkpoint:` says where it is."""
+    if not isinstance(entries, list) or not entries:
+        raise SpecError(f"{where}: 'methods' must be a non-empty list.")
+    found = []
+    for i, entry in enumerate(entries):
+        label = f"{where}: methods[{i}]"
+        entry = {"name": entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, Mapping):
+            raise SpecError(f"{label} must be a plugin name or a mapping with a 'name'.")
+        source = _weights_source(entry, label)
+        rest = {k: v for k, v in entry.items() if k not in WEIGHTS_KEYS}
+        base = None if source.release is None else source.release.config
+        found += [(choice, source) for choice in resolve("method", rest, label, base)]
+    return found
+
+
+def _weights_source(entry: Mapping[str, Any], where: str) -> WeightsSource:
+    weights = entry.get("weights", MINIATURE)
+    checkpoint = entry.get("checkpoint", "") or ""
+    trust = entry.get("trust_pickle", False)
+    if not isinstance(weights, str) or not isinstance(checkpoint, str):
+        raise SpecError(f"{where}: 'weights' and 'checkpoint' must be text.")
+    if not isinstance(trust, bool):
+        raise SpecError(f"{where}: 'trust_pickle' must be true or false.")
+    if not isinstance(entry.get("name"), str):
+        return WeightsSource()  # `resolve` says what is wrong with the name
+    cls = METHODS.get(entry["name"]).cls
+    if weights == MINIATURE:
+        if not cls.miniature:
+            raise SpecError(
+                f"{where}: {entry['name']} has no miniature recipe; it runs from its published"
+                f" weights: --weights official (or one of {', '.join(cls.releases)})."
+            )
+        if checkpoint:
+            raise SpecError(f"{where}: a checkpoint is given, but the weights are the miniature.")
+        return WeightsSource()
+    return WeightsSource(release_of(cls.releases, weights, str(entry["name"])), checkpoint, trust)
+
+
+def _fields(kind: str, name: str) -> set[str]:
+    return {f.name for f in dataclasses.fields(KINDS[kind].get(name).cls.Config)}
+
+
 def _choices(kind: str, entries: Iterable[Any], where: str) -> list[Choice]:
     if not isinstance(entries, list) or not entries:
         raise SpecError(f"{where}: '{kind}s' must be a non-empty list.")
     return [c for i, e in enumerate(entries) for c in resolve(kind, e, f"{where}: {kind}s[{i}]")]
 
 
-def _datasets(entries: Any, where: str) -> list[tuple[Choice, str]]:
-    """Evaluation datasets with their class subsets (`classes:`, default all)."""
+def _datasets(entries: Any, where: str) -> list[tuple[Choice, str | None]]:
+    """Evaluation datasets with their class subsets (`classes:`; None: the weights' default,
+    unseen for miniatures, all for releases)."""
     if not isinstance(entries, list) or not entries:
         raise SpecError(f"{where}: 'datasets' must be a non-empty list.")
     found = []
     for i, entry in enumerate(entries):
         label = f"{where}: datasets[{i}]"
-        classes = DEFAULT_CLASSES
+        classes = None  # the default of the method's weights
+        if isinstance(entry, Mapping) and "classes" in entry:
+            classes = _subset(entry["classes"], label)
         if isinstance(entry, Mapping):
-            classes = _subset(entry.get("classes", DEFAULT_CLASSES), label)
             entry = {k: v for k, v in entry.items() if k != "classes"}
         found += [(choice, classes) for choice in resolve("dataset", entry, label)]
     return found

@@ -160,3 +160,18 @@ def write_objaverse_lvis_uni3d(root: Path, per_class: int = 2, points: int = 100
     lines = [f"{ids[c]},{c},{uid},{relative}" for c, uid, relative in objects]
     (root / "lvis_testset.txt").write_text("\n".join(lines) + "\n")
     return root
+
+
+def write_openshape_class_embeddings(
+    path: Path, class_names: tuple[str, ...] = CLASS_NAMES, width: int = 1280, seed: int = 0
+) -> Path:
+    """OpenShape's `cat_name_pt_feat.npy`: a pickled dict category -> {"open_clip_text_feat":
+    [1, width] float32}, in the class order of the dataset."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    table = {
+        name: {"open_clip_text_feat": rng.normal(size=(1, width)).astype(np.float32)}
+        for name in class_names
+    }
+    np.save(path, table, allow_pickle=True)
+    return path

@@ -37,6 +37,9 @@ def class_embeddings(
     names = list(class_names)
     if not names:
         raise UsageError("Class embeddings need at least one class name.")
+    published = encoder.published_class_embeddings(names)
+    if published is not None:
+        return published
     prompts = templates(template_set)
     key = sha256_of(
         {

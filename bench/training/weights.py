@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from safetensors.torch import load, save
 
+from bench.contracts.errors import UsageError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import Method
 from bench.contracts.runtime import progress
@@ -49,13 +50,23 @@ def obtain_encoder(
     retrain: bool = False,
 ) -> TrainedEncoder:
     """Load the cached miniature for this cell's training identity, or train and cache it first
-    (under the key's claim, so concurrent cells and drivers train each key once).
+    (under the key's claim, so concurrent cells and drivers train each key once); a cell with
+    released weights loads them instead.
 
     The cache key is the hash of `cell.training_identity()`: recipe config and version (without
     inference-only fields), the corpus fingerprint, the teacher's weights identity and templates,
     and the seed, which also seeds training.
     """
+    if cell.release is not None:
+        from bench.training.published import load_release
+
+        return load_release(cell, device)
     method = cell.method.instantiate()
+    if not method.miniature:
+        raise UsageError(
+            f"{cell.method.name} has no miniature recipe: it runs from its published weights"
+            f" (--weights official, or one of {', '.join(method.releases)})."
+        )
     training = cell.training_identity()
     key = sha256_of(training)
     data = cell.corpus.load()

@@ -1,0 +1,191 @@
+"""Released weights: each release builds the official architecture, is found on disk or named
+in one sentence, runs end to end from stand-in files in the published layouts, and is labelled
+by what it was pre-trained on, with its authors' number beside ours."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.contracts.errors import BenchError, WeightsError
+from bench.contracts.plugins import METHODS
+from bench.contracts.releases import PretrainingCorpus
+from bench.datasets.shapes40 import CLASS_NAMES
+from bench.running.spec import expand, single_cell_spec
+from bench.testing.official import assert_matches_manifest
+from bench.testing.public_formats import (
+    write_modelnet40_openshape,
+    write_openshape_class_embeddings,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "official"
+MANIFESTS = {  # the official module each release's architecture must equal
+    "ulip1-pointbert": "ulip1_pointbert",
+    "ulip2-pointbert-10k-xyzrgb": "ulip2_pointbert",
+    **{f"openshape-pointbert-{n}": "openshape_pointbert_g14" for n in ("vitg14-rgb", "no-lvis")},
+    "openshape-pointbert-shapenet": "openshape_pointbert_g14",
+    **{f"uni3d-{s}{v}": f"uni3d_{s}" for s in ("ti", "s", "b", "l", "g") for v in ("", "-no-lvis")},
+}
+RELEASES = [(m, r) for m in METHODS.names() for r in METHODS.get(m).cls.releases]
+
+
+@pytest.mark.parametrize(("method", "release"), RELEASES, ids=[r for _, r in RELEASES])
+def test_each_release_builds_the_official_architecture(method: str, release: str) -> None:
+    cls = METHODS.get(method).cls
+    published = cls.releases[release]
+    with torch.device("meta"):
+        encoder = cls(published.config).build_encoder(published.embed_dim)
+    assert_matches_manifest(encoder, FIXTURES / f"{MANIFESTS[release]}.keys.json")
+
+
+def bench(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+@pytest.fixture(scope="module")
+def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """OpenShape's evaluation files and a G14 checkpoint as released, from random weights."""
+    from bench.nn.ppat import G14, PpatEncoder
+
+    root = tmp_path_factory.mktemp("released")
+    data = write_modelnet40_openshape(root / "modelnet40", per_class=1, points=1024)
+    features = write_openshape_class_embeddings(data / "cat_name_pt_feat.npy", CLASS_NAMES)
+    torch.manual_seed(0)
+    state = {f"module.{k}": v for k, v in PpatEncoder(G14).state_dict().items()}
+    state["module.logit_scale"] = torch.tensor(2.66)  # the rest of the released model
+    file = root / "hub" / "OpenShape" / "openshape-pointbert-vitg14-rgb" / "model.pt"
+    file.parent.mkdir(parents=True)
+    torch.save({"state_dict": state, "epoch": 200, "step": 1}, file)
+    return {"data": data, "features": features, "hub": root / "hub", "file": file}
+
+
+# OpenShape's protocol with its published class embeddings; a deterministic FPS start keeps the
+# test short (the release's own random start makes the victim stochastic, so votes cost more).
+OPENSHAPE = [
+    "--method", "openshape", "--weights", "official", "--dataset", "modelnet40",
+    "--set", "method.text_encoder=precomputed", "--set", "method.fps_start=first",
+]  # fmt: skip
+
+
+def test_a_release_runs_end_to_end_beside_its_reported_number(
+    stand_ins: dict[str, Path], tmp_path: Path
+) -> None:
+    env = {"BENCH_CHECKPOINTS": str(stand_ins["hub"]), "BENCH_MODELNET40": str(stand_ins["data"])}
+    teacher = ["--set", f"text_encoder.path={stand_ins['features']}"]
+    args = ["run", *OPENSHAPE, *teacher, "--attack", "pgd", "--set", "attack.steps=1"]
+    first = bench(*args, home=tmp_path, **env)
+    assert first.returncode == 0, first.stderr
+    header, _, row = first.stdout.splitlines()[:3]
+    columns = dict(zip(header.split(" | "), row.split(" | "), strict=True))
+    assert columns["Reported (%)"] == "84.4"  # the OpenShape README's ModelNet40 top-1
+    assert columns["Protocol"] == "open vocabulary"  # captions: no class is verifiably unseen
+    assert columns["N"] == "40" and columns["Status"] == "ok"
+    assert columns["| Method"].startswith("| openshape-pointbert-vitg14-rgb(")
+    again = bench(*args, home=tmp_path, **env)
+    assert "0 computed, 1 from the store" in again.stdout, again.stderr
+
+    (record,) = json.loads(bench("results", "--format", "json", home=tmp_path).stdout)
+    assert record["provenance"]["weights"]["kind"] == "openshape-pointbert-vitg14-rgb"
+    assert record["provenance"]["reported"]["source"].startswith("OpenShape README")
+    assert record["cell"]["weights"]["sha256"] == record["provenance"]["weights"]["sha256"]
+    # Another file under the same name is another result, never the stored one.
+    content = torch.load(stand_ins["file"], weights_only=True)
+    content["state_dict"]["module.proj.bias"] += 1
+    other = tmp_path / "other.pt"
+    torch.save(content, other)
+    moved = bench(*args, "--checkpoint", str(other), "--dry-run", home=tmp_path, **env)
+    assert "will run" in moved.stdout and record["cell_hash"][:16] not in moved.stdout
+
+
+def test_without_the_files_each_command_says_what_is_missing(
+    stand_ins: dict[str, Path], tmp_path: Path
+) -> None:
+    teacher = ["--set", f"text_encoder.path={stand_ins['features']}"]
+    env = {"BENCH_MODELNET40": str(stand_ins["data"]), "BENCH_CHECKPOINTS": str(tmp_path)}
+    missing = bench("run", *OPENSHAPE, *teacher, "--attack", "none", home=tmp_path, **env)
+    assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
+    assert "The openshape-pointbert-vitg14-rgb weights are not on this machine" in missing.stderr
+    assert "huggingface.co/OpenShape/openshape-pointbert-vitg14-rgb" in missing.stderr
+    assert str(tmp_path / "OpenShape") in missing.stderr  # where it looked
+
+    uni3d = bench("run", "--method", "uni3d", "--attack", "pgd", home=tmp_path)
+    assert "uni3d has no miniature recipe" in uni3d.stderr and "--weights official" in uni3d.stderr
+    unknown = bench(
+        "run", "--method", "ulip", "--weights", "ulip9", "--attack", "none", home=tmp_path
+    )
+    assert "has no release 'ulip9'; it has: official, ulip1-pointbert." in unknown.stderr
+    env["BENCH_CHECKPOINTS"] = str(stand_ins["hub"])
+    unseen = bench(
+        "run", *OPENSHAPE, *teacher, "--attack", "none", "--classes", "unseen", home=tmp_path, **env
+    )
+    assert "no class is verifiably unseen" in unseen.stderr
+    no_teacher = bench("run", *OPENSHAPE, "--attack", "none", home=tmp_path, **env)
+    assert "The precomputed teacher needs its file" in no_teacher.stderr
+
+
+def test_a_closed_vocabulary_release_is_zero_shot_on_the_classes_it_never_named(
+    stand_ins: dict[str, Path], tmp_path: Path
+) -> None:
+    """ULIP-1 learned ShapeNet55's synset names: on ModelNet40, 17 classes are among them
+    (flower pot as "flowerpot", keyboard as "computer keyboard"), the other 23 are unseen."""
+    checkpoint = tmp_path / "checkpoint_pointbert.pt"
+    checkpoint.write_bytes(b"only hashed while cells are resolved")
+    os.environ["BENCH_MODELNET40"] = str(stand_ins["data"])
+    try:
+        for classes, count in (("unseen", 23), ("seen", 17), (None, 40)):
+            spec = single_cell_spec(
+                "ulip", "none", "modelnet40", "none", 0, None, [], classes,
+                "official", str(checkpoint),
+            )  # fmt: skip
+            (cell,) = expand(spec)
+            assert len(cell.evaluation_data().class_names) == count
+            assert cell.corpus.label() == "ShapeNet55 (synset names as text)"
+            assert cell.teacher.name == "ulip_text" and cell.weights == "ulip1-pointbert"
+    finally:
+        del os.environ["BENCH_MODELNET40"]
+    seen = PretrainingCorpus("ShapeNet55", ("shapenet55",)).seen(("flower pot", "glass box"))
+    assert seen == ["flower pot"]  # "glass box" is not "letter box": only whole names match
+    assert PretrainingCorpus("captions", open_vocabulary=True).seen(("chair",)) is None
+
+
+def test_a_checkpoint_that_pickles_its_arguments_is_read_only_when_trusted(
+    tmp_path: Path,
+) -> None:
+    """ULIP-1's text tower comes out of the released file (here a small open_clip tower in
+    ULIP's layout, with the argparse namespace ULIP pickles beside it)."""
+    import argparse
+
+    import open_clip
+
+    from bench.text.ulip_text import UlipText
+
+    tower = open_clip.create_model("ViT-S-32-alt", pretrained=None)
+    state = {f"module.{k}": v for k, v in tower.state_dict().items() if not k.startswith("visual")}
+    state["module.point_encoder.cls_token"] = torch.zeros(1, 1, 4)
+    path = tmp_path / "checkpoint_pointbert.pt"
+    torch.save({"state_dict": state, "args": argparse.Namespace(model="ULIP_PointBERT")}, path)
+    config = UlipText.Config(checkpoint=str(path), model="ViT-S-32-alt")
+    with pytest.raises(WeightsError, match="needs pickle code to load"):
+        UlipText(config).encode(["a chair"])
+    trusted = UlipText(dataclasses.replace(config, trust_pickle=True))
+    ours = trusted.encode(["a point cloud model of chair.", "a point cloud model of lamp."])
+    tokens = open_clip.get_tokenizer("ViT-S-32-alt")(["a point cloud model of chair."])
+    with torch.no_grad():
+        expected = tower.eval().encode_text(tokens).numpy()
+    assert ours.shape == (2, 256) and abs(ours[:1] - expected).max() < 1e-5
+    del state["module.ln_final.weight"]
+    torch.save({"state_dict": state}, path)
+    with pytest.raises(BenchError, match=r"missing \(ln_final.weight\)"):
+        UlipText(config).encode(["a chair"])
