@@ -90,7 +90,6 @@ RELEASE = Release(
             "computed on OpenShape's 2,890-cloud xyz_label.npy (OBJ_ONLY train + test)",
         ),
     ),
-    needs_pickle=True,
 )
 
 

@@ -56,7 +56,6 @@ RELEASE = Release(
         PublishedAccuracy("objaverse_lvis", 50.6, README),
         PublishedAccuracy("modelnet40", 84.7, README),
     ),
-    needs_pickle=True,
 )
 
 

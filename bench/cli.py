@@ -179,6 +179,12 @@ def _add_weights(parser: argparse.ArgumentParser) -> None:
         "--checkpoint", default="", help="the release's file (else $BENCH_CHECKPOINTS, HF cache)"
     )
     parser.add_argument(
+        "--training-processes",
+        type=int,
+        default=1,
+        help="evaluate the miniature trained in this many torchrun processes (bench train)",
+    )
+    parser.add_argument(
         "--trust-pickle",
         action="store_true",
         help="admit the named globals of a checkpoint that pickles them (trusted files only)",

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
             args.weights,
             args.checkpoint,
             args.trust_pickle,
+            args.training_processes,
         )
         cells = expand(spec, where="the command line")
     else:
@@ -63,12 +64,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
+    import dataclasses
+
     import torch
 
     from bench.running.spec import expand, single_cell_spec
+    from bench.training import distributed
     from bench.training.weights import obtain_encoder
 
-    device = torch.device(_device(args.device))
+    world, device = distributed.join(torch.device(_device(args.device)))
     for setting in args.settings:
         if setting.split(".")[0] not in ("method", "text_encoder", "corpus", args.method):
             raise ConfigError(
@@ -78,11 +82,19 @@ def train(args: argparse.Namespace) -> int:
     spec = single_cell_spec(
         args.method, "none", "procedural40", "none", args.seed, None, args.settings
     )
-    cell = expand(spec, where="the command line")[0]
-    trained = obtain_encoder(cell, device, retrain=args.retrain)
+    cell = expand(spec, where="the command line", unique=False)[0]
+    if world is not None:
+        cell = dataclasses.replace(cell, training_processes=world.size)
+    try:
+        trained = obtain_encoder(cell, device, retrain=args.retrain)
+    finally:
+        distributed.leave(world)
+    if world is not None and not world.leads:
+        return 0
     state = "trained" if trained.trained_now else "loaded from cache"
+    where = f" in {world.size} processes" if world is not None else ""
     print(
-        f"{cell.method.label()} on {cell.corpus.label()} (seed {cell.seed}): {state}:"
+        f"{cell.method.label()} on {cell.corpus.label()} (seed {cell.seed}): {state}{where}:"
         f" {trained.path} (sha256 {trained.sha256[:16]})"
     )
     return 0

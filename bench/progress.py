@@ -38,7 +38,7 @@ class LineProgress:
         self.started = time.monotonic()
         self.printed: float | None = None
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, status: str = "") -> None:
         now = time.monotonic()
         finished = total > 0 and done >= total
         if self.printed is not None and not finished and now - self.printed < self.interval:
@@ -54,6 +54,7 @@ class LineProgress:
             line += f", done in {_duration(elapsed)}" if finished else ""
             if not finished and total > done:
                 line += f", about {_duration((total - done) / rate)} left"
+        line += f"; {status}" if status else ""
         print(line, file=self.stream, flush=True)
 
 
@@ -84,7 +85,12 @@ def _bars(stream: TextIO) -> Iterator[ProgressFactory]:
         if not bars.live.is_started:
             bars.start()
         task = bars.add_task(description, total=None)
-        return lambda done, total: bars.update(task, completed=done, total=total)
+
+        def report(done: int, total: int, status: str = "") -> None:
+            label = f"{description} ({status})" if status else description
+            bars.update(task, completed=done, total=total, description=label)
+
+        return report
 
     try:
         yield factory

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from bench.cli import main
 from bench.contracts.errors import BenchError, WeightsError
 from bench.contracts.plugins import METHODS
 from bench.contracts.releases import PretrainingCorpus
@@ -110,29 +111,31 @@ def test_a_release_runs_end_to_end_beside_its_reported_number(
 
 
 def test_without_the_files_each_command_says_what_is_missing(
-    stand_ins: dict[str, Path], tmp_path: Path
-) -> None:
-    teacher = ["--set", f"text_encoder.path={stand_ins['features']}"]
-    env = {"BENCH_MODELNET40": str(stand_ins["data"]), "BENCH_CHECKPOINTS": str(tmp_path)}
-    missing = bench("run", *OPENSHAPE, *teacher, "--attack", "none", home=tmp_path, **env)
-    assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
-    assert "The openshape-pointbert-vitg14-rgb weights are not on this machine" in missing.stderr
-    assert "huggingface.co/OpenShape/openshape-pointbert-vitg14-rgb" in missing.stderr
-    assert str(tmp_path / "OpenShape") in missing.stderr  # where it looked
+    stand_ins: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    def error(*args: str) -> str:
+        assert main(["--home", str(tmp_path), *args]) != 0
+        message = capsys.readouterr().err.strip()
+        assert message.startswith("error: ") and len(message.splitlines()) == 1
+        return message
 
-    uni3d = bench("run", "--method", "uni3d", "--attack", "pgd", home=tmp_path)
-    assert "uni3d has no miniature recipe" in uni3d.stderr and "--weights official" in uni3d.stderr
-    unknown = bench(
-        "run", "--method", "ulip", "--weights", "ulip9", "--attack", "none", home=tmp_path
-    )
-    assert "has no release 'ulip9'; it has: official, ulip1-pointbert." in unknown.stderr
-    env["BENCH_CHECKPOINTS"] = str(stand_ins["hub"])
-    unseen = bench(
-        "run", *OPENSHAPE, *teacher, "--attack", "none", "--classes", "unseen", home=tmp_path, **env
-    )
-    assert "no class is verifiably unseen" in unseen.stderr
-    no_teacher = bench("run", *OPENSHAPE, "--attack", "none", home=tmp_path, **env)
-    assert "The precomputed teacher needs its file" in no_teacher.stderr
+    teacher = ["--set", f"text_encoder.path={stand_ins['features']}"]
+    monkeypatch.setenv("BENCH_MODELNET40", str(stand_ins["data"]))
+    monkeypatch.setenv("BENCH_CHECKPOINTS", str(tmp_path))
+    missing = error("run", *OPENSHAPE, *teacher, "--attack", "none")
+    assert "The openshape-pointbert-vitg14-rgb weights are not on this machine" in missing
+    assert "huggingface.co/OpenShape/openshape-pointbert-vitg14-rgb" in missing
+    assert str(tmp_path / "OpenShape") in missing  # where it looked
+
+    uni3d = error("run", "--method", "uni3d", "--attack", "pgd")
+    assert "uni3d has no miniature recipe" in uni3d and "--weights official" in uni3d
+    unknown = error("run", "--method", "ulip", "--weights", "ulip9", "--attack", "none")
+    assert "has no release 'ulip9'; it has: official, ulip1-pointbert." in unknown
+    monkeypatch.setenv("BENCH_CHECKPOINTS", str(stand_ins["hub"]))
+    unseen = error("run", *OPENSHAPE, *teacher, "--attack", "none", "--classes", "unseen")
+    assert "no class is verifiably unseen" in unseen
+    no_teacher = error("run", *OPENSHAPE, "--attack", "none")
+    assert "The precomputed teacher needs its file" in no_teacher
 
 
 def test_a_closed_vocabulary_release_is_zero_shot_on_the_classes_it_never_named(

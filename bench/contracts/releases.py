@@ -114,7 +114,6 @@ class Release:
     teacher: tuple[str, Mapping[str, Any]]  # text encoder name and params it was evaluated with
     corpus: PretrainingCorpus
     published: tuple[PublishedAccuracy, ...] = ()
-    needs_pickle: bool = False  # the released file pickles training objects (argparse args)
 
     @property
     def url(self) -> str:

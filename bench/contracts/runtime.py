@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-Progress = Callable[[int, int], None]  # (done, total)
+# (done, total), and optionally a short status such as "2 running, 1 failed"
+Progress = Callable[..., None]
 ProgressFactory = Callable[[str], Progress]  # a description -> its progress callback
 
 
 def no_progress(description: str) -> Progress:
-    return lambda done, total: None
+    return lambda done, total, status="": None
 
 
 _REPORTER: ContextVar[ProgressFactory] = ContextVar("bench_progress", default=no_progress)

@@ -90,7 +90,8 @@ def read_checkpoint(path: Path, trust_pickle: bool = False) -> dict[str, Any]:
             if not trust_pickle:
                 raise WeightsError(
                     f"{path} needs pickle code to load (it names {needed.group(1)}), so it was"
-                    " not loaded; pass trust_pickle only for a file from a source you trust."
+                    " not loaded; pass trust_pickle (--trust-pickle) only for a file from a source"
+                    " you trust."
                 ) from None
             log.warning("%s names %s; admitted, as trust_pickle asks.", path, needed.group(1))
             allowed.append(_named_global(needed.group(1), path))

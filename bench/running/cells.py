@@ -64,9 +64,15 @@ class Choice:
         return KINDS[self.kind].get(self.name).cls(self.config)
 
     def label(self, base: Any = None) -> str:
-        """Name plus the parameters that differ from the plugin's defaults (or from `base`)."""
+        """Name plus the parameters that differ from the plugin's defaults (or from `base`),
+        less the fields that say where it runs or where its files are."""
         defaults = config_to_dict(base if base is not None else type(self.config)())
-        changed = {k: v for k, v in config_to_dict(self.config).items() if defaults[k] != v}
+        runtime = KINDS[self.kind].get(self.name).cls.runtime_fields  # where, not what
+        changed = {
+            k: v
+            for k, v in config_to_dict(self.config).items()
+            if defaults[k] != v and k not in runtime
+        }
         inner = ", ".join(f"{k}={v}" for k, v in changed.items())
         return f"{self.name}({inner})" if inner else self.name
 
@@ -128,6 +134,8 @@ class Cell:
     # whether it may need pickle code: neither changes the numbers, so neither is in the hash.
     checkpoint: str = ""
     trust_pickle: bool = False
+    # Processes a miniature is trained in (torchrun): they change its weights in the last bits.
+    training_processes: int = 1
 
     @property
     def release(self) -> Release | None:
@@ -163,12 +171,14 @@ class Cell:
             **method,
             "config": {k: v for k, v in method["config"].items() if k not in inference_only},
         }
+        processes = {"processes": self.training_processes} if self.training_processes > 1 else {}
         return {
             "method": recipe,
             "corpus": self.corpus.identity(),
             "teacher": self.teacher_identity,
             "templates": self.method.config.templates,
             "seed": self.seed,
+            **processes,
         }
 
     def transfer_source(self) -> Cell | None:

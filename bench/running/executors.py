@@ -28,6 +28,10 @@ class Executor(Protocol):
         """Compute and store every cell, yielding outcomes as they finish."""
         ...
 
+    def slots(self) -> int:
+        """How many cells run at once, for the progress line."""
+        ...
+
 
 class InProcess:
     """One cell after another in this process.
@@ -35,6 +39,9 @@ class InProcess:
     A cell another driver is computing is put off to the end rather than waited for; by then
     it is usually finished and is reused, or its driver died and this one computes it.
     """
+
+    def slots(self) -> int:
+        return 1
 
     def map(self, cells: Sequence[Cell], runtime: Runtime, store_root: Path) -> Iterator[Outcome]:
         deferred = []
@@ -74,6 +81,19 @@ class RayExecutor:
         self.gpus_per_cell = gpus_per_cell
         self.runtime_env = runtime_env
         self.retries = retries
+        self._gpus = 0.0
+
+    def slots(self) -> int:
+        """The cells the cluster's CPUs (and GPUs) hold at once at the requested sizes."""
+        import ray
+
+        if not ray.is_initialized():
+            return 1
+        resources = ray.cluster_resources()
+        fits = [resources.get("CPU", 1.0) / self.cpus_per_cell]
+        if self._gpus:
+            fits.append(resources.get("GPU", 0.0) / self._gpus)
+        return max(1, int(min(fits)))
 
     def map(self, cells: Sequence[Cell], runtime: Runtime, store_root: Path) -> Iterator[Outcome]:
         try:
@@ -89,6 +109,7 @@ class RayExecutor:
         gpus = self.gpus_per_cell
         if gpus is None:
             gpus = 1.0 if runtime.device.startswith("cuda") else 0.0
+        self._gpus = gpus
         options = {"num_cpus": self.cpus_per_cell, "num_gpus": gpus, "max_retries": self.retries}
         bench_home = str(home())
         training = ray.remote(_remote_training).options(**options)

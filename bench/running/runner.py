@@ -43,13 +43,16 @@ class Runner:
             else:
                 todo.append(cell)
         report = progress("cells") if len(todo) > 1 else no_progress("")
+        failed = 0
         for done, outcome in enumerate(
             self.executor.map(todo, self.runtime, self.store.root), start=1
         ):
             outcomes[outcome.record.cell_hash] = outcome
             if outcome.record.status != "ok":  # said as it happens, not only at the end
+                failed += 1
                 log.warning(
                     "Cell %s failed: %s", outcome.record.cell_hash[:16], outcome.record.error
                 )
-            report(done, len(todo))
+            running = min(self.executor.slots(), len(todo) - done)
+            report(done, len(todo), f"{running} running, {failed} failed")
         return [outcomes[cell.hash] for cell in cells]

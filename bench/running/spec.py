@@ -52,7 +52,7 @@ SPEC_KEYS = {
     "also",
 }
 ENTRY_KEYS = {"name", "preset", "params", "sweep"}
-WEIGHTS_KEYS = {"weights", "checkpoint", "trust_pickle"}  # method entries only
+WEIGHTS_KEYS = {"weights", "checkpoint", "trust_pickle", "training_processes"}  # methods only
 CORPUS_KEYS = {"name", "params", "split", "classes", "text"}
 
 
@@ -63,6 +63,7 @@ class WeightsSource:
     release: Release | None = None
     checkpoint: str = ""
     trust_pickle: bool = False
+    training_processes: int = 1  # of a miniature trained under torchrun
 
     @property
     def name(self) -> str:
@@ -114,8 +115,9 @@ def resolve(
     ]
 
 
-def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
-    """All cells of a spec, in a stable order, without duplicates."""
+def expand(spec: Mapping[str, Any], where: str = "the spec", unique: bool = True) -> list[Cell]:
+    """All cells of a spec, in a stable order, without duplicates (`unique`: hashing each
+    cell, which fingerprints its evaluation data; training needs only the corpus)."""
     if not isinstance(spec, Mapping):
         raise SpecError(f"{where} must be a YAML mapping.")
     unknown = set(spec) - SPEC_KEYS
@@ -153,7 +155,8 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
                 f"{where}: 'teachers' configures {name!r}, which is not the text encoder of any"
                 f" method here (they use {', '.join(sorted(used))})."
             )
-    cells: dict[str, Cell] = {}
+    cells: dict[Any, Cell] = {}
+    key = (lambda cell: cell.hash) if unique else id
     for (method, source), corpus, (dataset, classes), attack, defense, seed in itertools.product(
         methods, corpora, datasets, lists["attack"], lists["defense"], seeds
     ):
@@ -172,8 +175,9 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
             weights=source.name,
             checkpoint=source.checkpoint,
             trust_pickle=source.trust_pickle,
+            training_processes=source.training_processes,
         )
-        cells.setdefault(cell.hash, cell)
+        cells.setdefault(key(cell), cell)
     also = spec.get("also", [])
     if not isinstance(also, list) or not all(isinstance(part, Mapping) for part in also):
         raise SpecError(f"{where}: 'also' must be a list of mappings (spec keys to override).")
@@ -181,8 +185,8 @@ def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
         if "also" in part:
             raise SpecError(f"{where}: entries of 'also' cannot have an 'also' of their own.")
         base = {k: v for k, v in spec.items() if k != "also"}
-        for cell in expand({**base, **part}, f"{where}, also[{index}]"):
-            cells.setdefault(cell.hash, cell)
+        for cell in expand({**base, **part}, f"{where}, also[{index}]", unique):
+            cells.setdefault(key(cell), cell)
     return list(cells.values())
 
 
@@ -244,6 +248,7 @@ def single_cell_spec(
     weights: str = MINIATURE,
     checkpoint: str = "",
     trust_pickle: bool = False,
+    training_processes: int = 1,
 ) -> dict[str, Any]:
     """The one-cell spec behind `bench run --method ... --attack ...`, with `--set` applied.
 
@@ -251,7 +256,8 @@ def single_cell_spec(
     `--set corpus.name|split|classes=...` chooses the training corpus, and any other
     `corpus.key` is a parameter of the corpus dataset.
     """
-    source = {"weights": weights, "checkpoint": checkpoint, "trust_pickle": trust_pickle}
+    source = {"weights": weights, "checkpoint": checkpoint, "trust_pickle": trust_pickle,
+              "training_processes": training_processes}  # fmt: skip
     entries: dict[str, dict[str, Any]] = {
         "method": {"name": method, "params": {}, **source},
         "text_encoder": {"name": "", "params": {}},
@@ -331,6 +337,9 @@ def _weights_source(entry: Mapping[str, Any], where: str) -> WeightsSource:
     weights = entry.get("weights", MINIATURE)
     checkpoint = entry.get("checkpoint", "") or ""
     trust = entry.get("trust_pickle", False)
+    processes = entry.get("training_processes", 1)
+    if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
+        raise SpecError(f"{where}: 'training_processes' must be a positive integer.")
     if not isinstance(weights, str) or not isinstance(checkpoint, str):
         raise SpecError(f"{where}: 'weights' and 'checkpoint' must be text.")
     if not isinstance(trust, bool):
@@ -346,7 +355,7 @@ def _weights_source(entry: Mapping[str, Any], where: str) -> WeightsSource:
             )
         if checkpoint:
             raise SpecError(f"{where}: a checkpoint is given, but the weights are the miniature.")
-        return WeightsSource()
+        return WeightsSource(training_processes=processes)
     return WeightsSource(release_of(cls.releases, weights, str(entry["name"])), checkpoint, trust)
 
 

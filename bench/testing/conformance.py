@@ -28,6 +28,7 @@ from bench.testing.public_formats import (
     write_objaverse_lvis_openshape,
     write_openshape_class_embeddings,
     write_scanobjectnn_h5,
+    write_shapenet55_ulip,
 )
 from bench.testing.toys import ToyVictim, toy_clouds
 from bench.training.loop import TrainContext
@@ -224,6 +225,7 @@ STAND_INS = {
     "modelnet40": write_modelnet40_h5,
     "scanobjectnn": write_scanobjectnn_h5,
     "objaverse_lvis": write_objaverse_lvis_openshape,
+    "shapenet55": write_shapenet55_ulip,
 }
 
 

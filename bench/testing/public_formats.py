@@ -175,3 +175,27 @@ def write_openshape_class_embeddings(
     }
     np.save(path, table, allow_pickle=True)
     return path
+
+
+SHAPENET_SYNSETS = {"02691156": "airplane,aeroplane,plane", "03001627": "chair",
+                    "04379243": "table", "03636649": "lamp"}  # fmt: skip
+
+
+def write_shapenet55_ulip(root: Path, per_class: int = 3, points: int = 8192) -> Path:
+    """ULIP's `shapenet-55/`: train.txt and test.txt naming `<synset>-<model>.npy` files in
+    shapenet_pc/, and ShapeNetCore's taxonomy.json (four of the 55 synsets)."""
+    (root / "shapenet_pc").mkdir(parents=True, exist_ok=True)
+    taxonomy = [{"synsetId": s, "name": n, "children": [], "numInstances": per_class}
+                for s, n in SHAPENET_SYNSETS.items()]  # fmt: skip
+    (root / "taxonomy.json").write_text(json.dumps(taxonomy))
+    for split, offset in (("train", 0), ("test", 1000)):
+        names = []
+        for label, synset in enumerate(SHAPENET_SYNSETS):
+            for k in range(per_class):
+                name = f"{synset}-{offset + k:032x}.npy"
+                cloud = _clouds(1, points, offset + 10 * label + k)[0]
+                cloud[:, label % 3] *= 3  # each class its own elongation, something to learn
+                np.save(root / "shapenet_pc" / name, cloud)
+                names.append(name)
+        (root / f"{split}.txt").write_text("\n".join(names) + "\n")
+    return root

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from bench.storage.claims import claim
 from bench.storage.home import subdir
 from bench.storage.verified import read_verified, write_verified
 from bench.text.embeddings import text_embeddings
+from bench.training import distributed
 from bench.training.loop import TrainContext
 from bench.training.teacher import teacher_embeddings
 
@@ -73,18 +75,38 @@ def obtain_encoder(
     teacher = cell.teacher.instantiate()
     embeddings, _ = teacher_embeddings(teacher, method.config.templates, data.class_names)
     path = _weights_file(cell.method.name, key)
+    world = distributed.current()
+    lead = world is None or world.leads
     # One trainer per key: a second process waits here, then loads what the first stored.
-    with claim(path.with_name(path.name + ".lock")):
-        cached = None if retrain else read_verified(path, "trained weights")
-        if cached is not None:
-            encoder = _load(method, embeddings.shape[1], path, cached.data, device)
-            if encoder is not None:
-                return TrainedEncoder(encoder, path, cached.sha256, trained_now=False)
-        encoder = _train(cell, method, data, embeddings, teacher, device)
-        state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
-        digest = write_verified(path, save(state, metadata={"key": key}))
-        write_text_atomic(path.with_suffix(".json"), json.dumps({"key": key, **training}, indent=1))
+    # Processes that train together under torchrun share rank 0's claim and decision.
+    with claim(path.with_name(path.name + ".lock")) if lead else nullcontext():
+        found = _cached(method, embeddings.shape[1], path, device) if lead and not retrain else None
+        if distributed.agree(world, found is not None):
+            found = found or _cached(method, embeddings.shape[1], path, device)
+            assert found is not None, f"{path} vanished while processes were loading it"
+            return found
+        resume = path.with_suffix(".resume.pt")
+        encoder = _train(cell, method, data, embeddings, teacher, device, resume, lead)
+        digest = ""
+        if lead:
+            state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
+            digest = write_verified(path, save(state, metadata={"key": key}))
+            identity = json.dumps({"key": key, **training}, indent=1)
+            write_text_atomic(path.with_suffix(".json"), identity)
+            resume.unlink(missing_ok=True)
+        digest = distributed.agree(world, digest)
         return TrainedEncoder(encoder.to(device), path, digest, trained_now=True)
+
+
+def _cached(
+    method: Method[Any], embed_dim: int, path: Path, device: torch.device
+) -> TrainedEncoder | None:
+    """The stored miniature of this key, or None when there is none (or it is unusable)."""
+    cached = read_verified(path, "trained weights")
+    encoder = None if cached is None else _load(method, embed_dim, path, cached.data, device)
+    if cached is None or encoder is None:
+        return None
+    return TrainedEncoder(encoder, path, cached.sha256, trained_now=False)
 
 
 def _train(
@@ -94,14 +116,19 @@ def _train(
     embeddings: torch.Tensor,
     teacher: Any,
     device: torch.device,
+    resume: Path,
+    lead: bool,
 ) -> torch.nn.Module:
-    """The method trained on the cell's corpus toward these class embeddings (and captions)."""
+    """The method trained on the cell's corpus toward these class embeddings (and captions),
+    resuming from the state `resume` holds if an interrupted run left one."""
+    report = progress(f"train {cell.method.name} on {cell.corpus.label()}")
     ctx = TrainContext(
         data,
         embeddings.to(device),
         device,
-        progress(f"train {cell.method.name} on {cell.corpus.label()}"),
+        report if lead else lambda done, total: None,
         seed=cell.seed,
+        checkpoint=resume,
     )
     if cell.corpus.text != "prompts" and data.captions is not None:
         texts = list(data.captions)
