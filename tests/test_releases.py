@@ -99,6 +99,9 @@ def test_a_release_runs_end_to_end_beside_its_reported_number(
 
     (record,) = json.loads(bench("results", "--format", "json", home=tmp_path).stdout)
     assert record["provenance"]["weights"]["kind"] == "openshape-pointbert-vitg14-rgb"
+    assert main(["--home", str(tmp_path), "publish", "--out", str(tmp_path / "site")]) == 0
+    (page,) = [p for p in (tmp_path / "site").glob("*.html") if p.name != "index.html"]
+    assert 'title="OpenShape README, model zoo table (top-1)">84.4' in page.read_text()
     assert record["provenance"]["reported"]["source"].startswith("OpenShape README")
     assert record["cell"]["weights"]["sha256"] == record["provenance"]["weights"]["sha256"]
     # Another file under the same name is another result, never the stored one.
