@@ -163,16 +163,18 @@ def test_results_for_a_spec_show_only_its_cells(tmp_path: Path) -> None:
     assert len(partial.stdout.strip().splitlines()) == 3  # header, rule, the clean cell
 
 
-def test_results_mark_cells_whose_weights_were_rebuilt_since(tmp_path: Path) -> None:
+def test_results_mark_cells_whose_weights_were_rebuilt_since(session_home: Path) -> None:
     from bench.storage.verified import write_verified
 
-    ran = bench("run", "--method", "ulip", "--attack", "none", *TINY, home=tmp_path)
+    # Weights of their own (seed 11), beside the session's cached data.
+    ran = bench("run", "--method", "ulip", "--attack", "none", "--seed", "11", *TINY)
     assert ran.returncode == 0, ran.stderr
-    (record,) = json.loads(bench("results", "--format", "json", home=tmp_path).stdout)
-    path = tmp_path / "weights" / "ulip" / record["provenance"]["weights"]["file"]
-    assert "stale" not in bench("results", home=tmp_path).stdout
+    records = json.loads(bench("results", "--format", "json").stdout)
+    (record,) = [r for r in records if r["cell"]["seed"] == 11]
+    path = session_home / "weights" / "ulip" / record["provenance"]["weights"]["file"]
+    assert "stale" not in bench("results").stdout
     write_verified(path, path.read_bytes()[:-4] + b"\0\0\0\0")  # retrained to other contents
-    marked = bench("results", home=tmp_path)
+    marked = bench("results")
     assert "| stale: weights rebuilt |" in marked.stdout
     assert "1 cell(s) were computed from trained weights that have since" in marked.stderr
 
@@ -210,13 +212,13 @@ def test_show_lists_parameters_defaults_presets_and_citation() -> None:
     assert unknown.returncode == 2 and "Did you mean 'pgd'" in unknown.stderr
 
 
-def test_dry_run_says_what_each_cell_needs(tmp_path: Path) -> None:
-    args = ["run", "--method", "ulip", "--attack", "none", *TINY]
-    fresh = bench(*args, "--dry-run", home=tmp_path)
+def test_dry_run_says_what_each_cell_needs() -> None:
+    args = ["run", "--method", "ulip", "--attack", "none", "--seed", "9", *TINY]  # its own seed
+    fresh = bench(*args, "--dry-run")
     assert fresh.returncode == 0 and "will train, then run" in fresh.stdout
-    assert bench(*args, home=tmp_path).returncode == 0
-    assert "  stored  " in bench(*args, "--dry-run", home=tmp_path).stdout
-    rerun = bench(*args, "--dry-run", "--rerun", home=tmp_path).stdout
+    assert bench(*args).returncode == 0
+    assert "  stored  " in bench(*args, "--dry-run").stdout
+    rerun = bench(*args, "--dry-run", "--rerun").stdout
     assert "will run" in rerun and "train" not in rerun.split("ulip")[0]
 
 

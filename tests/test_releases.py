@@ -61,7 +61,7 @@ def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from bench.nn.ppat import G14, PpatEncoder
 
     root = tmp_path_factory.mktemp("released")
-    data = write_modelnet40_openshape(root / "modelnet40", per_class=1, points=1024)
+    data = write_modelnet40_openshape(root / "modelnet40", per_class=1, points=512)
     features = write_openshape_class_embeddings(data / "cat_name_pt_feat.npy", CLASS_NAMES)
     torch.manual_seed(0)
     state = {f"module.{k}": v for k, v in PpatEncoder(G14).state_dict().items()}
@@ -81,12 +81,12 @@ OPENSHAPE = [
 
 
 def test_a_release_runs_end_to_end_beside_its_reported_number(
-    stand_ins: dict[str, Path], tmp_path: Path
-) -> None:
+    stand_ins: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
     env = {"BENCH_CHECKPOINTS": str(stand_ins["hub"]), "BENCH_MODELNET40": str(stand_ins["data"])}
     teacher = ["--set", f"text_encoder.path={stand_ins['features']}"]
     args = ["run", *OPENSHAPE, *teacher, "--attack", "pgd", "--set", "attack.steps=1"]
-    first = bench(*args, home=tmp_path, **env)
+    first = bench(*args, home=tmp_path, **env)  # as a user runs it
     assert first.returncode == 0, first.stderr
     header, _, row = first.stdout.splitlines()[:3]
     columns = dict(zip(header.split(" | "), row.split(" | "), strict=True))
@@ -94,35 +94,40 @@ def test_a_release_runs_end_to_end_beside_its_reported_number(
     assert columns["Protocol"] == "open vocabulary"  # captions: no class is verifiably unseen
     assert columns["N"] == "40" and columns["Status"] == "ok"
     assert columns["| Method"].startswith("| openshape-pointbert-vitg14-rgb(")
-    again = bench(*args, home=tmp_path, **env)
-    assert "0 computed, 1 from the store" in again.stdout, again.stderr
 
-    (record,) = json.loads(bench("results", "--format", "json", home=tmp_path).stdout)
+    for name, value in {**env, "BENCH_HOME": str(tmp_path)}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["results", "--format", "json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
     assert record["provenance"]["weights"]["kind"] == "openshape-pointbert-vitg14-rgb"
-    assert main(["--home", str(tmp_path), "publish", "--out", str(tmp_path / "site")]) == 0
-    (page,) = [p for p in (tmp_path / "site").glob("*.html") if p.name != "index.html"]
-    assert 'title="OpenShape README, model zoo table (top-1)">84.4' in page.read_text()
     assert record["provenance"]["reported"]["source"].startswith("OpenShape README")
     assert record["cell"]["weights"]["sha256"] == record["provenance"]["weights"]["sha256"]
+    assert main(["publish", "--out", str(tmp_path / "site")]) == 0
+    (page,) = [p for p in (tmp_path / "site").glob("*.html") if p.name != "index.html"]
+    assert 'title="OpenShape README, model zoo table (top-1)">84.4' in page.read_text()
     # Another file under the same name is another result, never the stored one.
     content = torch.load(stand_ins["file"], weights_only=True)
     content["state_dict"]["module.proj.bias"] += 1
     other = tmp_path / "other.pt"
     torch.save(content, other)
-    moved = bench(*args, "--checkpoint", str(other), "--dry-run", home=tmp_path, **env)
-    assert "will run" in moved.stdout and record["cell_hash"][:16] not in moved.stdout
+    capsys.readouterr()
+    assert main([*args, "--dry-run"]) == 0 and "  stored  " in capsys.readouterr().out
+    assert main([*args, "--checkpoint", str(other), "--dry-run"]) == 0
+    moved = capsys.readouterr().out
+    assert "will run" in moved and record["cell_hash"][:16] not in moved
 
 
 def test_without_the_files_each_command_says_what_is_missing(
     stand_ins: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:  # type: ignore[no-untyped-def]
     def error(*args: str) -> str:
-        assert main(["--home", str(tmp_path), *args]) != 0
+        assert main(list(args)) != 0
         message = capsys.readouterr().err.strip()
         assert message.startswith("error: ") and len(message.splitlines()) == 1
         return message
 
     teacher = ["--set", f"text_encoder.path={stand_ins['features']}"]
+    monkeypatch.setenv("BENCH_HOME", str(tmp_path))
     monkeypatch.setenv("BENCH_MODELNET40", str(stand_ins["data"]))
     monkeypatch.setenv("BENCH_CHECKPOINTS", str(tmp_path))
     missing = error("run", *OPENSHAPE, *teacher, "--attack", "none")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
+from bench.cli import main
 from bench.testing.public_formats import write_shapenet55_ulip
 
 # The ulip miniature at its smoke size, trained on ULIP's ShapeNet-55 layout.
@@ -22,7 +23,7 @@ SMALL = ["--set", "method.num_points=256", "--set", "method.num_groups=16",
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    root = write_shapenet55_ulip(tmp_path_factory.mktemp("shapenet-55"), per_class=30, points=256)
+    root = write_shapenet55_ulip(tmp_path_factory.mktemp("shapenet-55"), per_class=20, points=256)
     return ["--set", "corpus.name=shapenet55", "--set", f"corpus.root={root}",
             "--set", "corpus.classes=all"]  # fmt: skip
 
@@ -37,8 +38,8 @@ def weights(home: Path) -> dict[str, object]:
 
 
 def test_two_gloo_processes_train_one_miniature_that_runs_evaluate(
-    corpus: list[str], tmp_path: Path
-) -> None:
+    corpus: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
     torchrun = ("-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2")
     command = bench("train", "--method", "ulip", *SMALL, *corpus, "--set", "method.epochs=2",
                     home=tmp_path, launcher=torchrun)  # fmt: skip
@@ -50,19 +51,18 @@ def test_two_gloo_processes_train_one_miniature_that_runs_evaluate(
     data = ["--dataset", "shapenet55", "--set", corpus[3].replace("corpus", "dataset")]
     plan = ["run", "--method", "ulip", *SMALL, *corpus, "--set", "method.epochs=2",
             *data, "--classes", "all", "--attack", "none", "--dry-run"]  # fmt: skip
-    env = {**os.environ, "BENCH_HOME": str(tmp_path)}
-    found = subprocess.run([*bench(*plan, "--training-processes", "2", home=tmp_path)],
-                           capture_output=True, text=True, env=env)  # fmt: skip
-    assert "will run" in found.stdout and "will train" not in found.stdout, found.stderr
-    alone = subprocess.run(bench(*plan, home=tmp_path), capture_output=True, text=True, env=env)
-    assert "will train, then run" in alone.stdout
+    monkeypatch.setenv("BENCH_HOME", str(tmp_path))
+    assert main([*plan, "--training-processes", "2"]) == 0
+    found = capsys.readouterr().out
+    assert "will run" in found and "will train" not in found
+    assert main(plan) == 0 and "will train, then run" in capsys.readouterr().out
     assert all(value.isfinite().all() for value in trained.values())
 
 
 def test_training_killed_between_epochs_resumes_to_the_uninterrupted_weights(
     corpus: list[str], tmp_path: Path
 ) -> None:
-    args = ["-v", "train", "--method", "ulip", *SMALL, *corpus, "--set", "method.epochs=4"]
+    args = ["-v", "train", "--method", "ulip", *SMALL, *corpus, "--set", "method.epochs=3"]
     reference = subprocess.run(bench(*args, home=tmp_path / "a"), capture_output=True, text=True)
     assert reference.returncode == 0, reference.stderr
     home = tmp_path / "b"
@@ -87,3 +87,32 @@ def test_training_killed_between_epochs_resumes_to_the_uninterrupted_weights(
     expected, got = weights(tmp_path / "a"), weights(home)
     assert expected.keys() == got.keys()
     assert all((expected[k] == got[k]).all() for k in expected), "resumed weights differ"
+
+
+def test_shapenet55_reads_ulips_layout_and_refuses_malformed_files(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bench.contracts.errors import DataError, UsageError
+    from bench.datasets.shapenet55 import ShapeNet55, ShapeNet55Config
+
+    root = write_shapenet55_ulip(tmp_path / "shapenet-55", per_class=2, points=300)
+    data = ShapeNet55(ShapeNet55Config(root=str(root), points=128)).load("train")
+    assert data.class_names == ("airplane", "chair", "lamp", "table")  # synset order, first name
+    assert data.points.shape == (8, 128, 3) and data.ids[0].startswith("shapenet55/02691156-")
+    assert np.allclose(np.linalg.norm(data.points, axis=2).max(axis=1), 1, atol=1e-5)
+    load = ShapeNet55(ShapeNet55Config(root=str(root))).load
+    with pytest.raises(UsageError, match="splits train and test"):
+        load("val")
+    first = (root / "train.txt").read_text().split()[0]
+    np.save(root / "shapenet_pc" / first, np.zeros((5, 2)))
+    with pytest.raises(DataError, match=r"shape \(5, 2\), not N x 3"):
+        load("train")
+    (root / "shapenet_pc" / first).unlink()
+    with pytest.raises(UsageError, match="listed in .*train.txt, is missing"):
+        load("train")
+    (root / "taxonomy.json").write_text('{"not": "a list"}')
+    with pytest.raises(DataError, match="not a list of {synsetId, name} entries"):
+        load("test")
+    (root / "taxonomy.json").unlink()
+    with pytest.raises(UsageError, match="taxonomy.json is missing"):
+        load("test")
