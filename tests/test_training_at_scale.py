@@ -4,6 +4,7 @@ resuming a training run killed between epochs to the weights of an uninterrupted
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,11 +15,13 @@ import pytest
 from safetensors.torch import load_file
 
 from bench.cli import main
+from bench.testing.conformance import smoke_flags
 from bench.testing.public_formats import write_shapenet55_ulip
 
-# The ulip miniature at its smoke size, trained on ULIP's ShapeNet-55 layout.
+# Miniatures at their smoke sizes, trained on ULIP's ShapeNet-55 layout.
 SMALL = ["--set", "method.num_points=256", "--set", "method.num_groups=16",
          "--set", "method.group_size=16", "--set", "method.depth=1"]  # fmt: skip
+DUAL = smoke_flags("methods", "dual_denoise")
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +35,8 @@ def bench(*args: str, home: Path, launcher: tuple[str, ...] = ()) -> list[str]:
     return [sys.executable, *launcher, "-m", "bench.cli", "--home", str(home), *args]
 
 
-def weights(home: Path) -> dict[str, object]:
-    (path,) = (home / "weights" / "ulip").glob("*.safetensors")
+def weights(home: Path, method: str = "ulip") -> dict[str, object]:
+    (path,) = (home / "weights" / method).glob("*.safetensors")
     return load_file(path)
 
 
@@ -41,16 +44,15 @@ def test_two_gloo_processes_train_one_miniature_that_runs_evaluate(
     corpus: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:  # type: ignore[no-untyped-def]
     torchrun = ("-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2")
-    command = bench("train", "--method", "ulip", *SMALL, *corpus, "--set", "method.epochs=2",
-                    home=tmp_path, launcher=torchrun)  # fmt: skip
+    recipe = ["--method", "dual_denoise", *DUAL, *corpus, "--set", "method.epochs=2"]
+    command = bench("train", *recipe, home=tmp_path, launcher=torchrun)
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
     assert done.returncode == 0, done.stderr
     assert "trained in 2 processes" in done.stdout and done.stdout.count("trained") == 1
-    trained = weights(tmp_path)
+    trained = weights(tmp_path, "dual_denoise")
     # Evaluation finds those weights when told how they were trained, and only then.
     data = ["--dataset", "shapenet55", "--set", corpus[3].replace("corpus", "dataset")]
-    plan = ["run", "--method", "ulip", *SMALL, *corpus, "--set", "method.epochs=2",
-            *data, "--classes", "all", "--attack", "none", "--dry-run"]  # fmt: skip
+    plan = ["run", *recipe, *data, "--classes", "all", "--attack", "none", "--dry-run"]
     monkeypatch.setenv("BENCH_HOME", str(tmp_path))
     assert main([*plan, "--training-processes", "2"]) == 0
     found = capsys.readouterr().out
@@ -66,6 +68,7 @@ def test_training_killed_between_epochs_resumes_to_the_uninterrupted_weights(
     reference = subprocess.run(bench(*args, home=tmp_path / "a"), capture_output=True, text=True)
     assert reference.returncode == 0, reference.stderr
     home = tmp_path / "b"
+    shutil.copytree(tmp_path / "a" / "embeddings", home / "embeddings")  # the teacher's, cached
     process = subprocess.Popen(bench(*args, home=home), stderr=subprocess.DEVNULL)
     state = None
     deadline = time.monotonic() + 120
