@@ -39,6 +39,7 @@ from bench.contracts.releases import (
     PretrainingCorpus,
     PublishedAccuracy,
     Release,
+    on_openshape_scanobjectnn,
 )
 
 if TYPE_CHECKING:
@@ -136,11 +137,7 @@ G14_CONFIG = OpenShapeConfig(
 BIGG = ("open_clip", {"model": "ViT-bigG-14", "pretrained": "laion2b_s39b_b160k"})
 README = "OpenShape README, model zoo table (top-1)"
 PAPER = "Liu et al., NeurIPS 2023, Table 2 (top-1)"
-UNION = {"variant": "openshape"}
-UNION_NOTE = (
-    "computed by the authors' code on meta_data/scanobjectnn/xyz_label.npy, 2,890 clouds"
-    " (OBJ_ONLY train + test), which the paper describes as the 581 OBJ_ONLY test clouds"
-)
+PAPER_SPLIT = ", which the paper describes as the 581 OBJ_ONLY test clouds"
 
 
 def _g14(name: str, corpus: str, lvis: float, mn40: float, sonn: float) -> Release:
@@ -157,7 +154,7 @@ def _g14(name: str, corpus: str, lvis: float, mn40: float, sonn: float) -> Relea
         published=(
             PublishedAccuracy("objaverse_lvis", lvis, README),
             PublishedAccuracy("modelnet40", mn40, README),
-            PublishedAccuracy("scanobjectnn", sonn, PAPER, UNION, UNION_NOTE),
+            on_openshape_scanobjectnn(sonn, PAPER, PAPER_SPLIT),
         ),
     )
 

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import METHODS, Method, PluginInfo
-from bench.contracts.releases import ULIP_LAYOUT, PretrainingCorpus, PublishedAccuracy, Release
+from bench.contracts.releases import (
+    ULIP_LAYOUT,
+    PretrainingCorpus,
+    PublishedAccuracy,
+    Release,
+    on_openshape_scanobjectnn,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -82,13 +88,7 @@ RELEASE = Release(
         PublishedAccuracy(
             "objaverse_lvis", 6.2, "OpenShape paper, Table 2 (official ULIP-PointBERT)"
         ),
-        PublishedAccuracy(
-            "scanobjectnn",
-            51.5,
-            "OpenShape paper, Table 2 (official ULIP-PointBERT)",
-            {"variant": "openshape"},
-            "computed on OpenShape's 2,890-cloud xyz_label.npy (OBJ_ONLY train + test)",
-        ),
+        on_openshape_scanobjectnn(51.5, "OpenShape paper, Table 2 (official ULIP-PointBERT)"),
     ),
 )
 

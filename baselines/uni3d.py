@@ -20,6 +20,7 @@ from bench.contracts.releases import (
     PretrainingCorpus,
     PublishedAccuracy,
     Release,
+    on_openshape_scanobjectnn,
 )
 
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ class Uni3dMethodConfig:
 
 
 README = "Uni3D README, model zoo table (top-1)"
-UNION = {"variant": "openshape"}
-UNION_NOTE = "computed on OpenShape's 2,890-cloud xyz_label.npy at 2,048 points"
 EVA_E = ("open_clip", {"model": "EVA02-E-14-plus", "pretrained": "laion2b_s9b_b144k"})
 SIZE_ON_HUB = {"ti": "12.8 MB", "s": "45.7 MB", "b": "178 MB", "l": "615 MB", "g": "about 2 GB"}
 ENSEMBLED = PretrainingCorpus(
@@ -69,7 +68,7 @@ def _release(size: str, lvis: bool, numbers: tuple[float, float, float] | None) 
         published = (
             PublishedAccuracy("objaverse_lvis", numbers[0], README),
             PublishedAccuracy("modelnet40", numbers[1], README),
-            PublishedAccuracy("scanobjectnn", numbers[2], README, UNION, UNION_NOTE),
+            on_openshape_scanobjectnn(numbers[2], README, ", at 2,048 points"),
         )
     return Release(
         name=name,

@@ -129,6 +129,13 @@ class Release:
         return None
 
 
+def on_openshape_scanobjectnn(top1: float, source: str, detail: str = "") -> PublishedAccuracy:
+    """A ScanObjectNN number computed on OpenShape's evaluation file, as OpenShape's and
+    Uni3D's code do: 2,890 clouds, OBJ_ONLY's training and test clouds together."""
+    note = "computed on OpenShape's 2,890-cloud xyz_label.npy (OBJ_ONLY train + test)"
+    return PublishedAccuracy("scanobjectnn", top1, source, {"variant": "openshape"}, note + detail)
+
+
 def vocabulary(name: str) -> tuple[str, ...]:
     """The class names of a labelled training set, each synonym its own entry."""
     if name != "shapenet55":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from bench.contracts.config import (
 )
 from bench.contracts.errors import ConfigError, SpecError
 from bench.contracts.plugins import METHODS
-from bench.contracts.releases import MINIATURE, Release, release_of
+from bench.contracts.releases import MINIATURE, release_of
 from bench.datasets.classes import RELATIVE, SUBSETS
 from bench.running.cells import (
     DEFAULT_CLASSES,
@@ -38,6 +37,7 @@ from bench.running.cells import (
     Choice,
     Corpus,
 )
+from bench.running.weights_source import WEIGHTS_KEYS, WeightsSource, weights_source
 
 SPEC_KEYS = {
     "name",
@@ -52,22 +52,7 @@ SPEC_KEYS = {
     "also",
 }
 ENTRY_KEYS = {"name", "preset", "params", "sweep"}
-WEIGHTS_KEYS = {"weights", "checkpoint", "trust_pickle", "training_processes"}  # methods only
 CORPUS_KEYS = {"name", "params", "split", "classes", "text"}
-
-
-@dataclass(frozen=True)
-class WeightsSource:
-    """Which weights a method entry runs with: the miniature, or a release and its file."""
-
-    release: Release | None = None
-    checkpoint: str = ""
-    trust_pickle: bool = False
-    training_processes: int = 1  # of a miniature trained under torchrun
-
-    @property
-    def name(self) -> str:
-        return MINIATURE if self.release is None else self.release.name
 
 
 def resolve(
@@ -326,37 +311,11 @@ def _methods(entries: Any, where: str) -> list[tuple[Choice, WeightsSource]]:
         entry = {"name": entry} if isinstance(entry, str) else entry
         if not isinstance(entry, Mapping):
             raise SpecError(f"{label} must be a plugin name or a mapping with a 'name'.")
-        source = _weights_source(entry, label)
+        source = weights_source(entry, label)
         rest = {k: v for k, v in entry.items() if k not in WEIGHTS_KEYS}
         base = None if source.release is None else source.release.config
         found += [(choice, source) for choice in resolve("method", rest, label, base)]
     return found
-
-
-def _weights_source(entry: Mapping[str, Any], where: str) -> WeightsSource:
-    weights = entry.get("weights", MINIATURE)
-    checkpoint = entry.get("checkpoint", "") or ""
-    trust = entry.get("trust_pickle", False)
-    processes = entry.get("training_processes", 1)
-    if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
-        raise SpecError(f"{where}: 'training_processes' must be a positive integer.")
-    if not isinstance(weights, str) or not isinstance(checkpoint, str):
-        raise SpecError(f"{where}: 'weights' and 'checkpoint' must be text.")
-    if not isinstance(trust, bool):
-        raise SpecError(f"{where}: 'trust_pickle' must be true or false.")
-    if not isinstance(entry.get("name"), str):
-        return WeightsSource()  # `resolve` says what is wrong with the name
-    cls = METHODS.get(entry["name"]).cls
-    if weights == MINIATURE:
-        if not cls.miniature:
-            raise SpecError(
-                f"{where}: {entry['name']} has no miniature recipe; it runs from its published"
-                f" weights: --weights official (or one of {', '.join(cls.releases)})."
-            )
-        if checkpoint:
-            raise SpecError(f"{where}: a checkpoint is given, but the weights are the miniature.")
-        return WeightsSource(training_processes=processes)
-    return WeightsSource(release_of(cls.releases, weights, str(entry["name"])), checkpoint, trust)
 
 
 def _fields(kind: str, name: str) -> set[str]:

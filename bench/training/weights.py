@@ -20,7 +20,7 @@ from safetensors.torch import load, save
 from bench.contracts.errors import UsageError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import Method
-from bench.contracts.runtime import progress
+from bench.contracts.runtime import no_progress, progress
 from bench.storage.atomic import write_text_atomic
 from bench.storage.claims import claim
 from bench.storage.home import subdir
@@ -126,7 +126,7 @@ def _train(
         data,
         embeddings.to(device),
         device,
-        report if lead else lambda done, total: None,
+        report if lead else no_progress(""),
         seed=cell.seed,
         checkpoint=resume,
     )
