@@ -1,6 +1,6 @@
 """Crash safety with real processes killed by SIGKILL: a killed holder's claim passes on, two
-drivers on one store compute each cell once, and a run killed in training or in the middle of a
-cell resumes to exactly the records of an uninterrupted run."""
+drivers on one store compute each cell once, and a run whose driver or Ray worker is killed in
+training or in the middle of a cell resumes to exactly the records of an uninterrupted run."""
 
 from __future__ import annotations
 
@@ -202,8 +202,17 @@ def test_two_drivers_on_one_store_compute_each_cell_once(
     assert len(list((home / "weights").glob("*/*.safetensors"))) == 1
 
 
-@pytest.mark.skipif(shutil.which("pkill") is None, reason="needs pkill to find the Ray worker")
-def test_a_ray_worker_killed_in_a_cell_is_retried_to_the_uninterrupted_records(
+def ray_worker_running(task: str) -> bool:
+    return subprocess.run(["pgrep", "-f", f"ray::{task}"], capture_output=True).returncode == 0
+
+
+def kill_ray_worker(task: str) -> None:
+    killed = subprocess.run(["pkill", "-KILL", "-f", f"ray::{task}"], check=False)
+    assert killed.returncode == 0, f"no Ray worker was running {task}"
+
+
+@pytest.mark.skipif(shutil.which("pkill") is None, reason="needs pkill to find the Ray workers")
+def test_ray_workers_killed_in_training_and_in_a_cell_are_retried_to_the_uninterrupted_records(
     tmp_path: Path, spec_file: Path, reference: Path
 ) -> None:
     home = fresh_home(tmp_path, reference)
@@ -211,11 +220,14 @@ def test_a_ray_worker_killed_in_a_cell_is_retried_to_the_uninterrupted_records(
     # Two CPUs per cell: Ray gives the worker as many torch threads as the reference had, and
     # floating-point sums (so trained weights) depend on the thread count.
     driver = start(home, spec_file, log, "--executor", "ray", "--cpus-per-cell", "2")
+    wait_for(lambda: ray_worker_running("_remote_training"), driver)
+    kill_ray_worker("_remote_training")
+    assert not list((home / "weights").glob("*/*.safetensors"))  # killed before it saved
     wait_for(lambda: bool(unfinished_partials(home)), driver)
-    killed = subprocess.run(["pkill", "-KILL", "-f", "ray::_remote_cell"], check=False)
-    assert killed.returncode == 0, "no Ray worker was computing a cell"
+    kill_ray_worker("_remote_cell")
     assert driver.wait(timeout=600) == 0, log.read_text()
     assert_same_records(home, reference)
+    assert len(list((home / "weights").glob("*/*.safetensors"))) == 1
 
 
 def test_a_ray_driver_killed_in_a_cell_resumes_to_the_uninterrupted_records(
