@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import __version__
 from bench.contracts.errors import BenchError
 from bench.progress import progress_reporter
 
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bench",
         description="Zero-shot adversarial robustness benchmark for 3D point-cloud recognition.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--home", help="home directory for the store and caches (env BENCH_HOME)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -145,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     comparing = sub.add_parser(
         "compare",
-        help="paired tests between methods on the same samples (McNemar, 95% intervals)",
+        help="paired tests between methods on the same samples (McNemar, 95%% intervals)",
     )
     comparing.add_argument("cells", nargs="*", help="two cell hashes (or unique prefixes)")
     comparing.add_argument("--spec", type=Path, help="compare every pair within this spec")

@@ -13,7 +13,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.contracts.runtime import Runtime
     from bench.running.executors import InProcess
     from bench.running.runner import Runner
-    from bench.running.spec import expand, load_spec, single_cell_spec
+    from bench.plan.spec import expand, load_spec, single_cell_spec
     from bench.storage.home import subdir
     from bench.storage.store import Store
     from leaderboard.tables import rows, to_markdown
@@ -68,7 +68,7 @@ def train(args: argparse.Namespace) -> int:
 
     import torch
 
-    from bench.running.spec import expand, single_cell_spec
+    from bench.plan.spec import expand_trainings, single_cell_spec
     from bench.training import distributed
     from bench.training.weights import obtain_encoder
 
@@ -82,11 +82,11 @@ def train(args: argparse.Namespace) -> int:
     spec = single_cell_spec(
         args.method, "none", "procedural40", "none", args.seed, None, args.settings
     )
-    cell = expand(spec, where="the command line", unique=False)[0]
+    training = expand_trainings(spec, where="the command line")[0]
     if world is not None:
-        cell = dataclasses.replace(cell, training_processes=world.size)
+        training = dataclasses.replace(training, processes=world.size)
     try:
-        trained = obtain_encoder(cell, device, retrain=args.retrain)
+        trained = obtain_encoder(training, device, retrain=args.retrain)
     finally:
         distributed.leave(world)
     if world is not None and not world.leads:
@@ -94,7 +94,8 @@ def train(args: argparse.Namespace) -> int:
     state = "trained" if trained.trained_now else "loaded from cache"
     where = f" in {world.size} processes" if world is not None else ""
     print(
-        f"{cell.method.label()} on {cell.corpus.label()} (seed {cell.seed}): {state}{where}:"
+        f"{training.method.label()} on {training.corpus.label()} (seed {training.seed}):"
+        f" {state}{where}:"
         f" {trained.path} (sha256 {trained.sha256[:16]})"
     )
     return 0
@@ -201,7 +202,7 @@ def publish(args: argparse.Namespace) -> int:
 
 def _stored_records(spec: Any) -> list[Any]:
     """The store's records (those of `spec` only, if given); unreadable ones are reported."""
-    from bench.running.spec import load_spec
+    from bench.plan.spec import load_spec
     from bench.storage.home import existing_home
     from bench.storage.store import Record, Store
 
@@ -228,7 +229,7 @@ def _plan(cell: Any, store: Any, runtime: Any) -> str:
     stored = store.get(cell.hash)
     if stored is not None and stored.status == "ok" and not runtime.rerun:
         return "stored"
-    if cell.weights == "miniature" and not weights_path(cell).is_file():
+    if cell.weights == "miniature" and not weights_path(cell.training).is_file():
         return "will train, then run"
     return "will run"
 
@@ -247,7 +248,7 @@ def _weights_rebuilt(record: Any) -> bool:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from bench.running.spec import load_spec
+    from bench.plan.spec import load_spec
     from bench.storage.home import existing_home
     from bench.storage.store import Record, Store
     from leaderboard.compare import across_seeds, all_pairs, seeds_to_markdown, to_markdown
@@ -293,7 +294,7 @@ def _by_prefix(records: list[Any], prefix: str) -> Any:
 def gallery(args: argparse.Namespace) -> int:
     from bench.contracts.config import parse_value
     from bench.datasets.gallery import draw_gallery
-    from bench.running.spec import resolve
+    from bench.plan.spec import resolve
 
     params = {}
     for setting in args.settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bench import __version__
+from bench.cli import build_parser, main
 from bench.testing.conformance import smoke_flags
 
 # ulip's smoke miniature trains in seconds; the real default is exercised by test_main_job.
@@ -97,6 +100,33 @@ def test_usage_errors_are_one_sentence_with_exit_code_2(args: list[str], message
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def _subcommand_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list:
+    """Every command path of the parser, its own included: (), ("run",), ("datasets", "gallery")."""
+    paths = [prefix]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths += _subcommand_paths(sub, (*prefix, name))
+    return paths
+
+
+@pytest.mark.parametrize("path", _subcommand_paths(build_parser()), ids=" ".join)
+def test_every_help_prints_and_exits_0(
+    path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*path, "--help"])
+    assert exited.value.code == 0
+    assert "usage: bench" in capsys.readouterr().out
+
+
+def test_help_and_version_from_the_installed_command() -> None:
+    helped = bench("--help")
+    assert helped.returncode == 0 and "compare" in helped.stdout and not helped.stderr
+    version = bench("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"bench {__version__}"
 
 
 def test_debug_shows_the_traceback() -> None:

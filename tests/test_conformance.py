@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bench.contracts.plugins import REGISTRIES
-from bench.running.spec import resolve
+from bench.plan.spec import resolve
 from bench.testing.conformance import KIND_CHECKS, check_metadata
 
 PLUGINS = [(kind, name) for kind, registry in REGISTRIES.items() for name in registry.names()]
@@ -45,7 +45,7 @@ def test_discovery_does_not_import_torch() -> None:
 IDENTITIES = """
 import json
 from bench.contracts.plugins import REGISTRIES
-from bench.running.spec import resolve
+from bench.plan.spec import resolve
 identities = {
     f"{kind}:{name}": resolve(kind[:-1], name, "x")[0].identity()
     for kind, registry in REGISTRIES.items()

@@ -68,7 +68,7 @@ def test_caption_term_targets_each_clouds_own_caption_among_distinct_ones() -> N
 
 
 def test_named_captions_reach_training_and_change_the_weights() -> None:
-    from bench.running.spec import expand
+    from bench.plan.spec import expand_trainings
     from bench.testing.conformance import smoke_params
     from bench.training.weights import obtain_encoder
 
@@ -79,7 +79,7 @@ def test_named_captions_reach_training_and_change_the_weights() -> None:
             "corpus": {"params": {"train_per_class": 2}, "text": text},
             "attacks": ["none"],
         }
-        (cell,) = expand(spec)
-        encoder = obtain_encoder(cell, torch.device("cpu"), lambda d: lambda done, total: None)
+        (training,) = expand_trainings(spec)
+        encoder = obtain_encoder(training, torch.device("cpu"))
         trained[text] = encoder.sha256
     assert trained["prompts"] != trained["named_captions"]

@@ -19,7 +19,7 @@ import yaml
 
 from bench.cli import main
 from bench.contracts.errors import BenchError
-from bench.running.spec import load_spec
+from bench.plan.spec import load_spec
 
 KEYS = ["name", "description", "methods", "datasets", "attacks", "defenses", "seeds"]
 KEYS += ["teachers", "corpus", "params", "sweep", "preset", "classes", "split", "text", "bogus"]

@@ -11,7 +11,7 @@ import torch
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.errors import DataError
 from bench.datasets.cloudset import CloudSet
-from bench.running.spec import expand, resolve
+from bench.plan.spec import expand, resolve
 from bench.training.weights import obtain_encoder
 
 
@@ -54,7 +54,7 @@ def test_damaged_cached_weights_are_set_aside_and_retrained(
     cell = expand({"methods": [{"name": "ulip", "params": tiny}], "attacks": ["none"]})[0]
 
     def obtain():  # type: ignore[no-untyped-def]
-        return obtain_encoder(cell, torch.device("cpu"))
+        return obtain_encoder(cell.training, torch.device("cpu"))
 
     first = obtain()
     cached = obtain()

@@ -14,7 +14,7 @@ import ray
 from bench.contracts.runtime import Runtime
 from bench.running.executors import RayExecutor
 from bench.running.runner import Runner
-from bench.running.spec import expand
+from bench.plan.spec import expand
 from bench.storage.store import Store
 from bench.testing.conformance import smoke_params
 

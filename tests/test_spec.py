@@ -14,7 +14,7 @@ from bench.contracts.errors import (
     UnknownPluginError,
     WeightsError,
 )
-from bench.running.spec import expand, load_spec, resolve, single_cell_spec
+from bench.plan.spec import expand, load_spec, resolve, single_cell_spec
 
 
 def test_yaml_scalars_follow_yaml_1_2() -> None:
@@ -142,7 +142,7 @@ def test_teacher_and_the_contents_of_its_weights_file_are_part_of_the_cell(
     weights.write_bytes(b"other weights, same path")  # new contents: a new cell and new weights
     changed = teacher_cell(*flags)
     assert changed.hash != configured.hash
-    assert changed.training_identity() != configured.training_identity()
+    assert changed.training.identity() != configured.training.identity()
     on_gpu = teacher_cell(*flags, "text_encoder.device=cuda")  # where it runs is not hashed
     assert on_gpu.hash == changed.hash
     weights.unlink()
@@ -159,17 +159,17 @@ def test_corpus_seed_and_class_subset_are_part_of_the_cell() -> None:
     assert base.corpus.label() == "procedural40/train[modelnet40_minus_10]"
     assert base.classes == "unseen"  # zero-shot by default
     swapped = teacher_cell("corpus.classes=modelnet10")  # unseen: the other 30 names
-    assert swapped.hash != base.hash and swapped.training_identity() != base.training_identity()
+    assert swapped.hash != base.hash and swapped.training.identity() != base.training.identity()
     assert len(swapped.evaluation_data().class_names) == 30
     with pytest.raises(DataError, match="no class names unseen in training"):
         teacher_cell("corpus.classes=all")  # every name seen: nothing to test zero-shot
     smaller = teacher_cell("corpus.train_per_class=30")  # a corpus dataset parameter
     assert (
-        smaller.training_identity()["corpus"]["fingerprint"]
-        != (base.training_identity()["corpus"]["fingerprint"])
+        smaller.training.identity()["corpus"]["fingerprint"]
+        != (base.training.identity()["corpus"]["fingerprint"])
     )
     reseeded = expand(single_cell_spec("ulip", "none", "procedural40", "none", 1, None, []))[0]
-    assert reseeded.training_identity()["seed"] == 1 and reseeded.hash != base.hash
+    assert reseeded.training.identity()["seed"] == 1 and reseeded.hash != base.hash
     every = expand(
         {
             "methods": ["ulip"],
@@ -182,9 +182,9 @@ def test_corpus_seed_and_class_subset_are_part_of_the_cell() -> None:
     unseen = base.evaluation_data()
     assert len(unseen.class_names) == 10 and "toilet" in unseen.class_names
     assert len(unseen) == 500  # 50 test clouds per class
-    assert base.training_identity()["corpus"]["text"] == "prompts"
+    assert base.training.identity()["corpus"]["text"] == "prompts"
     captioned = teacher_cell("corpus.text=captions")
-    assert captioned.training_identity()["corpus"]["text"] == "captions"
+    assert captioned.training.identity()["corpus"]["text"] == "captions"
     assert captioned.hash != base.hash
     with pytest.raises(SpecError, match="'classes' must be one of all, unseen, seen, modelnet10"):
         expand({"methods": ["ulip"], "attacks": ["none"], "corpus": {"classes": "most"}})

@@ -36,7 +36,7 @@ import torch
 
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.config import config_to_dict
-from bench.contracts.errors import WeightsError
+from bench.contracts.errors import DataError, WeightsError
 from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import Runtime, progress
@@ -45,7 +45,8 @@ from bench.evaluation.metrics import perturbation_metrics
 from bench.evaluation.summary import PERTURBATION_COLUMNS, by_member, generalised, summarize
 from bench.evaluation.threat import check_input_unchanged, check_threat_model
 from bench.evaluation.victim import Victim
-from bench.running.cells import Cell
+from bench.plan.cells import Cell
+from bench.plan.training import Training
 from bench.storage.partial import PartialResults, SavedBatches
 from bench.training.teacher import teacher_embeddings
 from bench.training.weights import obtain_encoder
@@ -73,12 +74,17 @@ def evaluate_cell(
     device = torch.device(runtime.device)
     torch.manual_seed(cell.seed)
     data = cell.evaluation_data()
+    if data.fingerprint != cell.data_fingerprint:
+        raise DataError(
+            f"The data of {cell.dataset.label()} changed after the cell was planned (fingerprint"
+            f" {data.fingerprint[:16]}, planned {cell.data_fingerprint[:16]}); run it again."
+        )
     validate_clouds(data.points, f"The {cell.split} split of dataset '{cell.dataset.name}'")
     defense = cell.defense.instantiate()
-    victim, trained, teacher = _victim(cell, data.class_names, device, defense)
+    victim, trained, teacher = _victim(cell.training, data.class_names, device, defense)
     attack = cell.attack.instantiate()
     threat = attack.threat_model()
-    source = cell.transfer_source()
+    source = cell.transfer
     runs = _runs(cell, attack, victim, data.class_names, device, source)
     votes = VOTES if victim.stochastic else 1
 
@@ -196,18 +202,18 @@ def evaluate_cell(
 
 
 def _victim(
-    cell: Cell, class_names: tuple[str, ...], device: torch.device, defense: Any = None
+    training: Training, class_names: tuple[str, ...], device: torch.device, defense: Any = None
 ) -> tuple[Victim, Any, dict[str, Any]]:
-    """The cell's method as a zero-shot classifier over `class_names`, behind `defense`."""
-    method = cell.method.instantiate()
-    trained = obtain_encoder(cell, device)
+    """The trained method as a zero-shot classifier over `class_names`, behind `defense`."""
+    method = training.method.instantiate()
+    trained = obtain_encoder(training, device)
     embeddings, teacher = teacher_embeddings(
-        cell.teacher.instantiate(), method.config.templates, class_names
+        training.teacher.instantiate(), method.config.templates, class_names
     )
-    release = cell.release
+    release = training.release
     if release is not None and embeddings.shape[1] != release.embed_dim:
         raise WeightsError(
-            f"The teacher {cell.teacher.label()} gives {embeddings.shape[1]}-wide class"
+            f"The teacher {training.teacher.label()} gives {embeddings.shape[1]}-wide class"
             f" embeddings, but {release.name} embeds clouds in {release.embed_dim} dimensions:"
             f" it was evaluated with {release.teacher[0]} {dict(release.teacher[1])}."
         )
@@ -219,7 +225,7 @@ def _victim(
         logit_scale=method.config.logit_scale,
         stochastic=method.stochastic,
         defense=defense,
-        noise_seed=cell.seed,
+        noise_seed=training.seed,
     ).to(device)
     return victim, trained, teacher
 
@@ -230,7 +236,7 @@ def _runs(
     victim: Victim,
     names: tuple[str, ...],
     device: torch.device,
-    source: Cell | None,
+    source: Training | None,
 ) -> list[_Run]:
     """The attack runs of the module docstring, the attack as configured first."""
     if source is not None:
@@ -241,7 +247,7 @@ def _runs(
     if naive is not None:
         runs.append(_Run("_naive", naive, victim, "naive attack"))
     if cell.defense.name != "none" and attack.access in ("gradient", "scores"):
-        bare, _, _ = _victim(cell, names, device)
+        bare, _, _ = _victim(cell.training, names, device)
         runs.append(_Run("_unaware", attack, bare, "unaware attack"))
     return runs
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bench.evaluation.victim import Victim
 
 # Both constants shape stored results without appearing in cell configs: changing either one
-# must bump `bench.running.cells.CELL_SCHEMA`, so that stored cells are recomputed.
+# must bump `bench.plan.cells.CELL_SCHEMA`, so that stored cells are recomputed.
 # Draws averaged per gradient step against a stochastic victim when the attack asks for "auto" (0).
 # AutoAttack's randomized version uses 20; 16 shares one backbone pass when the method batches them.
 DEFAULT_EOT_DRAWS = 16

@@ -1,1 +1,1 @@
-"""Running cells: specs, the runner, executors and provenance."""
+"""Running cells: the runner, its executors, one cell as a task, and provenance."""

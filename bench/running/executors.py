@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 from bench.contracts.errors import UsageError
 from bench.contracts.runtime import Runtime
-from bench.running.cells import Cell
+from bench.plan.cells import Cell
+from bench.plan.training import Training
 from bench.running.provenance import utc_now
 from bench.running.task import Outcome, claim_and_compute, store_failure
 from bench.storage.home import ENV_VAR, home
@@ -132,26 +133,24 @@ class RayExecutor:
                 yield Outcome(failed, reused=False)
 
 
-def _distinct_weights(cells: Sequence[Cell]) -> list[Cell]:
-    """One cell per distinct miniature the cells need, transfer sources included."""
-    from bench.training.weights import weights_path
-
-    needed: dict[Path, Cell] = {}
+def _distinct_weights(cells: Sequence[Cell]) -> list[Training]:
+    """Each distinct miniature the cells need, transfer sources included."""
+    needed: dict[str, Training] = {}
     for cell in cells:
-        for user in (cell, cell.transfer_source()):
-            if user is not None and user.release is None:  # released weights need no training
-                needed.setdefault(weights_path(user), user)
+        for training in (cell.training, cell.transfer):
+            if training is not None and training.release is None:  # a release needs no training
+                needed.setdefault(training.key, training)
     return list(needed.values())
 
 
-def _remote_training(cell: Cell, runtime: Runtime, bench_home: str) -> None:
+def _remote_training(training: Training, runtime: Runtime, bench_home: str) -> None:
     """Runs in a Ray worker: train (or find cached) the miniature this cell needs."""
     import torch
 
     from bench.training.weights import obtain_encoder
 
     os.environ[ENV_VAR] = bench_home
-    obtain_encoder(cell, torch.device(runtime.device))
+    obtain_encoder(training, torch.device(runtime.device))
 
 
 def _remote_cell(cell: Cell, runtime: Runtime, store_root: str, bench_home: str) -> Outcome:

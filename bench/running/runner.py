@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 
 from bench.contracts.runtime import Runtime, no_progress, progress
-from bench.running.cells import Cell
+from bench.plan.cells import Cell
 from bench.running.executors import Executor, InProcess
 from bench.running.task import Outcome
 from bench.storage.store import Store

@@ -17,7 +17,8 @@ from typing import Any
 
 from bench.contracts.runtime import Runtime
 from bench.evaluation.cell import evaluate_cell
-from bench.running.cells import KINDS, Cell
+from bench.plan.cells import Cell
+from bench.plan.choice import KINDS
 from bench.running.provenance import code_version, environment, utc_now
 from bench.storage.claims import claim
 from bench.storage.partial import PartialResults

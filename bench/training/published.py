@@ -19,16 +19,10 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.releases import Release
-    from bench.running.cells import Cell
+    from bench.plan.training import Training
     from bench.training.weights import TrainedEncoder
 
 ENV_VAR = "BENCH_CHECKPOINTS"
-
-
-def checkpoint_file(cell: Cell) -> Path:
-    """The local file of the cell's release."""
-    assert cell.release is not None, "a miniature has no checkpoint file"
-    return release_file(cell.release, cell.checkpoint)
 
 
 def release_file(release: Release, given: str = "") -> Path:
@@ -58,16 +52,16 @@ def release_file(release: Release, given: str = "") -> Path:
     )
 
 
-def load_release(cell: Cell, device: torch.device) -> TrainedEncoder:
+def load_release(training: Training, device: torch.device) -> TrainedEncoder:
     """The method's official encoder with the release's weights, every tensor accounted for."""
     from bench.nn.checkpoints import load_published
     from bench.training.weights import TrainedEncoder
 
-    release = cell.release
-    assert release is not None
-    path = checkpoint_file(cell)
-    encoder = cell.method.instantiate().build_encoder(release.embed_dim)
-    digest = load_published(encoder, path, release.layout, trust_pickle=cell.trust_pickle)
+    release = training.release
+    assert release is not None, "a miniature has no checkpoint file"
+    path = release_file(release, training.checkpoint)
+    encoder = training.method.instantiate().build_encoder(release.embed_dim)
+    digest = load_published(encoder, path, release.layout, trust_pickle=training.trust_pickle)
     return TrainedEncoder(encoder.float().to(device).eval(), path, digest, trained_now=False)
 
 

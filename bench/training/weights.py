@@ -1,6 +1,6 @@
 """Trained miniature weights, cached by a content hash so a second run loads instead of training.
 
-The key is the hash of a cell's training identity (`bench.running.cells.Cell.training_identity`):
+The key is the hash of a training identity (`bench.plan.training.Training.identity`):
 recipe, training corpus fingerprint, teacher weights and templates, and the seed. Weights are
 stored as safetensors; nothing here unpickles.
 """
@@ -18,7 +18,6 @@ import torch
 from safetensors.torch import load, save
 
 from bench.contracts.errors import UsageError
-from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import Method
 from bench.contracts.runtime import no_progress, progress
 from bench.storage.atomic import write_text_atomic
@@ -31,7 +30,7 @@ from bench.training.loop import TrainContext
 from bench.training.teacher import teacher_embeddings
 
 if TYPE_CHECKING:
-    from bench.running.cells import Cell
+    from bench.plan.training import Training
 
 log = logging.getLogger(__name__)
 
@@ -47,34 +46,32 @@ class TrainedEncoder:
 
 
 def obtain_encoder(
-    cell: Cell,
+    training: Training,
     device: torch.device,
     retrain: bool = False,
 ) -> TrainedEncoder:
-    """Load the cached miniature for this cell's training identity, or train and cache it first
-    (under the key's claim, so concurrent cells and drivers train each key once); a cell with
-    released weights loads them instead.
+    """Load the cached miniature of this training, or train and cache it first (under the key's
+    claim, so concurrent cells and drivers train each key once); released weights are loaded.
 
-    The cache key is the hash of `cell.training_identity()`: recipe config and version (without
+    The cache key is the hash of `training.identity()`: recipe config and version (without
     inference-only fields), the corpus fingerprint, the teacher's weights identity and templates,
     and the seed, which also seeds training.
     """
-    if cell.release is not None:
+    if training.release is not None:
         from bench.training.published import load_release
 
-        return load_release(cell, device)
-    method = cell.method.instantiate()
+        return load_release(training, device)
+    method = training.method.instantiate()
     if not method.miniature:
         raise UsageError(
-            f"{cell.method.name} has no miniature recipe: it runs from its published weights"
+            f"{training.method.name} has no miniature recipe: it runs from its published weights"
             f" (--weights official, or one of {', '.join(method.releases)})."
         )
-    training = cell.training_identity()
-    key = sha256_of(training)
-    data = cell.corpus.load()
-    teacher = cell.teacher.instantiate()
+    key = training.key
+    data = training.corpus.load()
+    teacher = training.teacher.instantiate()
     embeddings, _ = teacher_embeddings(teacher, method.config.templates, data.class_names)
-    path = _weights_file(cell.method.name, key)
+    path = _weights_file(training.method.name, key)
     world = distributed.current()
     lead = world is None or world.leads
     # One trainer per key: a second process waits here, then loads what the first stored.
@@ -86,12 +83,12 @@ def obtain_encoder(
             assert found is not None, f"{path} vanished while processes were loading it"
             return found
         resume = path.with_suffix(".resume.pt")
-        encoder = _train(cell, method, data, embeddings, teacher, device, resume, lead)
+        encoder = _train(training, method, data, embeddings, teacher, device, resume, lead)
         digest = ""
         if lead:
             state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
             digest = write_verified(path, save(state, metadata={"key": key}))
-            identity = json.dumps({"key": key, **training}, indent=1)
+            identity = json.dumps({"key": key, **training.identity()}, indent=1)
             write_text_atomic(path.with_suffix(".json"), identity)
             resume.unlink(missing_ok=True)
         digest = distributed.agree(world, digest)
@@ -110,7 +107,7 @@ def _cached(
 
 
 def _train(
-    cell: Cell,
+    training: Training,
     method: Method[Any],
     data: Any,
     embeddings: torch.Tensor,
@@ -119,20 +116,21 @@ def _train(
     resume: Path,
     lead: bool,
 ) -> torch.nn.Module:
-    """The method trained on the cell's corpus toward these class embeddings (and captions),
+    """The method trained on its corpus toward these class embeddings (and captions),
     resuming from the state `resume` holds if an interrupted run left one."""
-    report = progress(f"train {cell.method.name} on {cell.corpus.label()}")
+    report = progress(f"train {training.method.name} on {training.corpus.label()}")
     ctx = TrainContext(
         data,
         embeddings.to(device),
         device,
         report if lead else no_progress(""),
-        seed=cell.seed,
+        seed=training.seed,
         checkpoint=resume,
     )
-    if cell.corpus.text != "prompts" and data.captions is not None:
+    text = getattr(training.corpus, "text", "prompts")
+    if text != "prompts" and data.captions is not None:
         texts = list(data.captions)
-        if cell.corpus.text == "named_captions":  # ULIP-2 style: named, then described
+        if text == "named_captions":  # ULIP-2 style: named, then described
             texts = [
                 f"a {data.class_names[c]}, {t}" for c, t in zip(data.labels, texts, strict=True)
             ]
@@ -143,9 +141,9 @@ def _train(
     return method.train(ctx).eval()
 
 
-def weights_path(cell: Cell) -> Path:
-    """Where the miniature of this cell's training identity is cached."""
-    return _weights_file(cell.method.name, sha256_of(cell.training_identity()))
+def weights_path(training: Training) -> Path:
+    """Where the miniature of this training is cached."""
+    return _weights_file(training.method.name, training.key)
 
 
 def _weights_file(method: str, key: str) -> Path:

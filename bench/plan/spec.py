@@ -1,17 +1,19 @@
-"""Run specs: what to evaluate, expanded into cells (`bench.running.cells`) before anything runs.
+"""Run specs: what to evaluate, expanded into cells (`bench.plan.cells`) before anything runs.
 
 A spec (YAML) lists methods, datasets, attacks, defenses and seeds; it expands into their
 product, with an explicit `sweep:` block turning a parameter list into several cells, plus the
 products of its `also:` entries (each overrides some keys of the spec), without duplicates. Each
 cell is resolved (configs validated and defaults filled in, plugin versions attached) before it
 is hashed, so an explicit default and an omitted one give the same cell hash: the cache key.
+Its data and files are fingerprinted by one `Resolver` per spec, never by a cache that outlives it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +30,12 @@ from bench.contracts.errors import ConfigError, SpecError
 from bench.contracts.plugins import METHODS
 from bench.contracts.releases import MINIATURE, release_of
 from bench.datasets.classes import RELATIVE, SUBSETS
-from bench.running.cells import (
-    DEFAULT_CLASSES,
-    DEFAULT_CORPUS,
-    KINDS,
-    TEXT_SOURCES,
-    Cell,
-    Choice,
-    Corpus,
-)
-from bench.running.weights_source import WEIGHTS_KEYS, WeightsSource, weights_source
+from bench.plan.cells import DEFAULT_CLASSES, Cell
+from bench.plan.choice import KINDS, Choice
+from bench.plan.corpus import DEFAULT_CORPUS, TEXT_SOURCES, Corpus
+from bench.plan.resolve import Resolver
+from bench.plan.training import Training
+from bench.plan.weights_source import WEIGHTS_KEYS, WeightsSource, weights_source
 
 SPEC_KEYS = {
     "name",
@@ -100,9 +98,64 @@ def resolve(
     ]
 
 
-def expand(spec: Mapping[str, Any], where: str = "the spec", unique: bool = True) -> list[Cell]:
-    """All cells of a spec, in a stable order, without duplicates (`unique`: hashing each
-    cell, which fingerprints its evaluation data; training needs only the corpus)."""
+@dataclass(frozen=True)
+class _Entry:
+    """One point of a spec's product, before its data is fingerprinted."""
+
+    method: Choice
+    source: WeightsSource
+    teacher: Choice
+    corpus: Corpus
+    dataset: Choice
+    classes: str | None  # None: the weights' default
+    attack: Choice
+    defense: Choice
+    seed: int
+
+    def training(self, resolver: Resolver) -> Training:
+        release = self.source.release
+        return resolver.training(
+            self.method,
+            self.teacher,
+            self.corpus if release is None else release.corpus,
+            self.seed,
+            release,
+            self.source.checkpoint,
+            self.source.trust_pickle,
+            self.source.training_processes,
+        )
+
+    def cell(self, resolver: Resolver) -> Cell:
+        # Released weights are evaluated as their authors did (every class), by default.
+        default = DEFAULT_CLASSES if self.source.release is None else "all"
+        training = self.training(resolver)
+        return resolver.cell(
+            training, self.dataset, self.attack, self.defense, self.classes or default
+        )
+
+
+def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
+    """All cells of a spec, resolved and hashed, in a stable order, without duplicates."""
+    resolver = Resolver()
+    cells: dict[str, Cell] = {}
+    for entry in _entries(spec, where):
+        cell = entry.cell(resolver)
+        cells.setdefault(cell.hash, cell)
+    return list(cells.values())
+
+
+def expand_trainings(spec: Mapping[str, Any], where: str = "the spec") -> list[Training]:
+    """The distinct weights a spec's cells use, resolved without loading evaluation data."""
+    resolver = Resolver()
+    trainings: dict[str, Training] = {}
+    for entry in _entries(spec, where):
+        training = entry.training(resolver)
+        trainings.setdefault(training.key, training)
+    return list(trainings.values())
+
+
+def _entries(spec: Mapping[str, Any], where: str) -> Iterator[_Entry]:
+    """The points of a spec's product and of its `also:` parts, validated, in a stable order."""
     if not isinstance(spec, Mapping):
         raise SpecError(f"{where} must be a YAML mapping.")
     unknown = set(spec) - SPEC_KEYS
@@ -140,39 +193,19 @@ def expand(spec: Mapping[str, Any], where: str = "the spec", unique: bool = True
                 f"{where}: 'teachers' configures {name!r}, which is not the text encoder of any"
                 f" method here (they use {', '.join(sorted(used))})."
             )
-    cells: dict[Any, Cell] = {}
-    key = (lambda cell: cell.hash) if unique else id
-    for (method, source), corpus, (dataset, classes), attack, defense, seed in itertools.product(
-        methods, corpora, datasets, lists["attack"], lists["defense"], seeds
-    ):
-        release = source.release
-        teacher = teacher_choice(method, teachers, source)
-        cell = Cell(
-            method,
-            teacher,
-            dataset,
-            attack,
-            defense,
-            seed,
-            # Released weights are evaluated as their authors did (every class), by default.
-            classes=classes or (DEFAULT_CLASSES if release is None else "all"),
-            corpus=corpus if release is None else release.corpus,
-            weights=source.name,
-            checkpoint=source.checkpoint,
-            trust_pickle=source.trust_pickle,
-            training_processes=source.training_processes,
-        )
-        cells.setdefault(key(cell), cell)
     also = spec.get("also", [])
     if not isinstance(also, list) or not all(isinstance(part, Mapping) for part in also):
         raise SpecError(f"{where}: 'also' must be a list of mappings (spec keys to override).")
+    for (method, source), corpus, (dataset, classes), attack, defense, seed in itertools.product(
+        methods, corpora, datasets, lists["attack"], lists["defense"], seeds
+    ):
+        teacher = teacher_choice(method, teachers, source)
+        yield _Entry(method, source, teacher, corpus, dataset, classes, attack, defense, seed)
     for index, part in enumerate(also):
         if "also" in part:
             raise SpecError(f"{where}: entries of 'also' cannot have an 'also' of their own.")
         base = {k: v for k, v in spec.items() if k != "also"}
-        for cell in expand({**base, **part}, f"{where}, also[{index}]", unique):
-            cells.setdefault(key(cell), cell)
-    return list(cells.values())
+        yield from _entries({**base, **part}, f"{where}, also[{index}]")
 
 
 def teacher_choice(

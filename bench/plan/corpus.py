@@ -1,0 +1,65 @@
+"""A training corpus: the dataset split, class subset and text a miniature is distilled on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.datasets.classes import select_classes
+from bench.datasets.cloudset import CloudSet
+from bench.plan.choice import Choice
+
+# What distillation aligns clouds to: class prompts only, plus each cloud's caption, or plus its
+# caption after the class name ("a chair, a tall shape made of ...", as ULIP-2 names objects).
+TEXT_SOURCES = ("prompts", "captions", "named_captions")
+DEFAULT_CORPUS = {
+    "name": "procedural40",
+    "split": "train",
+    "classes": "modelnet40_minus_10",
+    "text": "prompts",
+}
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """What a method's weights are trained on: a dataset split, a class subset, a text source.
+
+    `text` "prompts" (the default) distils toward the class prompts only; "captions" also
+    toward each cloud's caption when the dataset has captions, "named_captions" toward the
+    caption after the class name. On procedural40 captions lowered unseen-class accuracy
+    (docs/results.md), so they are opt-in. `fingerprint` is that of its exact clouds and labels,
+    set when the plan is resolved (`bench.plan.resolve`).
+    """
+
+    dataset: Choice
+    split: str = "train"
+    classes: str = "all"
+    text: str = "prompts"
+    fingerprint: str = ""
+
+    def load(self) -> CloudSet:
+        return select_classes(self.dataset.instantiate().load(self.split), self.classes)
+
+    def seen(self, evaluated: tuple[str, ...]) -> list[str]:
+        """The evaluated class names this corpus has."""
+        return sorted(set(self.load().class_names) & set(evaluated))
+
+    def identity(self) -> dict[str, Any]:
+        """The corpus with the fingerprint of its exact clouds and labels."""
+        if not self.fingerprint:
+            raise ValueError("The corpus is not resolved: its data has no fingerprint yet.")
+        return {
+            "dataset": self.dataset.identity(),
+            "split": self.split,
+            "classes": self.classes,
+            "fingerprint": self.fingerprint,
+            "text": self.text,
+        }
+
+    def label(self) -> str:
+        text = "" if self.text == DEFAULT_CORPUS["text"] else f" ({self.text})"
+        return f"{self.dataset.label()}/{self.split}{subset_suffix(self.classes)}{text}"
+
+
+def subset_suffix(classes: str) -> str:
+    return "" if classes == "all" else f"[{classes}]"

@@ -1,0 +1,132 @@
+"""Resolving a plan: every data choice loaded or fingerprinted once, every file hashed once.
+
+A `Resolver` lives for one plan. It keys what it computes by a choice's whole config, where its
+files are included, so two folders holding different files are two fingerprints, and a copy of
+the same files in another folder is the same fingerprint: the data is the identity, the folder
+is not. Nothing outlives the plan, so no earlier plan can change a later one's hashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from bench.contracts.hashing import canonical_json
+from bench.contracts.plugins import ATTACKS, METHODS, TEXT_ENCODERS
+from bench.contracts.releases import PretrainingCorpus, Release
+from bench.plan.cells import Cell, evaluation_data
+from bench.plan.choice import Choice
+from bench.plan.corpus import Corpus
+from bench.plan.training import Training
+
+T = TypeVar("T")
+
+
+class Resolver:
+    """Computes the facts a cell's identity needs, once per plan."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, Any] = {}
+
+    def _once(self, key: Any, compute: Callable[[], T]) -> T:
+        text = canonical_json(key)
+        if text not in self._known:
+            self._known[text] = compute()
+        return self._known[text]  # type: ignore[no-any-return]
+
+    def corpus(self, corpus: Corpus) -> Corpus:
+        """The corpus with the fingerprint of its clouds and labels."""
+        key = {"corpus": corpus.dataset.whole(), "split": corpus.split, "classes": corpus.classes}
+        return replace(corpus, fingerprint=self._once(key, lambda: corpus.load().fingerprint))
+
+    def teacher_identity(self, teacher: Choice) -> str:
+        return self._once({"teacher": teacher.whole()}, lambda: teacher.instantiate().identity())
+
+    def release_sha256(self, release: Release, checkpoint: str) -> str:
+        from bench.storage.file_hashes import cached_sha256
+        from bench.training.published import release_file
+
+        key = {"release": release.name, "checkpoint": checkpoint}
+        return self._once(key, lambda: cached_sha256(release_file(release, checkpoint)))
+
+    def training(
+        self,
+        method: Choice,
+        teacher: Choice,
+        corpus: Corpus | PretrainingCorpus,
+        seed: int,
+        release: Release | None = None,
+        checkpoint: str = "",
+        trust_pickle: bool = False,
+        processes: int = 1,
+    ) -> Training:
+        """The weights these choices make, with their teacher's and file's hashes."""
+        if isinstance(corpus, Corpus):
+            corpus = self.corpus(corpus)
+        digest = "" if release is None else self.release_sha256(release, checkpoint)
+        return Training(
+            method,
+            teacher,
+            corpus,
+            self.teacher_identity(teacher),
+            seed,
+            release,
+            checkpoint,
+            trust_pickle,
+            digest,
+            processes,
+        )
+
+    def cell(
+        self,
+        training: Training,
+        dataset: Choice,
+        attack: Choice,
+        defense: Choice,
+        classes: str,
+        split: str = "test",
+    ) -> Cell:
+        """The cell with its evaluation data's fingerprint and its transfer source."""
+        key = {"dataset": dataset.whole(), "split": split, "classes": classes}
+        if classes in ("unseen", "seen"):  # relative to the corpus: its identity keys them too
+            key["corpus"] = training.corpus.identity()
+        fingerprint = self._once(
+            key, lambda: evaluation_data(dataset, split, classes, training.corpus).fingerprint
+        )
+        return Cell(
+            training,
+            dataset,
+            attack,
+            defense,
+            fingerprint,
+            split,
+            classes,
+            self.transfer_source(training, attack),
+        )
+
+    def transfer_source(self, training: Training, attack: Choice) -> Training | None:
+        """For a transfer attack, the training of its source method: the victim it crafts on.
+
+        The source is trained exactly as the cell's method is (corpus, seed), with its default
+        recipe, or the cell's own weights when it is the cell's method (then the attack is
+        simply white-box), and its text encoder, configured as the cell's teacher when they
+        share a name.
+        """
+        if ATTACKS.get(attack.name).cls.access != "transfer":
+            return None
+        source = attack.config.source
+        if source == training.method.name:
+            return training
+        config = METHODS.get(source).cls.Config()
+        encoder = config.text_encoder
+        teacher = training.teacher
+        if teacher.name != encoder:
+            teacher = Choice("text_encoder", encoder, TEXT_ENCODERS.get(encoder).cls.Config())
+        return self.training(
+            Choice("method", source, config),
+            teacher,
+            training.corpus,
+            training.seed,
+            processes=training.processes,
+        )
