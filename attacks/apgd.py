@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 NORMS = ("linf", "l2")
 LOSSES = ("ce", "dlr")
@@ -187,7 +187,7 @@ class APGD(Attack[APGDConfig]):
 
         from bench.adversarial.balls import random_start
         from bench.adversarial.losses import cross_entropy
-        from bench.evaluation.eot import resolve_draws
+        from bench.adversarial.eot import resolve_draws
 
         config = self.config
         draws = resolve_draws(config.eot_draws, victim)

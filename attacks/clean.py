@@ -9,7 +9,7 @@ from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, NoConfig, Plu
 if TYPE_CHECKING:
     import torch
 
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 
 @ATTACKS.register("none")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 INIT_SCALE = 1e-7  # std of the noise each binary step restarts from (Xiang; IF-Defense port)
 
@@ -154,7 +154,7 @@ class CW(Attack[CWConfig]):
         from bench.adversarial.balls import compose
         from bench.adversarial.losses import cross_entropy, fooled, random_targets
         from bench.contracts.randomness import randn
-        from bench.evaluation.eot import resolve_draws
+        from bench.adversarial.eot import resolve_draws
 
         config = self.config
         draws = resolve_draws(config.eot_draws, victim)

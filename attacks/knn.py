@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class KNNAttack(Attack[KNNConfig]):
 
         from bench.adversarial.distances import knn_outlier_penalty, nearest_squared
         from bench.adversarial.losses import random_targets
-        from bench.evaluation.eot import resolve_draws
+        from bench.adversarial.eot import resolve_draws
 
         config = self.config
         if points.shape[1] <= config.knn_k:

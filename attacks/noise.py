@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 NORMS = ("linf", "l2")
 DISTRIBUTIONS = ("vertex", "uniform")

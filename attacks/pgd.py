@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 NORMS = ("linf", "l2")
 
@@ -23,7 +23,7 @@ class PGDConfig:
     """PGD settings; `step_size=None` means 2.5 * eps / steps.
 
     `eot_draws` is how many noise draws of a stochastic victim each step averages (EOT); 0 means
-    automatic: 1 against a deterministic victim, `bench.evaluation.eot.DEFAULT_EOT_DRAWS` otherwise.
+    automatic: 1 against a deterministic victim, `bench.adversarial.eot.DEFAULT_EOT_DRAWS` otherwise.
     """
 
     norm: str = "linf"
@@ -130,7 +130,7 @@ class PGD(Attack[PGDConfig]):
         import torch
 
         from bench.adversarial.losses import random_targets
-        from bench.evaluation.eot import resolve_draws
+        from bench.adversarial.eot import resolve_draws
 
         config = self.config
         draws = resolve_draws(config.eot_draws, victim)

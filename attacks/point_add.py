@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 # Xiang's lambda (initial value, upper bound) for each distance the added points pay.
 LAMBDAS = {"chamfer": (5e3, 4e4), "hausdorff": (2e2, 9e2), "cluster": (5.0, 30.0)}
@@ -170,7 +170,7 @@ class PointAdd(Attack[PointAddConfig]):
             nearest_squared,
         )
         from bench.contracts.randomness import randn
-        from bench.evaluation.eot import resolve_draws
+        from bench.adversarial.eot import resolve_draws
 
         config = self.config
         draws = resolve_draws(config.eot_draws, victim)

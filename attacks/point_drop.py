@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class PointDrop(Attack[PointDropConfig]):
         import torch
 
         from bench.adversarial.losses import cross_entropy, cross_entropy_direction, fooled
-        from bench.evaluation.eot import resolve_draws
+        from bench.adversarial.eot import resolve_draws
 
         config = self.config
         batch, count, channels = points.shape

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 NORMS = ("linf", "l2")
 # Square Attack's schedule of the patch size, for 10,000 iterations (rescaled to `steps`):
@@ -159,7 +159,7 @@ class RandomSearch(Attack[RandomSearchConfig]):
 
         from bench.adversarial.balls import compose
         from bench.adversarial.losses import cross_entropy, fooled, margin, random_targets
-        from bench.evaluation.eot import resolve_draws
+        from bench.adversarial.eot import resolve_draws
 
         config = self.config
         draws = resolve_draws(config.eot_draws, victim)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 # The sequence: (member name, attack, its settings besides norm, eps, eot_draws). Version 2;
 # version 1 had the same members, before they confirmed successes on stochastic victims.

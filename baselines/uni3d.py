@@ -26,7 +26,7 @@ from bench.contracts.releases import (
 if TYPE_CHECKING:
     import torch
 
-    from bench.training.loop import TrainContext
+    from bench.contracts.train_context import TrainContext
 
 SIZES = ("ti", "s", "b", "l", "g")
 

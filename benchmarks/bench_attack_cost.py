@@ -33,7 +33,7 @@ import torch
 
 from attacks.knn import NEIGHBOUR_REFRESH
 from bench.contracts.plugins import ATTACKS
-from bench.evaluation.victim import Victim
+from bench.evaluation.victim import ZeroShotVictim
 from bench.nn.backbone import MINIATURE, PointBertEncoder
 
 BATCH, POINTS, CLASSES, PAPER_CLOUDS = 32, 1024, 40, 100
@@ -50,16 +50,16 @@ ATTACKS_TIMED: tuple[tuple[str, dict[str, Any], float], ...] = (
 )
 
 
-def build_victim() -> Victim:
+def build_victim() -> ZeroShotVictim:
     """Miniature Point-BERT with seeded random weights and random unit class embeddings."""
     torch.manual_seed(0)
     encoder = PointBertEncoder(MINIATURE)
     embeddings = torch.nn.functional.normalize(torch.randn(CLASSES, MINIATURE.proj_dim), dim=-1)
     names = tuple(f"class {i}" for i in range(CLASSES))
-    return Victim(encoder, torch.nn.Identity(), embeddings, names, logit_scale=100.0)
+    return ZeroShotVictim(encoder, torch.nn.Identity(), embeddings, names, logit_scale=100.0)
 
 
-def bare(victim: Victim, points: torch.Tensor, labels: torch.Tensor, gradient: bool) -> float:
+def bare(victim: ZeroShotVictim, points: torch.Tensor, labels: torch.Tensor, gradient: bool) -> float:
     """Seconds for the reference: a forward pass and, with `gradient`, its input gradient."""
     start = time.perf_counter()
     inputs = points.clone().requires_grad_(gradient)
@@ -71,7 +71,7 @@ def bare(victim: Victim, points: torch.Tensor, labels: torch.Tensor, gradient: b
 
 
 def iterations(
-    victim: Victim, attack: Any, points: torch.Tensor, labels: torch.Tensor
+    victim: ZeroShotVictim, attack: Any, points: torch.Tensor, labels: torch.Tensor
 ) -> list[float]:
     """Seconds between consecutive victim calls of one run, past its first two calls."""
     stamps: list[float] = []

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.datasets.cloudset import CloudSet
+from bench.contracts.cloudset import CloudSet
 from bench.datasets.procedural40 import Procedural40
 from bench.datasets.procedural40_scan import Procedural40Scan
 

@@ -14,7 +14,7 @@ from attacks.random_search import RandomSearch, RandomSearchConfig, patch_fracti
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import Attack
 from bench.evaluation.threat import check_threat_model
-from bench.evaluation.victim import Victim
+from bench.evaluation.victim import ZeroShotVictim
 from bench.testing.toys import TOY_CLASSES, ToyVictim, toy_clouds
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -30,16 +30,16 @@ def batch() -> tuple[torch.Tensor, torch.Tensor]:
     return toy_clouds(32, 128, seed=5)
 
 
-def run(attack: Attack[Any], victim: Victim, points: torch.Tensor, labels: torch.Tensor) -> Any:
+def run(attack: Attack[Any], victim: ZeroShotVictim, points: torch.Tensor, labels: torch.Tensor) -> Any:
     return attack.run(victim, points, labels, torch.Generator().manual_seed(0))
 
 
-def robust(victim: Victim, points: torch.Tensor, labels: torch.Tensor) -> int:
+def robust(victim: ZeroShotVictim, points: torch.Tensor, labels: torch.Tensor) -> int:
     with torch.no_grad():
         return int((victim(points).argmax(dim=1) == labels).sum())
 
 
-def predictions(victim: Victim, points: torch.Tensor) -> torch.Tensor:
+def predictions(victim: ZeroShotVictim, points: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         return victim(points).argmax(dim=1)
 
@@ -208,7 +208,7 @@ def test_more_targets_only_add_runs_on_the_standing_clouds(victim, batch) -> Non
 def test_targeted_dlr_needs_four_classes(batch) -> None:
     points, labels = batch
     toy = ToyVictim(seed=0)
-    small = Victim(toy.encoder, torch.nn.Identity(), toy.class_embeddings[:3], TOY_CLASSES[:3], 100)
+    small = ZeroShotVictim(toy.encoder, torch.nn.Identity(), toy.class_embeddings[:3], TOY_CLASSES[:3], 100)
     labels = labels % 3
     with pytest.raises(ConfigError, match="at least 4 classes"):
         run(APGD(APGDConfig(loss="dlr", targeted=True)), small, points, labels)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.datasets.cloudset import CloudSet
+from bench.contracts.cloudset import CloudSet
 from bench.training.distill import LogitScale, caption_loss, contrastive_loss, train_contrastive
-from bench.training.loop import Schedule, TrainContext
+from bench.contracts.train_context import TrainContext
+from bench.training.loop import Schedule
 
 
 def test_text_loss_prefers_the_right_class() -> None:

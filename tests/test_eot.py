@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attacks.pgd import PGD, PGDConfig
-from bench.evaluation.eot import DEFAULT_EOT_DRAWS, attack_draws, naive_variant, resolve_draws
+from bench.adversarial.eot import DEFAULT_EOT_DRAWS, attack_draws, naive_variant, resolve_draws
 from bench.testing.toys import ToyVictim, toy_clouds
 
 

@@ -10,7 +10,7 @@ import torch
 
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.errors import DataError
-from bench.datasets.cloudset import CloudSet
+from bench.contracts.cloudset import CloudSet
 from bench.plan.spec import expand, resolve
 from bench.training.weights import obtain_encoder
 

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.randomness import RandomSource
-    from bench.datasets.cloudset import CloudSet
-    from bench.evaluation.victim import Victim
-    from bench.training.loop import TrainContext
+    from bench.contracts.cloudset import CloudSet
+    from bench.contracts.victim import Victim
+    from bench.contracts.train_context import TrainContext
 
 C = TypeVar("C")
 

@@ -15,7 +15,7 @@ from collections.abc import Collection
 import numpy as np
 
 from bench.contracts.errors import DataError, UsageError
-from bench.datasets.cloudset import CloudSet, fingerprint_arrays
+from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 
 MODELNET10 = (
     "bathtub",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets.cloudset import CloudSet
+from bench.contracts.cloudset import CloudSet
 
 
 def draw_gallery(cloudset: CloudSet, out: Path, per_class: int = 1) -> None:

@@ -40,11 +40,11 @@ from bench.contracts.errors import DataError, WeightsError
 from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import Runtime, progress
-from bench.evaluation.eot import VOTES, attack_draws, has_eot, naive_variant
+from bench.adversarial.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.evaluation.metrics import perturbation_metrics
 from bench.evaluation.summary import PERTURBATION_COLUMNS, by_member, generalised, summarize
 from bench.evaluation.threat import check_input_unchanged, check_threat_model
-from bench.evaluation.victim import Victim
+from bench.evaluation.victim import ZeroShotVictim
 from bench.plan.cells import Cell
 from bench.plan.training import Training
 from bench.storage.partial import PartialResults, SavedBatches
@@ -60,7 +60,7 @@ class _Run:
 
     suffix: str  # "" (the attack as configured), "_naive" or "_unaware"
     attack: Attack[Any]
-    crafting: Victim
+    crafting: ZeroShotVictim
     purpose: str  # names the per-sample random streams of the run
 
 
@@ -203,7 +203,7 @@ def evaluate_cell(
 
 def _victim(
     training: Training, class_names: tuple[str, ...], device: torch.device, defense: Any = None
-) -> tuple[Victim, Any, dict[str, Any]]:
+) -> tuple[ZeroShotVictim, Any, dict[str, Any]]:
     """The trained method as a zero-shot classifier over `class_names`, behind `defense`."""
     method = training.method.instantiate()
     trained = obtain_encoder(training, device)
@@ -217,7 +217,7 @@ def _victim(
             f" embeddings, but {release.name} embeds clouds in {release.embed_dim} dimensions:"
             f" it was evaluated with {release.teacher[0]} {dict(release.teacher[1])}."
         )
-    victim = Victim(
+    victim = ZeroShotVictim(
         trained.module,
         method.preprocess,
         embeddings.to(device),
@@ -233,7 +233,7 @@ def _victim(
 def _runs(
     cell: Cell,
     attack: Attack[Any],
-    victim: Victim,
+    victim: ZeroShotVictim,
     names: tuple[str, ...],
     device: torch.device,
     source: Training | None,
@@ -254,7 +254,7 @@ def _runs(
 
 def _attack(
     attack: Attack[Any],
-    victim: Victim,
+    victim: ZeroShotVictim,
     points: torch.Tensor,
     clean: torch.Tensor,
     labels: torch.Tensor,
@@ -302,7 +302,7 @@ def _unattacked(column: str) -> float | None:
     return 0.0 if column in PERTURBATION_COLUMNS else None
 
 
-def _zero_gradient(victim: Victim, clean: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def _zero_gradient(victim: ZeroShotVictim, clean: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Whether the loss gradient at each clean cloud is exactly zero [B]: what a gradient attack
     sees through a non-differentiable defense without BPDA (one draw, its own streams)."""
     from bench.adversarial.losses import cross_entropy_direction

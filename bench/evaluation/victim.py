@@ -29,7 +29,7 @@ from bench.contracts.plugins import Defense
 from bench.contracts.randomness import RandomSource, SampleStreams
 
 
-class Victim(torch.nn.Module):
+class ZeroShotVictim(torch.nn.Module):
     """What attacks see: a classifier over the class names it was built for."""
 
     def __init__(
@@ -154,7 +154,7 @@ class Victim(torch.nn.Module):
         """
         if not self.stochastic or not success.any():
             return success
-        from bench.evaluation.eot import VOTES
+        from bench.adversarial.eot import VOTES
 
         rows = success.nonzero().flatten()
         with self.rows(rows):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.datasets.classes import select_classes
-from bench.datasets.cloudset import CloudSet
+from bench.contracts.cloudset import CloudSet
 from bench.plan.choice import Choice
 
 # What distillation aligns clouds to: class prompts only, plus each cloud's caption, or plus its

@@ -45,7 +45,7 @@ class Resolver:
 
     def release_sha256(self, release: Release, checkpoint: str) -> str:
         from bench.storage.file_hashes import cached_sha256
-        from bench.training.published import release_file
+        from bench.storage.release_files import release_file
 
         key = {"release": release.name, "checkpoint": checkpoint}
         return self._once(key, lambda: cached_sha256(release_file(release, checkpoint)))

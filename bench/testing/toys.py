@@ -1,6 +1,6 @@
 """A tiny deterministic zero-shot victim and matching clouds, for testing attacks in seconds.
 
-The victim is a real `bench.evaluation.victim.Victim` (attacks take the production code path):
+The victim is a real `bench.evaluation.victim.ZeroShotVictim` (attacks take the production code path):
 a seeded per-point MLP with max-pooling, as in PointNet, and one class embedding per toy shape
 taken as the centred mean embedding of that shape, which stands in for the text embeddings of
 a zero-shot model. It recognises `toy_clouds` well without any training.
@@ -12,7 +12,7 @@ import torch
 
 from bench.contracts.plugins import Defense
 from bench.contracts.randomness import RandomSource, randn
-from bench.evaluation.victim import Victim
+from bench.evaluation.victim import ZeroShotVictim
 
 TOY_CLASSES = ("ball", "rod_x", "rod_y", "rod_z", "disk")
 AXES = torch.tensor(  # half-axes of the ellipsoid each toy class is sampled from
@@ -95,7 +95,7 @@ class NoisyInput(torch.nn.Module):
         return embeddings[0] if draws is None else embeddings
 
 
-class ToyVictim(Victim):
+class ToyVictim(ZeroShotVictim):
     """A differentiable 5-class zero-shot victim built from `seed` alone.
 
     The embedding centre is subtracted inside the encoder so that cosine similarities separate

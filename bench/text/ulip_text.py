@@ -66,7 +66,7 @@ class UlipText(TextEncoder["UlipText.Config"]):
             return model.encode_text(tokens).float().cpu().numpy()
 
     def _path(self) -> Path:
-        from bench.training.published import release_file
+        from bench.storage.release_files import release_file
 
         releases = METHODS.get("ulip").cls.releases
         if self.config.release not in releases:

@@ -16,7 +16,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from bench.training.loop import Schedule, TrainContext, fit
+from bench.contracts.train_context import TrainContext
+from bench.training.loop import Schedule, fit
 
 MAX_LOGIT_SCALE = math.log(100.0)
 

@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.contracts.runtime import Progress
-from bench.datasets.cloudset import CloudSet
+from bench.contracts.train_context import TrainContext
 from bench.storage.atomic import write_bytes_atomic
 from bench.training import distributed
 
@@ -30,24 +29,6 @@ log = logging.getLogger(__name__)
 
 # loss(points, labels, sample indices into ctx.data, generator) -> scalar
 BatchLoss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
-
-
-@dataclass
-class TrainContext:
-    """What a recipe gets: the training corpus, the teacher's class embeddings, where to run,
-    and the seed of everything random in training (initial weights, batches, augmentation).
-    """
-
-    data: CloudSet
-    class_embeddings: torch.Tensor  # [K, D] unit-norm teacher embeddings of data.class_names
-    device: torch.device
-    progress: Progress
-    seed: int = 0
-    # Caption supervision (ULIP-2 / OpenShape style), when the corpus text source has captions:
-    # each cloud's row in a table of its corpus's distinct captions, and that table's embeddings.
-    caption_ids: torch.Tensor | None = None  # [M] long
-    caption_embeddings: torch.Tensor | None = None  # [U, D] unit-norm
-    checkpoint: Path | None = None  # where the state after each epoch is kept for resuming
 
 
 @dataclass(frozen=True)

@@ -26,23 +26,14 @@ from bench.storage.home import subdir
 from bench.storage.verified import read_verified, write_verified
 from bench.text.embeddings import text_embeddings
 from bench.training import distributed
-from bench.training.loop import TrainContext
+from bench.contracts.train_context import TrainContext
 from bench.training.teacher import teacher_embeddings
+from bench.training.trained import TrainedEncoder
 
 if TYPE_CHECKING:
     from bench.plan.training import Training
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainedEncoder:
-    """An encoder with trained weights, and where they came from."""
-
-    module: torch.nn.Module
-    path: Path
-    sha256: str
-    trained_now: bool
 
 
 def obtain_encoder(

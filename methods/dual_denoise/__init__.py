@@ -16,7 +16,7 @@ from methods.dual_denoise.config import DualDenoiseConfig
 if TYPE_CHECKING:
     import torch
 
-    from bench.training.loop import TrainContext
+    from bench.contracts.train_context import TrainContext
 
 
 @METHODS.register("dual_denoise")

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 
 from bench.nn.pointops import gather
 from bench.training.distill import LogitScale, augment, caption_loss, contrastive_loss
-from bench.training.loop import Schedule, TrainContext, fit
+from bench.contracts.train_context import TrainContext
+from bench.training.loop import Schedule, fit
 from methods.dual_denoise.config import DualDenoiseConfig
 from methods.dual_denoise.decoder import patch_chamfer
 from methods.dual_denoise.denoiser import diffuse, unit_noise

@@ -14,8 +14,8 @@ from bench.adversarial.losses import cross_entropy
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import Attack, AttackOutput, PluginInfo, ThreatModel
 from bench.contracts.randomness import RandomSource, rand
-from bench.evaluation.eot import resolve_draws
-from bench.evaluation.victim import Victim
+from bench.adversarial.eot import resolve_draws
+from bench.contracts.victim import Victim
 
 
 @dataclass(frozen=True)

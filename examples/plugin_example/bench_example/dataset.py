@@ -11,7 +11,7 @@ import numpy as np
 
 from bench.contracts.errors import ConfigError, UsageError
 from bench.contracts.plugins import Dataset, PluginInfo
-from bench.datasets.cloudset import CloudSet, fingerprint_arrays
+from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 
 CLASSES = ("sphere", "cube", "cylinder")
 

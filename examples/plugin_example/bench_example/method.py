@@ -12,7 +12,7 @@ import torch
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import Method, PluginInfo
-from bench.training.loop import TrainContext
+from bench.contracts.train_context import TrainContext
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bench.contracts.plugins import Attack
-    from bench.evaluation.victim import Victim
+    from bench.contracts.victim import Victim
 
 # Both constants shape stored results without appearing in cell configs: changing either one
 # must bump `bench.plan.cells.CELL_SCHEMA`, so that stored cells are recomputed.
