@@ -11,9 +11,9 @@ from bench.contracts.errors import ConfigError, UsageError
 
 def run(args: argparse.Namespace) -> int:
     from bench.contracts.runtime import Runtime
+    from bench.plan.spec import expand, load_spec, single_cell_spec
     from bench.running.executors import InProcess
     from bench.running.runner import Runner
-    from bench.plan.spec import expand, load_spec, single_cell_spec
     from bench.storage.home import subdir
     from bench.storage.store import Store
     from leaderboard.tables import rows, to_markdown

@@ -59,7 +59,9 @@ def build_victim() -> ZeroShotVictim:
     return ZeroShotVictim(encoder, torch.nn.Identity(), embeddings, names, logit_scale=100.0)
 
 
-def bare(victim: ZeroShotVictim, points: torch.Tensor, labels: torch.Tensor, gradient: bool) -> float:
+def bare(
+    victim: ZeroShotVictim, points: torch.Tensor, labels: torch.Tensor, gradient: bool
+) -> float:
     """Seconds for the reference: a forward pass and, with `gradient`, its input gradient."""
     start = time.perf_counter()
     inputs = points.clone().requires_grad_(gradient)

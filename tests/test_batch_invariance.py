@@ -9,8 +9,8 @@ import torch
 
 from bench.contracts.randomness import SampleStreams, rand, randint, randn
 from bench.contracts.runtime import Runtime
-from bench.running.runner import Runner
 from bench.plan.spec import expand
+from bench.running.runner import Runner
 from bench.storage.store import Store
 from bench.testing.conformance import smoke_params
 

@@ -10,8 +10,8 @@ import pytest
 from bench.contracts.plugins import ThreatModel
 from bench.contracts.runtime import Runtime
 from bench.evaluation.summary import summarize
-from bench.running.runner import Runner
 from bench.plan.spec import expand
+from bench.running.runner import Runner
 from bench.storage.store import Record, Store
 from bench.testing.conformance import smoke_params
 from leaderboard.indicators import cross_cell_warnings

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from bench.contracts.cloudset import CloudSet
-from bench.training.distill import LogitScale, caption_loss, contrastive_loss, train_contrastive
 from bench.contracts.train_context import TrainContext
+from bench.training.distill import LogitScale, caption_loss, contrastive_loss, train_contrastive
 from bench.training.loop import Schedule
 
 

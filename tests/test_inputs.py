@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from bench.contracts.clouds import validate_clouds
-from bench.contracts.errors import DataError
 from bench.contracts.cloudset import CloudSet
+from bench.contracts.errors import DataError
 from bench.plan.spec import expand, resolve
 from bench.training.weights import obtain_encoder
 

@@ -225,7 +225,9 @@ def test_random_start_victim_draws_are_batched_and_reseedable() -> None:
     torch.manual_seed(0)
     encoder = method.build_encoder(8).eval()
     classes = torch.nn.functional.normalize(torch.randn(3, 8), dim=-1)
-    victim = ZeroShotVictim(encoder, method.preprocess, classes, ("a", "b", "c"), 100.0, stochastic=True)
+    victim = ZeroShotVictim(
+        encoder, method.preprocess, classes, ("a", "b", "c"), 100.0, stochastic=True
+    )
     points = torch.randn(2, 256, 3, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         first = victim.sample(points, 4)

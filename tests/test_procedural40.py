@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import ConfigError, UsageError
 from bench.contracts.plugins import DATASETS
-from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.datasets.gallery import draw_gallery
 from bench.datasets.primitives import Ellipsoid, box, sample_surfaces, tube
 from bench.datasets.procedural40 import Procedural40

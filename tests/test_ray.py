@@ -12,9 +12,9 @@ import pytest
 import ray
 
 from bench.contracts.runtime import Runtime
+from bench.plan.spec import expand
 from bench.running.executors import RayExecutor
 from bench.running.runner import Runner
-from bench.plan.spec import expand
 from bench.storage.store import Store
 from bench.testing.conformance import smoke_params
 

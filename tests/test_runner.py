@@ -11,8 +11,8 @@ import torch
 from bench.contracts.errors import ThreatModelViolation
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 from bench.contracts.runtime import Runtime
-from bench.running.runner import Runner
 from bench.plan.spec import expand
+from bench.running.runner import Runner
 from bench.storage.store import Store
 from bench.testing.conformance import smoke_params
 

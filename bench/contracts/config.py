@@ -116,11 +116,6 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
-def replace_config(config: Any, params: Mapping[str, Any], where: str) -> Any:
-    """A copy of `config` with `params` applied, validated like `build_config`."""
-    return build_config(type(config), {**config_to_dict(config), **params}, where)
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from bench.contracts.randomness import RandomSource
     from bench.contracts.cloudset import CloudSet
-    from bench.contracts.victim import Victim
+    from bench.contracts.randomness import RandomSource
     from bench.contracts.train_context import TrainContext
+    from bench.contracts.victim import Victim
 
 C = TypeVar("C")
 

@@ -14,8 +14,8 @@ from collections.abc import Collection
 
 import numpy as np
 
-from bench.contracts.errors import DataError, UsageError
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
+from bench.contracts.errors import DataError, UsageError
 
 MODELNET10 = (
     "bathtub",

@@ -19,11 +19,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import ConfigError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.contracts.runtime import progress
 from bench.datasets.captions import caption
-from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.datasets.primitives import normalize, rotation, sample_surfaces
 from bench.datasets.shapes40 import CLASS_NAMES, GENERATORS, sample_shape
 from bench.storage.home import subdir

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
-from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.datasets.public_files import data_root, finished_clouds
 
 log = logging.getLogger(__name__)

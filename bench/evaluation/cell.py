@@ -34,13 +34,13 @@ from typing import Any
 
 import torch
 
+from bench.adversarial.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.config import config_to_dict
 from bench.contracts.errors import DataError, WeightsError
 from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import Runtime, progress
-from bench.adversarial.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.evaluation.metrics import perturbation_metrics
 from bench.evaluation.summary import PERTURBATION_COLUMNS, by_member, generalised, summarize
 from bench.evaluation.threat import check_input_unchanged, check_threat_model
@@ -302,7 +302,9 @@ def _unattacked(column: str) -> float | None:
     return 0.0 if column in PERTURBATION_COLUMNS else None
 
 
-def _zero_gradient(victim: ZeroShotVictim, clean: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def _zero_gradient(
+    victim: ZeroShotVictim, clean: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
     """Whether the loss gradient at each clean cloud is exactly zero [B]: what a gradient attack
     sees through a non-differentiable defense without BPDA (one draw, its own streams)."""
     from bench.adversarial.losses import cross_entropy_direction

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench.datasets.classes import select_classes
 from bench.contracts.cloudset import CloudSet
+from bench.datasets.classes import select_classes
 from bench.plan.choice import Choice
 
 # What distillation aligns clouds to: class prompts only, plus each cloud's caption, or plus its

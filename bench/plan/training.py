@@ -36,7 +36,7 @@ class Training:
 
     @property
     def weights(self) -> str:
-        """"miniature", or the name of the release."""
+        """ "miniature", or the name of the release."""
         return MINIATURE if self.release is None else self.release.name
 
     def identity(self) -> dict[str, Any]:

@@ -17,11 +17,12 @@ import numpy as np
 import torch
 
 from bench.contracts.clouds import validate_clouds
+from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.config import build_config, config_to_dict
 from bench.contracts.plugins import REGISTRIES, Plugin
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.registry import NAME_PATTERN
-from bench.contracts.cloudset import CloudSet, fingerprint_arrays
+from bench.contracts.train_context import TrainContext
 from bench.evaluation.threat import check_threat_model
 from bench.testing.public_formats import (
     write_modelnet40_h5,
@@ -31,7 +32,6 @@ from bench.testing.public_formats import (
     write_shapenet55_ulip,
 )
 from bench.testing.toys import ToyVictim, toy_clouds
-from bench.contracts.train_context import TrainContext
 
 
 def smoke_config(cls: type[Plugin[Any]]) -> Any:

@@ -1,9 +1,9 @@
 """A tiny deterministic zero-shot victim and matching clouds, for testing attacks in seconds.
 
-The victim is a real `bench.evaluation.victim.ZeroShotVictim` (attacks take the production code path):
-a seeded per-point MLP with max-pooling, as in PointNet, and one class embedding per toy shape
-taken as the centred mean embedding of that shape, which stands in for the text embeddings of
-a zero-shot model. It recognises `toy_clouds` well without any training.
+The victim is a real `bench.evaluation.victim.ZeroShotVictim` (attacks take the production code
+path): a seeded per-point MLP with max-pooling, as in PointNet, and one class embedding per toy
+shape taken as the centred mean embedding of that shape, which stands in for the text embeddings
+of a zero-shot model. It recognises `toy_clouds` well without any training.
 """
 
 from __future__ import annotations

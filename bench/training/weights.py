@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +19,13 @@ from safetensors.torch import load, save
 from bench.contracts.errors import UsageError
 from bench.contracts.plugins import Method
 from bench.contracts.runtime import no_progress, progress
+from bench.contracts.train_context import TrainContext
 from bench.storage.atomic import write_text_atomic
 from bench.storage.claims import claim
 from bench.storage.home import subdir
 from bench.storage.verified import read_verified, write_verified
 from bench.text.embeddings import text_embeddings
 from bench.training import distributed
-from bench.contracts.train_context import TrainContext
 from bench.training.teacher import teacher_embeddings
 from bench.training.trained import TrainedEncoder
 

@@ -21,9 +21,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from bench.contracts.train_context import TrainContext
 from bench.nn.pointops import gather
 from bench.training.distill import LogitScale, augment, caption_loss, contrastive_loss
-from bench.contracts.train_context import TrainContext
 from bench.training.loop import Schedule, fit
 from methods.dual_denoise.config import DualDenoiseConfig
 from methods.dual_denoise.decoder import patch_chamfer

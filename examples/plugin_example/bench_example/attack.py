@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import torch
 
+from bench.adversarial.eot import resolve_draws
 from bench.adversarial.losses import cross_entropy
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import Attack, AttackOutput, PluginInfo, ThreatModel
 from bench.contracts.randomness import RandomSource, rand
-from bench.adversarial.eot import resolve_draws
 from bench.contracts.victim import Victim
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import ConfigError, UsageError
 from bench.contracts.plugins import Dataset, PluginInfo
-from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 
 CLASSES = ("sphere", "cube", "cylinder")
 
