@@ -293,7 +293,7 @@ def _by_prefix(records: list[Any], prefix: str) -> Any:
 
 def gallery(args: argparse.Namespace) -> int:
     from bench.contracts.config import parse_value
-    from bench.datasets.gallery import draw_gallery
+    from bench.data.gallery import draw_gallery
     from bench.plan.spec import resolve
 
     params = {}

@@ -16,7 +16,8 @@ import pytest
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("bench.contracts",),
     ("bench.storage",),
-    ("bench.datasets", "bench.nn", "bench.text"),
+    ("bench.data", "bench.nn", "bench.text"),
+    ("bench.datasets", "bench.text_encoders"),
     ("bench.adversarial",),
     ("bench.defenses", "attacks"),
     ("bench.plan",),

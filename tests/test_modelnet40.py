@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bench.contracts.errors import DataError, UsageError
-from bench.datasets.classes import MODELNET10, select_classes
+from bench.data.classes import MODELNET10, select_classes
 from bench.datasets.modelnet40 import ModelNet40, ModelNet40Config
 from bench.testing.conformance import smoke_flags
 from bench.testing.public_formats import (

@@ -10,11 +10,11 @@ import pytest
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import ConfigError, UsageError
 from bench.contracts.plugins import DATASETS
-from bench.datasets.gallery import draw_gallery
-from bench.datasets.primitives import Ellipsoid, box, sample_surfaces, tube
+from bench.data.gallery import draw_gallery
+from bench.data.procedural.primitives import Ellipsoid, box, sample_surfaces, tube
+from bench.data.procedural.shapes40 import CLASS_NAMES, sample_shape
 from bench.datasets.procedural40 import Procedural40
 from bench.datasets.procedural40_scan import Procedural40Scan
-from bench.datasets.shapes40 import CLASS_NAMES, sample_shape
 
 SMALL = {"points": 256, "train_per_class": 2, "test_per_class": 2}
 VARIANTS = [Procedural40, Procedural40Scan]
@@ -186,3 +186,10 @@ def test_gallery_writes_a_png(tmp_path: Path) -> None:
     out = tmp_path / "gallery.png"
     draw_gallery(load(Procedural40, points=64), out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
+
+
+def test_the_generators_follow_modelnet40s_class_order() -> None:
+    from bench.data.classes import MODELNET40
+    from bench.data.procedural.shapes40 import GENERATORS
+
+    assert tuple(GENERATORS) == MODELNET40

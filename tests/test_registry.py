@@ -8,11 +8,12 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.contracts.errors import UnknownPluginError
-from bench.contracts.plugins import ATTACKS, METHODS, Attack, PluginInfo
+from bench.contracts.plugins import ATTACKS, METHODS, REGISTRIES, Attack, Method, PluginInfo
 from bench.testing.conformance import smoke_flags
 
 
@@ -82,6 +83,70 @@ def test_unfrozen_or_undefaulted_config_is_rejected() -> None:
         cls.Config = config
         with ATTACKS.temporary(), pytest.raises(TypeError, match=message):
             ATTACKS.register("loose")(cls)
+
+
+def _with(cls: type, **attributes: object) -> type:
+    for name, value in attributes.items():
+        setattr(cls, name, value)
+    return cls
+
+
+@dataclass(frozen=True)
+class _NoTeacher:
+    lr: float = 1e-3
+
+
+def _method_class(config: type = _NoTeacher, **attributes: object) -> type:
+    class Throwaway(Method[Any]):
+        """A throwaway method."""
+
+        Config = config
+        version = 1
+        info = PluginInfo(display="throwaway", description="for tests")
+
+        def build_encoder(self, embed_dim):  # type: ignore[no-untyped-def]
+            raise AssertionError
+
+        def preprocess(self, points):  # type: ignore[no-untyped-def]
+            raise AssertionError
+
+        def train(self, ctx):  # type: ignore[no-untyped-def]
+            raise AssertionError
+
+    return _with(Throwaway, **attributes)
+
+
+@pytest.mark.parametrize(
+    ("registry", "cls", "message"),
+    [
+        (METHODS, _method_class(), "needs the teacher fields text_encoder, templates, logit_scale"),
+        (ATTACKS, _with(_attack_class(), access="magic"), "its access 'magic' is none of"),
+        (ATTACKS, _with(_attack_class(), runtime_fields=frozenset({"device"})), "not Config"),
+        (ATTACKS, _with(_attack_class(), presets={"paper": {"eps": 1}}), "preset 'paper'"),
+        (ATTACKS, _with(_attack_class(), members=lambda self: []), "must be a property"),
+    ],
+)
+def test_registration_enforces_the_kinds_contract(registry: Any, cls: type, message: str) -> None:
+    with registry.temporary(), pytest.raises(TypeError, match=message):
+        registry.register("broken")(cls)
+
+
+def test_every_origin_names_a_file_that_exists() -> None:
+    root = Path(__file__).resolve().parent.parent
+    for registry in REGISTRIES.values():
+        for entry in registry.entries():
+            kind, _, where = entry.origin.partition(":")
+            if kind == "builtin":
+                assert (root / where).is_file(), entry.origin
+
+
+def test_the_registry_imports_plugin_modules_not_the_generators() -> None:
+    code = (
+        "import sys; from bench.contracts.plugins import DATASETS; DATASETS.names();"
+        "print(sorted(m for m in sys.modules if m.startswith('bench.data.procedural.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 PLUGIN_PACKAGE = '''

@@ -18,7 +18,7 @@ from bench.cli import main
 from bench.contracts.errors import BenchError, WeightsError
 from bench.contracts.plugins import METHODS
 from bench.contracts.releases import PretrainingCorpus
-from bench.datasets.shapes40 import CLASS_NAMES
+from bench.data.procedural.shapes40 import CLASS_NAMES
 from bench.plan.spec import expand, single_cell_spec
 from bench.testing.official import assert_matches_manifest
 from bench.testing.public_formats import (
@@ -180,7 +180,7 @@ def test_a_checkpoint_that_pickles_its_arguments_is_read_only_when_trusted(
 
     import open_clip
 
-    from bench.text.ulip_text import UlipText
+    from bench.text_encoders.ulip_text import UlipText
 
     tower = open_clip.create_model("ViT-S-32-alt", pretrained=None)
     state = {f"module.{k}": v for k, v in tower.state_dict().items() if not k.startswith("visual")}

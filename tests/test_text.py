@@ -17,10 +17,10 @@ from bench.contracts.errors import ConfigError, UsageError, WeightsError
 from bench.contracts.hashing import sha256_file
 from bench.contracts.plugins import TEXT_ENCODERS, TextEncoder
 from bench.storage.home import ENV_VAR, subdir
-from bench.text import open_clip_encoder
+from bench.text_encoders import open_clip_encoder
 from bench.text.embeddings import class_embeddings, load_precomputed
-from bench.text.minilm import WEIGHTS_FILE, MiniLM, model_dir
-from bench.text.open_clip_encoder import OpenClipText
+from bench.text_encoders.minilm import WEIGHTS_FILE, MiniLM, model_dir
+from bench.text_encoders.open_clip_encoder import OpenClipText
 from bench.text.templates import names, templates
 
 TINY_CLIP = {
@@ -245,7 +245,7 @@ def test_precomputed_matrix_follows_the_sorted_class_list(tmp_path: Path) -> Non
 
 def test_importing_text_modules_does_not_import_torch() -> None:
     code = (
-        "import bench.text.minilm, bench.text.templates, bench.text.embeddings,"
-        " bench.text.open_clip_encoder, sys; assert 'torch' not in sys.modules"
+        "import bench.text_encoders.minilm, bench.text.templates, bench.text.embeddings,"
+        " bench.text_encoders.open_clip_encoder, sys; assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,6 +8,8 @@ config instance. Plugins import only from `bench`; they never import the runner.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,6 +59,30 @@ class Plugin(ABC, Generic[C]):
 
     def __init__(self, config: C | None = None) -> None:
         self.config: C = config if config is not None else self.Config()
+
+    @classmethod
+    def contract_problems(cls) -> list[str]:
+        """What the class breaks of its kind's contract, checked when it is registered, so a
+        plugin's mistake is one sentence at `bench list` time rather than a failure mid-run."""
+        fields = _config_fields(cls.Config)
+        problems = []
+        if not set(cls.runtime_fields) <= fields:
+            problems.append(
+                f"its runtime_fields {sorted(set(cls.runtime_fields) - fields)} are not Config"
+                " fields"
+            )
+        for name, preset in cls.presets.items():
+            if not isinstance(preset, cls.Config):
+                problems.append(f"its preset {name!r} is not a {cls.Config.__name__}")
+        if cls.smoke is not None and not isinstance(cls.smoke, cls.Config):
+            problems.append(f"its smoke config is not a {cls.Config.__name__}")
+        return problems
+
+
+def _config_fields(config: type) -> set[str]:
+    return (
+        {f.name for f in dataclasses.fields(config)} if dataclasses.is_dataclass(config) else set()
+    )
 
 
 NORMS = ("none", "linf", "l2", "point_l2", "unbounded")
@@ -130,6 +156,19 @@ class Attack(Plugin[C]):
     """
 
     access: ClassVar[str] = "gradient"
+
+    @classmethod
+    def contract_problems(cls) -> list[str]:
+        problems = super().contract_problems()
+        if cls.access not in ACCESS:
+            problems.append(f"its access {cls.access!r} is none of {', '.join(ACCESS)}")
+        members = inspect.getattr_static(cls, "members", None)
+        if members is not None and not isinstance(members, property):
+            problems.append(
+                "its members (a composite attack's sequence) must be a property giving"
+                " (label, attack) pairs for its config"
+            )
+        return problems
 
     @abstractmethod
     def threat_model(self) -> ThreatModel: ...
@@ -229,6 +268,28 @@ class Method(Plugin[C]):
     # False for a method the harness only evaluates from released weights: `train` is refused.
     miniature: ClassVar[bool] = True
 
+    @classmethod
+    def contract_problems(cls) -> list[str]:
+        problems = super().contract_problems()
+        fields = _config_fields(cls.Config)
+        missing = [f for f in ("text_encoder", "templates", "logit_scale") if f not in fields]
+        if missing:
+            problems.append(
+                f"its Config needs the teacher fields {', '.join(missing)} (the text encoder it"
+                " was trained toward, its prompt templates and the logit scale)"
+            )
+        if not set(cls.inference_only) <= fields:
+            problems.append(
+                f"its inference_only {sorted(set(cls.inference_only) - fields)} are not Config"
+                " fields"
+            )
+        for name, release in cls.releases.items():
+            if not isinstance(release, Release) or release.name != name:
+                problems.append(f"its release {name!r} must be a Release named {name!r}")
+            elif not isinstance(release.config, cls.Config):
+                problems.append(f"its release {name!r} has no {cls.Config.__name__} config")
+        return problems
+
     @property
     def stochastic(self) -> bool:
         """Whether two forward passes on the same input may differ."""
@@ -255,6 +316,6 @@ ATTACKS: Registry[type[Attack[Any]]] = Registry("attack", Attack, ("attacks",))
 DATASETS: Registry[type[Dataset[Any]]] = Registry("dataset", Dataset, ("bench.datasets",))
 DEFENSES: Registry[type[Defense[Any]]] = Registry("defense", Defense, ("bench.defenses",))
 TEXT_ENCODERS: Registry[type[TextEncoder[Any]]] = Registry(
-    "text_encoder", TextEncoder, ("bench.text",)
+    "text_encoder", TextEncoder, ("bench.text_encoders",)
 )
 REGISTRIES = {r.plural: r for r in (METHODS, ATTACKS, DATASETS, DEFENSES, TEXT_ENCODERS)}

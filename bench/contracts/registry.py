@@ -17,9 +17,11 @@ import inspect
 import os
 import pkgutil
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from bench.contracts.errors import PluginLoadError, UnknownPluginError
@@ -149,6 +151,8 @@ class Registry(Generic[T]):
             problems.append("it needs a PluginInfo `info`")
         if not (cls.__doc__ or "").strip():
             problems.append("it needs a docstring")
+        if not problems and hasattr(cls, "contract_problems"):
+            problems += cls.contract_problems()
         if problems:
             raise TypeError(f"Cannot register {self.kind} '{name}': " + "; ".join(problems) + ".")
 
@@ -188,5 +192,11 @@ class Registry(Generic[T]):
 
 
 def _builtin_origin(cls: Any) -> str:
-    module = cls.__module__
-    return "builtin:" + module.replace(".", "/") + ".py"
+    """The file that registered `cls`, relative to its top package's folder
+    ("builtin:methods/dual_denoise/__init__.py")."""
+    module = sys.modules.get(cls.__module__)
+    top = sys.modules.get(cls.__module__.split(".")[0])
+    file, top_file = getattr(module, "__file__", None), getattr(top, "__file__", None)
+    if file is None or top_file is None:
+        return "builtin:" + cls.__module__
+    return "builtin:" + Path(file).relative_to(Path(top_file).parent.parent).as_posix()

@@ -20,7 +20,7 @@ from bench.contracts.errors import ConfigError
 
 MINIATURE = "miniature"  # the weights the harness trains itself
 OFFICIAL = "official"  # the method's first release
-SHAPENET55_FILE = Path(__file__).parent.parent / "datasets" / "shapenet55_synsets.txt"
+SHAPENET55_FILE = Path(__file__).parent.parent / "data" / "shapenet55_synsets.txt"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ import numpy as np
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
-from bench.datasets.public_files import data_root, finished_clouds
+from bench.data.public_files import data_root, finished_clouds
 from bench.storage.restricted_pickle import load_npy, load_pickle
 
 log = logging.getLogger(__name__)

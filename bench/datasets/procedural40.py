@@ -23,9 +23,7 @@ from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import ConfigError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.contracts.runtime import progress
-from bench.datasets.captions import caption
-from bench.datasets.primitives import normalize, rotation, sample_surfaces
-from bench.datasets.shapes40 import CLASS_NAMES, GENERATORS, sample_shape
+from bench.data.classes import MODELNET40 as CLASS_NAMES
 from bench.storage.home import subdir
 from bench.storage.verified import read_verified, write_verified
 
@@ -127,6 +125,9 @@ class Procedural40(Dataset[Procedural40Config]):
 
     def clean(self, split: str, label: int, index: int, points: int) -> np.ndarray:
         """One clean, normalised float64 cloud of `points` points."""
+        from bench.data.procedural.primitives import normalize, rotation
+        from bench.data.procedural.shapes40 import sample_shape
+
         cloud = sample_shape(label, self.rng(split, label, index, SHAPE), points)
         if self.config.rotate_up:
             angle = self.rng(split, label, index, TURN).uniform(0, 2 * np.pi)
@@ -144,6 +145,10 @@ class Procedural40(Dataset[Procedural40Config]):
 
     def caption(self, split: str, label: int, index: int) -> str:
         """The caption of one sample's shape, from the same parameters as its cloud."""
+        from bench.data.procedural.captions import caption
+        from bench.data.procedural.primitives import rotation, sample_surfaces
+        from bench.data.procedural.shapes40 import GENERATORS
+
         rng = self.rng(split, label, index, SHAPE)
         parts = GENERATORS[CLASS_NAMES[label]](rng)
         points = sample_surfaces(parts, CAPTION_POINTS, rng)

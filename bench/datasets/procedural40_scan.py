@@ -21,7 +21,6 @@ from bench.datasets.procedural40 import (
     check_float,
     check_int,
 )
-from bench.datasets.scan import ScanSettings, simulate_scan
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,8 @@ class Procedural40Scan(Procedural40):
     config: Procedural40ScanConfig
 
     def cloud(self, split: str, label: int, index: int) -> np.ndarray:
+        from bench.data.procedural.scan import ScanSettings, simulate_scan
+
         c = self.config
         settings = ScanSettings(
             (c.elevation_min, c.elevation_max),

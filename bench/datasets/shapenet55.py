@@ -21,7 +21,7 @@ import numpy as np
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
-from bench.datasets.public_files import data_root, finished_clouds
+from bench.data.public_files import data_root, finished_clouds
 
 log = logging.getLogger(__name__)
 ENV_VAR = "BENCH_SHAPENET55"

@@ -16,7 +16,7 @@ from bench.contracts.cloudset import CloudSet
 from bench.contracts.errors import UsageError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.releases import PretrainingCorpus, Release
-from bench.datasets.classes import RELATIVE, select_classes
+from bench.data.classes import RELATIVE, select_classes
 from bench.plan.choice import Choice
 from bench.plan.corpus import Corpus, subset_suffix
 from bench.plan.training import Training

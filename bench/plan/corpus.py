@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.contracts.cloudset import CloudSet
-from bench.datasets.classes import select_classes
+from bench.data.classes import select_classes
 from bench.plan.choice import Choice
 
 # What distillation aligns clouds to: class prompts only, plus each cloud's caption, or plus its

@@ -29,7 +29,7 @@ from bench.contracts.config import (
 from bench.contracts.errors import ConfigError, SpecError
 from bench.contracts.plugins import METHODS
 from bench.contracts.releases import MINIATURE, release_of
-from bench.datasets.classes import RELATIVE, SUBSETS
+from bench.data.classes import RELATIVE, SUBSETS
 from bench.plan.cells import DEFAULT_CLASSES, Cell
 from bench.plan.choice import KINDS, Choice
 from bench.plan.corpus import DEFAULT_CORPUS, TEXT_SOURCES, Corpus

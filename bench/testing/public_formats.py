@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets.shapes40 import CLASS_NAMES
+from bench.data.procedural.shapes40 import CLASS_NAMES
 
 PUBLISHED_NAMES = tuple(name.replace(" ", "_") for name in CLASS_NAMES)  # as the files spell them
 

@@ -9,11 +9,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bench.datasets import shapes_cabinets as cab
-from bench.datasets import shapes_devices as dev
-from bench.datasets import shapes_furniture as fur
-from bench.datasets import shapes_household as hh
-from bench.datasets.primitives import Surface, normalize, sample_surfaces
+from bench.data.classes import MODELNET40
+from bench.data.procedural import shapes_cabinets as cab
+from bench.data.procedural import shapes_devices as dev
+from bench.data.procedural import shapes_furniture as fur
+from bench.data.procedural import shapes_household as hh
+from bench.data.procedural.primitives import Surface, normalize, sample_surfaces
 
 Generator = Callable[[np.random.Generator], list[Surface]]
 
@@ -59,7 +60,7 @@ GENERATORS: dict[str, Generator] = {
     "wardrobe": cab.wardrobe,
     "xbox": dev.xbox,
 }
-CLASS_NAMES: tuple[str, ...] = tuple(GENERATORS)
+CLASS_NAMES: tuple[str, ...] = MODELNET40  # GENERATORS is in this order (tested)
 
 
 def sample_shape(class_index: int, rng: np.random.Generator, points: int) -> np.ndarray:

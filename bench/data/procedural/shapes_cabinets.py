@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.datasets.primitives import Surface, Triangles, box, boxes, sphere, tube
-from bench.datasets.shapes_furniture import drawer_fronts
+from bench.data.procedural.primitives import Surface, Triangles, box, boxes, sphere, tube
+from bench.data.procedural.shapes_furniture import drawer_fronts
 
 Parts = list[Surface]
 

@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 
-from bench.datasets.primitives import Ellipsoid, Lathe, Quads, Surface, Torus, Triangles
+from bench.data.procedural.primitives import Ellipsoid, Lathe, Quads, Surface, Torus, Triangles
 
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 

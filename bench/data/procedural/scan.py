@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.datasets.primitives import boxes, normalize, rotation, sample_surfaces
+from bench.data.procedural.primitives import boxes, normalize, rotation, sample_surfaces
 
 
 @dataclass(frozen=True)

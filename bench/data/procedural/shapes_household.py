@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.datasets.primitives import (
+from bench.data.procedural.primitives import (
     Ellipsoid,
     Lathe,
     Quads,

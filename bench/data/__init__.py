@@ -1,0 +1,1 @@
+"""Data tools that are not plugins: class subsets, public files, galleries, generators."""

@@ -1,0 +1,1 @@
+"""The procedural shape generators behind procedural40 and its scan-like variant."""

@@ -1,0 +1,1 @@
+"""Built-in text encoder plugins (teachers): each module registers one."""
