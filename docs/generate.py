@@ -489,6 +489,18 @@ def per_class_table(data: Comparison) -> str:
     return table(["Class", "n per method", *data.methods], rows) + "\n" + summary
 
 
+def readme_headline(data: Comparison) -> str:
+    """The comparison's answer, in the README: the focus method against each baseline."""
+    n = sorted({data.accuracy(m, s, None)[1] for m in data.methods for s in data.seeds})
+    bullets = [pair_headline(data, FOCUS, b) for b in data.methods if b != FOCUS]
+    bullets.append(robustness_headline(data))
+    intro = wrap(
+        f"The shipped comparison ({len(data.methods)} methods, {len(data.seeds)} training seeds"
+        f" each, {'/'.join(map(str, n))} unseen-class clouds, exact McNemar tests per seed):"
+    )
+    return intro + "\n" + "".join(wrap(b, bullet=True) for b in bullets)
+
+
 def releases_table() -> str:
     """Every release of every built-in method, from its `Release` object."""
     from bench.contracts.plugins import METHODS
@@ -530,6 +542,7 @@ def releases_table() -> str:
 
 
 GENERATORS: dict[str, Callable[[], str]] = {
+    "readme-headline": lambda: readme_headline(comparison()),
     "results-table": lambda: results_table(comparison()),
     "paired-tests": lambda: paired_table(comparison()),
     "results-readings": lambda: results_readings(comparison()),
