@@ -17,11 +17,11 @@ from bench.contracts.errors import ConfigError, UsageError, WeightsError
 from bench.contracts.hashing import sha256_file
 from bench.contracts.plugins import TEXT_ENCODERS, TextEncoder
 from bench.storage.home import ENV_VAR, subdir
-from bench.text_encoders import open_clip_encoder
 from bench.text.embeddings import class_embeddings, load_precomputed
+from bench.text.templates import names, templates
+from bench.text_encoders import open_clip_encoder
 from bench.text_encoders.minilm import WEIGHTS_FILE, MiniLM, model_dir
 from bench.text_encoders.open_clip_encoder import OpenClipText
-from bench.text.templates import names, templates
 
 TINY_CLIP = {
     "embed_dim": 32,
