@@ -30,17 +30,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from bench.contracts.errors import ConfigError, DataError
 from bench.contracts.plugins import METHODS, Method, PluginInfo
-from bench.contracts.releases import (
-    OPENSHAPE_LAYOUT,
-    PretrainingCorpus,
-    PublishedAccuracy,
-    Release,
-    on_openshape_scanobjectnn,
-)
+from bench.contracts.releases import release_table
 
 if TYPE_CHECKING:
     import torch
@@ -119,62 +114,7 @@ class OpenShapeConfig:
             raise ConfigError("openshape.lr and openshape.logit_scale must be positive.")
 
 
-# The released PointBERT G14 models (OpenShape README, "model zoo"): PPAT at scaling 4, 10,000
-# points, z-up, official random FPS starts (so the victim is stochastic), OpenCLIP bigG space.
-G14_CONFIG = OpenShapeConfig(
-    num_points=10000,
-    patches=384,
-    radius=0.2,
-    nsample=64,
-    width=512,
-    depth=12,
-    heads=8,
-    mlp_dim=1536,
-    sa_dim=256,
-    fps_start="random",
-    text_encoder="open_clip",
-)
-BIGG = ("open_clip", {"model": "ViT-bigG-14", "pretrained": "laion2b_s39b_b160k"})
-README = "OpenShape README, model zoo table (top-1)"
-PAPER = "Liu et al., NeurIPS 2023, Table 2 (top-1)"
-PAPER_SPLIT = ", which the paper describes as the 581 OBJ_ONLY test clouds"
-
-
-def _g14(name: str, corpus: str, lvis: float, mn40: float, sonn: float) -> Release:
-    return Release(
-        name=f"openshape-{name}",
-        config=G14_CONFIG,
-        layout=OPENSHAPE_LAYOUT,
-        hub=f"OpenShape/openshape-{name}",
-        file="model.pt",
-        size="388 MB" if name == "pointbert-vitg14-rgb" else "not listed",
-        embed_dim=1280,
-        teacher=BIGG,
-        corpus=PretrainingCorpus(corpus, ("shapenet55",), open_vocabulary=True),
-        published=(
-            PublishedAccuracy("objaverse_lvis", lvis, README),
-            PublishedAccuracy("modelnet40", mn40, README),
-            on_openshape_scanobjectnn(sonn, PAPER, PAPER_SPLIT),
-        ),
-    )
-
-
-RELEASES = {
-    r.name: r
-    for r in (
-        _g14(
-            "pointbert-vitg14-rgb",
-            "Objaverse + ShapeNet + 3D-FUTURE + ABO, with captions",
-            46.8, 84.4, 52.2,
-        ),
-        _g14(
-            "pointbert-no-lvis",
-            "the four sets without Objaverse-LVIS shapes, with captions",
-            39.1, 85.3, 47.2,
-        ),
-        _g14("pointbert-shapenet", "ShapeNet, with captions", 10.8, 70.3, 51.3),
-    )
-}  # fmt: skip
+RELEASE_TABLE = Path(__file__).with_name("releases.yaml")
 
 
 @METHODS.register("openshape")
@@ -201,7 +141,7 @@ class OpenShape(Method[OpenShapeConfig]):
         " Understanding, NeurIPS 2023",
         url="https://github.com/Colin97/OpenShape_code",
     )
-    releases = RELEASES
+    releases = release_table(RELEASE_TABLE, "openshape", OpenShapeConfig)
 
     @property
     def stochastic(self) -> bool:

@@ -8,17 +8,12 @@ learnable temperature) at a size that trains on two CPU cores, with the offline 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import METHODS, Method, PluginInfo
-from bench.contracts.releases import (
-    ULIP_LAYOUT,
-    PretrainingCorpus,
-    PublishedAccuracy,
-    Release,
-    on_openshape_scanobjectnn,
-)
+from bench.contracts.releases import release_table
 
 if TYPE_CHECKING:
     import torch
@@ -60,37 +55,7 @@ class UlipConfig:
             raise ConfigError("ulip.lr and ulip.logit_scale must be positive.")
 
 
-# ULIP-1 PointBERT as released (ULIP README, "ckpt_zero-sho_classification"): 8,192 xyz points,
-# 512 groups of 32, 12 blocks 384 wide, SLIP's 512-d space; its text tower is in the same file.
-# Pre-trained on ShapeNet55 with one of each synset's names as the text of a shape.
-RELEASE = Release(
-    name="ulip1-pointbert",
-    config=UlipConfig(
-        num_points=8192,
-        num_groups=512,
-        group_size=32,
-        width=384,
-        depth=12,
-        heads=6,
-        encoder_dims=256,
-        encoder_widths=(128, 256, 512),
-        text_encoder="ulip_text",
-    ),
-    layout=ULIP_LAYOUT,
-    hub="SFXX/ulip",
-    file="ULIP-1/pretrained_models/ckpt_zero-sho_classification/checkpoint_pointbert.pt",
-    size="not listed",
-    embed_dim=512,
-    teacher=("ulip_text", {"release": "ulip1-pointbert"}),
-    corpus=PretrainingCorpus("ShapeNet55 (synset names as text)", ("shapenet55",)),
-    published=(
-        PublishedAccuracy("modelnet40", 60.3, "ULIP README, zero-shot table (PointBERT, 8k)"),
-        PublishedAccuracy(
-            "objaverse_lvis", 6.2, "OpenShape paper, Table 2 (official ULIP-PointBERT)"
-        ),
-        on_openshape_scanobjectnn(51.5, "OpenShape paper, Table 2 (official ULIP-PointBERT)"),
-    ),
-)
+RELEASE_TABLE = Path(__file__).with_name("releases.yaml")
 
 
 @METHODS.register("ulip")
@@ -107,7 +72,7 @@ class Ulip(Method[UlipConfig]):
         " Point Clouds for 3D Understanding, CVPR 2023",
         url="https://github.com/salesforce/ULIP",
     )
-    releases = {RELEASE.name: RELEASE}
+    releases = release_table(RELEASE_TABLE, "ulip", UlipConfig)
 
     def build_encoder(self, embed_dim: int) -> torch.nn.Module:
         from bench.nn.backbone import PointBertEncoder, point_bert_config

@@ -9,16 +9,12 @@ file loads silently there; here every encoder tensor must be present with its sh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import METHODS, Method, PluginInfo
-from bench.contracts.releases import (
-    ULIP_LAYOUT,
-    PretrainingCorpus,
-    PublishedAccuracy,
-    Release,
-)
+from bench.contracts.releases import release_table
 
 if TYPE_CHECKING:
     import torch
@@ -38,25 +34,7 @@ class Ulip2Config:
             raise ConfigError("ulip2.num_points must be at least 512 and logit_scale positive.")
 
 
-README = "ULIP README, ULIP-2 model zoo table (top-1)"
-RELEASE = Release(
-    name="ulip2-pointbert-10k-xyzrgb",
-    config=Ulip2Config(),
-    layout=ULIP_LAYOUT,
-    hub="SFXX/ulip",
-    file="ULIP-2/pretrained_models/"
-    "ULIP-2-PointBERT-10k-xyzrgb-pc-vit_g-objaverse_shapenet-pretrained.pt",
-    size="about 402 MB (a third-party count)",
-    embed_dim=1280,
-    teacher=("open_clip", {"model": "ViT-bigG-14", "pretrained": "laion2b_s39b_b160k"}),
-    corpus=PretrainingCorpus(
-        "Objaverse + ShapeNet, with generated captions", ("shapenet55",), open_vocabulary=True
-    ),
-    published=(
-        PublishedAccuracy("objaverse_lvis", 50.6, README),
-        PublishedAccuracy("modelnet40", 84.7, README),
-    ),
-)
+RELEASE_TABLE = Path(__file__).with_name("releases.yaml")
 
 
 @METHODS.register("ulip2")
@@ -66,7 +44,7 @@ class Ulip2(Method[Ulip2Config]):
     Config = Ulip2Config
     version = 1
     miniature = False
-    releases = {RELEASE.name: RELEASE}
+    releases = release_table(RELEASE_TABLE, "ulip2", Ulip2Config)
     smoke = Ulip2Config(num_points=1024)
     info = PluginInfo(
         display="ULIP-2 (PointBERT, xyz+rgb)",

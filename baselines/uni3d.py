@@ -11,17 +11,12 @@ released evaluation sets it to 0, so the victim is deterministic.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import METHODS, Method, PluginInfo
-from bench.contracts.releases import (
-    UNI3D_LAYOUT,
-    PretrainingCorpus,
-    PublishedAccuracy,
-    Release,
-    on_openshape_scanobjectnn,
-)
+from bench.contracts.releases import release_table
 
 if TYPE_CHECKING:
     import torch
@@ -46,59 +41,7 @@ class Uni3dMethodConfig:
             raise ConfigError("uni3d.num_points and uni3d.logit_scale must be positive.")
 
 
-README = "Uni3D README, model zoo table (top-1)"
-EVA_E = ("open_clip", {"model": "EVA02-E-14-plus", "pretrained": "laion2b_s9b_b144k"})
-SIZE_ON_HUB = {"ti": "12.8 MB", "s": "45.7 MB", "b": "178 MB", "l": "615 MB", "g": "about 2 GB"}
-ENSEMBLED = PretrainingCorpus(
-    "Objaverse + ShapeNet + 3D-FUTURE + ABO (OpenShape's), with captions",
-    ("shapenet55",),
-    open_vocabulary=True,
-)
-NO_LVIS = PretrainingCorpus(
-    "OpenShape's four sets without Objaverse-LVIS shapes, with captions",
-    ("shapenet55",),
-    open_vocabulary=True,
-)
-
-
-def _release(size: str, lvis: bool, numbers: tuple[float, float, float] | None) -> Release:
-    name = f"uni3d-{size}" + ("" if lvis else "-no-lvis")
-    published = ()
-    if numbers is not None:
-        published = (
-            PublishedAccuracy("objaverse_lvis", numbers[0], README),
-            PublishedAccuracy("modelnet40", numbers[1], README),
-            on_openshape_scanobjectnn(numbers[2], README, ", at 2,048 points"),
-        )
-    return Release(
-        name=name,
-        config=Uni3dMethodConfig(size=size),
-        layout=UNI3D_LAYOUT,
-        hub="BAAI/Uni3D",
-        file=f"modelzoo/{name}/model.pt",
-        size=SIZE_ON_HUB[size],
-        embed_dim=1024,
-        teacher=EVA_E,
-        corpus=ENSEMBLED if lvis else NO_LVIS,
-        published=published,
-    )
-
-
-# The README reports no numbers for ti and s. For g it has a second, higher row (55.3, 88.2,
-# 65.3) whose link may point at per-benchmark checkpoints; the row below is the plain one.
-RELEASES = {
-    r.name: r
-    for r in (
-        _release("b", True, (51.7, 86.3, 63.8)),
-        _release("ti", True, None),
-        _release("s", True, None),
-        _release("l", True, (53.1, 86.3, 58.2)),
-        _release("g", True, (53.5, 87.3, 63.9)),
-        _release("b", False, (45.9, 86.1, 61.7)),
-        _release("l", False, (46.2, 86.6, 58.4)),
-        _release("g", False, (47.2, 86.8, 66.5)),
-    )
-}
+RELEASE_TABLE = Path(__file__).with_name("releases.yaml")
 
 
 @METHODS.register("uni3d")
@@ -108,7 +51,7 @@ class Uni3d(Method[Uni3dMethodConfig]):
     Config = Uni3dMethodConfig
     version = 1
     miniature = False
-    releases = RELEASES
+    releases = release_table(RELEASE_TABLE, "uni3d", Uni3dMethodConfig)
     smoke = Uni3dMethodConfig(size="ti", num_points=1024)
     info = PluginInfo(
         display="Uni3D",

@@ -200,3 +200,21 @@ def test_a_checkpoint_that_pickles_its_arguments_is_read_only_when_trusted(
     torch.save({"state_dict": state}, path)
     with pytest.raises(BenchError, match=r"missing \(ln_final.weight\)"):
         UlipText(config).encode(["a chair"])
+
+
+def test_the_release_table_is_checked_when_read(tmp_path: Path) -> None:
+    from baselines.uni3d import RELEASE_TABLE, Uni3dMethodConfig
+    from bench.contracts.errors import ConfigError
+    from bench.contracts.releases import release_table
+
+    text = RELEASE_TABLE.read_text(encoding="utf-8")
+    releases = release_table(RELEASE_TABLE, "uni3d", Uni3dMethodConfig)
+    assert list(releases)[0] == "uni3d-b" and releases["uni3d-g"].config.size == "g"
+    for broken, message in (
+        (text.replace("  config: {size: g}\n", "  config: {size: xl}\n", 1), "size must be one of"),
+        (text.replace("  hub: BAAI/Uni3D\n", "  hub_repo: BAAI/Uni3D\n", 1), "exactly the keys"),
+    ):
+        path = tmp_path / "releases.yaml"
+        path.write_text(broken, encoding="utf-8")
+        with pytest.raises(ConfigError, match=message):
+            release_table(path, "uni3d", Uni3dMethodConfig)

@@ -45,6 +45,7 @@ OPENSHAPE_LAYOUT = PublishedLayout("state_dict", "module.", ("ppat.", "proj."))
 UNI3D_LAYOUT = PublishedLayout(
     "module", "", ("point_encoder.", "logit_scale"), optional_prefix="module."
 )
+LAYOUTS = {"ulip": ULIP_LAYOUT, "openshape": OPENSHAPE_LAYOUT, "uni3d": UNI3D_LAYOUT}
 
 
 @dataclass(frozen=True)
@@ -129,13 +130,6 @@ class Release:
         return None
 
 
-def on_openshape_scanobjectnn(top1: float, source: str, detail: str = "") -> PublishedAccuracy:
-    """A ScanObjectNN number computed on OpenShape's evaluation file, as OpenShape's and
-    Uni3D's code do: 2,890 clouds, OBJ_ONLY's training and test clouds together."""
-    note = "computed on OpenShape's 2,890-cloud xyz_label.npy (OBJ_ONLY train + test)"
-    return PublishedAccuracy("scanobjectnn", top1, source, {"variant": "openshape"}, note + detail)
-
-
 def vocabulary(name: str) -> tuple[str, ...]:
     """The class names of a labelled training set, each synonym its own entry."""
     if name != "shapenet55":
@@ -173,3 +167,48 @@ def release_of(releases: Mapping[str, Release], weights: str, method: str) -> Re
         known = ", ".join([OFFICIAL, *releases])
         raise ConfigError(f"The method '{method}' has no release '{weights}'; it has: {known}.")
     return releases[weights]
+
+
+RELEASE_KEYS = {
+    "method", "config", "layout", "hub", "file", "size", "embed_dim", "teacher", "corpus",
+    "reported",
+}  # fmt: skip
+
+
+def release_table(path: Path, method: str, config: type) -> dict[str, Release]:
+    """The releases of `method` in a release table (YAML, one entry per published file, in the
+    order `--weights official` takes the first of), each checked and built."""
+    from bench.contracts.config import build_config, load_yaml
+
+    table = load_yaml(path.read_text(encoding="utf-8"))
+    releases = {}
+    for name, row in table.items():
+        where = f"release {name!r} in {path.name}"
+        if set(row) != RELEASE_KEYS:
+            raise ConfigError(f"The {where} needs exactly the keys {sorted(RELEASE_KEYS)}.")
+        if row["method"] != method:
+            continue
+        reported = tuple(
+            PublishedAccuracy(
+                r["dataset"], float(r["top1"]), r["source"], r.get("params", {}), r.get("note", "")
+            )
+            for r in row["reported"]
+        )
+        corpus = row["corpus"]
+        releases[name] = Release(
+            name=name,
+            config=build_config(config, row["config"], where),
+            layout=LAYOUTS[row["layout"]],
+            hub=row["hub"],
+            file=row["file"],
+            size=row["size"],
+            embed_dim=int(row["embed_dim"]),
+            teacher=(row["teacher"]["name"], row["teacher"]["params"]),
+            corpus=PretrainingCorpus(
+                corpus["name"],
+                tuple(corpus.get("vocabularies", ())),
+                corpus.get("open_vocabulary", False),
+            ),
+            published=reported,
+        )
+    return releases
