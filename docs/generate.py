@@ -3,7 +3,7 @@
 A number typed by hand drifts from the data it came from. So every number the docs quote from
 a run sits between `<!-- generated: NAME -->` and `<!-- end generated -->` and is written here:
 the comparison's from the Parquet files of its published site (`bench publish --spec
-comparison`), the released checkpoints' from the release objects of the registered methods.
+comparison`), the released checkpoints' from the release table, the indicators' from theirs.
 The readings are templates too: whether a method beats another, loses to it or is
 inconsistent across seeds is decided by the paired tests, never typed in.
 
@@ -111,12 +111,14 @@ class Verdict:
     def per_seed(self) -> str:
         """A - B in points per seed, * where p < 0.05 (the notation of `bench compare`)."""
         marks = ["*" if t.significant() else "" for t in self.tests]
-        return ", ".join(f"{100 * t.difference:+.1f}{m}" for t, m in zip(self.tests, marks))
+        return ", ".join(
+            f"{100 * t.difference:+.1f}{m}" for t, m in zip(self.tests, marks, strict=True)
+        )
 
     def significant_seeds(self, positive: bool) -> list[int]:
         return [
             seed
-            for seed, t in zip(self.seeds, self.tests)
+            for seed, t in zip(self.seeds, self.tests, strict=True)
             if t.significant() and (t.difference > 0) == positive
         ]
 
@@ -326,7 +328,7 @@ def chance_reading(data: Comparison) -> str:
     below: list[str] = []
     for method in data.methods:
         lows = [wilson_interval(*data.accuracy(method, s, None))[0] for s in data.seeds]
-        failing = [s for s, low in zip(data.seeds, lows) if low <= data.chance]
+        failing = [s for s, low in zip(data.seeds, lows, strict=True) if low <= data.chance]
         if not failing:
             above.append(method)
         else:
@@ -395,7 +397,7 @@ def convergence_reading(data: Comparison) -> str:
         f"{a} vs {b} seed {seed} at eps {budget:g}"
         for a, b in data.pairs()
         for budget in data.budgets
-        for seed, test in zip(data.seeds, data.verdict(a, b, budget).tests)
+        for seed, test in zip(data.seeds, data.verdict(a, b, budget).tests, strict=True)
         if test.significant() and ({(a, seed, budget), (b, seed, budget)} & set(flagged))
     ]
     if resting:
@@ -541,6 +543,22 @@ def releases_table() -> str:
     return table([*header, "Reported in", "Protocol here"], rows)
 
 
+def indicators_table() -> str:
+    """Every attack-failure indicator, from the one table the records and the site use."""
+    from bench.contracts.indicators import INDICATORS
+
+    rows = [
+        [
+            f"**{i.letter}**",
+            i.title,
+            "across cells" if i.across_cells else "per cell",
+            i.explanation,
+        ]
+        for i in INDICATORS
+    ]
+    return table(["Letter", "Indicator", "Computed", "What it means"], rows)
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "readme-headline": lambda: readme_headline(comparison()),
     "results-table": lambda: results_table(comparison()),
@@ -548,6 +566,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "results-readings": lambda: results_readings(comparison()),
     "per-class": lambda: per_class_table(comparison()),
     "releases-table": releases_table,
+    "indicators": indicators_table,
 }
 
 

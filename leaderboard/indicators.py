@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bench.contracts.hashing import canonical_json
+from bench.contracts.indicators import warn
 from bench.storage.store import Record
 from leaderboard.compare import compare
 
@@ -51,13 +52,14 @@ def _budget_warnings(records: list[Record]) -> list[tuple[str, str]]:
         for (small, lower), (large, upper) in zip(members, members[1:], strict=False):
             low, high = lower.metrics["robust_acc"], upper.metrics["robust_acc"]
             if large > small and low > 0 and high >= low:
-                found.append(
-                    (
-                        upper.cell_hash,
-                        f"a larger budget did not lower robust accuracy: {100 * high:.1f}% at"
-                        f" eps {large:g} against {100 * low:.1f}% at eps {small:g}",
-                    )
+                sentence = warn(
+                    "budget_did_not_lower",
+                    high=f"{100 * high:.1f}",
+                    large=f"{large:g}",
+                    low=f"{100 * low:.1f}",
+                    small=f"{small:g}",
                 )
+                found.append((upper.cell_hash, sentence))
     return found
 
 
@@ -75,15 +77,15 @@ def _masking_warnings(records: list[Record]) -> list[tuple[str, str]]:
                     continue
                 test = compare(white, black).result
                 if test.difference > 0 and test.significant():
-                    found.append(
-                        (
-                            white.cell_hash,
-                            f"the {black.metrics['access']} attack {black.labels['attack']}"
-                            f" left fewer samples robust ({100 * test.accuracy_b:.1f}% vs"
-                            f" {100 * test.accuracy_a:.1f}%, McNemar p = {test.p_value:.2g}):"
-                            " this attack's gradients may be masked",
-                        )
+                    sentence = warn(
+                        "black_box_beat_white_box",
+                        access=black.metrics["access"],
+                        attack=black.labels["attack"],
+                        black=f"{100 * test.accuracy_b:.1f}",
+                        white=f"{100 * test.accuracy_a:.1f}",
+                        p=f"{test.p_value:.2g}",
                     )
+                    found.append((white.cell_hash, sentence))
     return found
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.contracts.indicators import INDICATORS, indicator_of
 from bench.storage.atomic import write_bytes_atomic, write_text_atomic
 from bench.storage.store import Record
 from leaderboard import exports
@@ -24,28 +25,6 @@ from leaderboard.indicators import cross_cell_warnings
 from leaderboard.tables import protocol_label
 from leaderboard.tracks import NO_CHANGE, Entry, Track, comparison, tracks
 
-INDICATORS = (
-    (
-        "loss did not increase / not converged",
-        "the attack's own loss or accuracy curve says it stopped too early or never worked:"
-        " the number is an upper bound until a stronger run confirms it.",
-    ),
-    (
-        "black-box or noise beat white-box",
-        "a gradient-free, transfer or random attack left fewer samples robust than a gradient"
-        " attack on the same victim: gradients are masked or the attack is misconfigured.",
-    ),
-    (
-        "larger budget did not lower accuracy / unbounded not near 0%",
-        "accuracy must fall as the budget grows and reach about 0% without one; otherwise the"
-        " attack, not the model, is the limit.",
-    ),
-    (
-        "randomness not averaged",
-        "a stochastic victim or randomized defense attacked without EOT looks more robust than"
-        " it is.",
-    ),
-)
 SCRIPT = """
 function rowsOf(table){return Array.from(table.querySelectorAll('tbody.entry'));}
 function sortBy(th){
@@ -168,7 +147,8 @@ per step, or crafted without the defense). Tables: {tables}</p>
 def _entry_body(entry: Entry, width: int) -> str:
     victim = entry.victim
     flags = len(entry.warnings)
-    flag = f'<span class="flag" title="{_e("; ".join(entry.warnings))}">⚑ {flags}</span>'
+    marks = "".join(sorted({i.letter for w in entry.warnings if (i := indicator_of(w))}))
+    flag = f'<span class="flag" title="{_e("; ".join(entry.warnings))}">⚑ {marks or flags}</span>'
     naive = entry.naive_acc
     gap = None if naive is None else 100 * (naive - entry.robust_acc)
     method = _e(victim["method"])
@@ -348,10 +328,13 @@ CLEAN_HEAD = (
 
 
 def _glossary() -> str:
-    items = "".join(f"<dt>{_e(name)}</dt><dd>{_e(text)}</dd>" for name, text in INDICATORS)
+    items = "".join(
+        f"<dt>{_e(i.letter)}: {_e(i.title)}</dt><dd>{_e(i.explanation)}</dd>" for i in INDICATORS
+    )
     return (
         "<h2>Flags</h2><p>⚑ marks attack-failure indicators (Pintor et al., NeurIPS 2022;"
-        f" Carlini et al., 2019); each entry's details list them.</p><dl>{items}</dl>"
+        " Carlini et al., 2019) by their letters; each entry's details give their sentences."
+        f"</p><dl>{items}</dl>"
         "<h2>Protocols</h2><dl><dt>zero-shot</dt><dd>no evaluated class name (or synonym) is"
         " among the training classes.</dd><dt>seen classes</dt><dd>some are: a closed-set"
         " result, whatever the head looks like.</dd><dt>open vocabulary</dt><dd>released"

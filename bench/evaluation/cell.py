@@ -38,6 +38,7 @@ from bench.adversarial.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.config import config_to_dict
 from bench.contracts.errors import DataError, WeightsError
+from bench.contracts.indicators import warn
 from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import Runtime, progress
@@ -176,9 +177,7 @@ def evaluate_cell(
     )
     if runs[0].crafting.stochastic and queries > 0 and metrics["eot_draws"] == 1:
         reason = "has no eot_draws setting" if not has_eot(attack) else "runs with eot_draws=1"
-        metrics["warnings"].append(
-            f"the victim is stochastic but the attack {reason}: robustness may be overestimated"
-        )
+        metrics["warnings"].append(warn("randomness_not_averaged", reason=reason))
     facts = {
         "weights": {
             "kind": cell.weights,

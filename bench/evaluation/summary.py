@@ -19,9 +19,9 @@
   (minimal successful) perturbation.
 - In the generalised zero-shot setting (evaluated names both seen and unseen in training),
   seen-class and unseen-class accuracy and their harmonic mean (`generalised`).
-- Attack-failure indicators (Pintor et al., NeurIPS 2022; Carlini et al., 2019) in
-  `warnings`, each a sentence. Those that compare two runs of the same samples fire only on a
-  significant exact McNemar test, so chance disagreements of a stochastic victim stay quiet.
+- Attack-failure indicators (`bench.contracts.indicators`) in `warnings`, each its sentence.
+  Those that compare two runs of the same samples fire only on a significant exact McNemar
+  test, so chance disagreements of a stochastic victim stay quiet.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.contracts.indicators import warn
 from bench.contracts.plugins import ThreatModel
 from bench.evaluation.statistics import paired_comparison, wilson_interval
 
@@ -108,18 +109,13 @@ def summarize(
         # More than one sample, so a single late success on a small split is not a trend.
         if half - end > CONVERGENCE_TOLERANCE and round((half - end) * n) > 1:
             warnings.append(
-                f"not converged: robust accuracy still fell from {100 * half:.1f}% to"
-                f" {100 * end:.1f}% over the last half of the {steps} steps"
+                warn("not_converged", half=f"{100 * half:.1f}", end=f"{100 * end:.1f}", steps=steps)
             )
     warnings += _successes_not_holding(samples, clean_ok, success)
     if "zero_gradient" in samples and clean_ok.any():
         flat = int((clean_ok & (statistic(samples, "zero_gradient") == 1)).sum())
         if 2 * flat > int(clean_ok.sum()):
-            warnings.append(
-                f"the loss gradient is exactly zero at {flat} of the {int(clean_ok.sum())}"
-                " clean-correct clouds: a gradient attack cannot move them (BPDA, or a"
-                " gradient-free attack)"
-            )
+            warnings.append(warn("zero_gradient", flat=flat, total=int(clean_ok.sum())))
     by_size = robust_by_size(samples, clean_ok, robust, threat)
     if by_size is not None:
         metrics["robust_acc_by_size"] = by_size
@@ -131,22 +127,12 @@ def summarize(
         final = np.mean(statistic(samples, "loss_final")[held])
         if (final >= start) if targeted else (final <= start):
             direction = "lower the loss toward its targets" if targeted else "increase the loss"
-            warnings.append(f"the attack did not {direction}")
+            warnings.append(warn("loss_not_increased", direction=direction))
     if not threat.bounded and metrics["robust_acc_ci"][0] > UNBOUNDED_RESIDUAL:
-        warnings.append(
-            f"an unbounded attack left {100 * metrics['robust_acc']:.1f}% robust: it should"
-            " reach about 0% (more iterations or binary-search steps)"
-        )
-    warnings += _worse_run(
-        run_ok, "robust_acc_naive", "the adaptive (EOT) attack did worse than the naive one"
-    )
-    warnings += _worse_run(
-        run_ok,
-        "robust_acc_unaware",
-        "the defense-unaware attack (crafted"
-        " on the undefended victim) beat the adaptive one: the adaptive"
-        " attack does not get through the defense (BPDA, EOT)",
-    )
+        robust_share = f"{100 * metrics['robust_acc']:.1f}"
+        warnings.append(warn("unbounded_left_robust", robust=robust_share))
+    warnings += _worse_run(run_ok, "naive")
+    warnings += _worse_run(run_ok, "unaware")
     metrics["warnings"] = warnings
     return metrics
 
@@ -166,10 +152,7 @@ def by_member(samples: dict[str, list[Any]], members: Sequence[tuple[str, str]])
         caught = int((clean_ok & (fooled_by == index)).sum())
         gradient_before = any(a == "gradient" for _, a in members[:index])
         if access != "gradient" and gradient_before and caught > MASKING_SHARE * len(fooled_by):
-            warnings.append(
-                f"the gradient-free member {name} fooled {caught} samples the gradient members"
-                " missed: their gradients may be masked"
-            )
+            warnings.append(warn("gradient_free_member_won", member=name, caught=caught))
     return {"robust_acc_after": after, "warnings": warnings}
 
 
@@ -183,11 +166,7 @@ def _successes_not_holding(
     judged = clean_ok & (statistic(samples, "success_step") >= 0)
     test = paired_comparison(judged.tolist(), (clean_ok & success).tolist())
     if test.difference > 0 and test.significant():
-        return [
-            f"{test.only_a} samples the attack judged fooled on its own draws are not fooled"
-            f" on fresh draws (McNemar p = {test.p_value:.2g}): its successes do not hold up;"
-            " raise eot_draws"
-        ]
+        return [warn("successes_do_not_hold", count=test.only_a, p=f"{test.p_value:.2g}")]
     return []
 
 
@@ -198,17 +177,19 @@ def _has_budget(threat: ThreatModel) -> bool:
     return threat.norm != "none" and threat.eps > 0
 
 
-def _worse_run(run_ok: dict[str, np.ndarray], other: str, sentence: str) -> list[str]:
-    """The sentence, if the run `other` left significantly fewer samples robust than the
-    adaptive run (exact McNemar on the same samples)."""
+def _worse_run(run_ok: dict[str, np.ndarray], run: str) -> list[str]:
+    """The indicator that the run ("naive", "unaware") left significantly fewer samples robust
+    than the adaptive run (exact McNemar on the same samples)."""
+    other = f"robust_acc_{run}"
     if other not in run_ok:
         return []
     test = paired_comparison(run_ok["robust_acc_adaptive"].tolist(), run_ok[other].tolist())
     if test.difference > 0 and test.significant():
-        return [
-            f"{sentence} ({100 * test.accuracy_b:.1f}% vs {100 * test.accuracy_a:.1f}% robust,"
-            f" McNemar p = {test.p_value:.2g})"
-        ]
+        accuracies = {
+            run: f"{100 * test.accuracy_b:.1f}",
+            "adaptive": f"{100 * test.accuracy_a:.1f}",
+        }
+        return [warn(f"{run}_beat_adaptive", **accuracies, p=f"{test.p_value:.2g}")]
     return []
 
 

@@ -1,0 +1,161 @@
+"""Attack-failure indicators: one table of what each one says and why it matters.
+
+After Pintor et al. (Indicators of Attack Failure, NeurIPS 2022) and Carlini et al. (On
+Evaluating Adversarial Robustness, 2019). A cell's record keeps each indicator that fired as
+its sentence (`Indicator.say`); tables mark it with its letter and the site's glossary explains
+it, all from this table, so the code, the sentence and the explanation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator: a stable code, a letter for compact tables, the sentence a record keeps
+    (a template of named fields) and what it means for the number beside it."""
+
+    code: str
+    letter: str
+    title: str
+    sentence: str
+    explanation: str
+    across_cells: bool = False  # computed from several records by the leaderboard
+
+    def say(self, **fields: Any) -> str:
+        """The sentence with its fields filled in."""
+        return self.sentence.format(**fields)
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        parts = string.Formatter().parse(self.sentence)
+        regex = "".join(re.escape(text) + (".+?" if field else "") for text, field, _, _ in parts)
+        return re.compile(f"{regex}$", re.DOTALL)
+
+    def said(self, sentence: str) -> bool:
+        """Whether a stored sentence (after any label, "pgd: ...") is this indicator's."""
+        return self._pattern.match(sentence) is not None or self._labelled(sentence)
+
+    def _labelled(self, sentence: str) -> bool:
+        _, colon, rest = sentence.partition(": ")
+        return bool(colon) and self._pattern.match(rest) is not None
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "loss_not_increased",
+        "l",
+        "the loss did not rise",
+        "the attack did not {direction}",
+        "on the samples the attack failed on, its own loss did not move the right way: it"
+        " never worked on them, so their robustness is not shown.",
+    ),
+    Indicator(
+        "not_converged",
+        "c",
+        "not converged",
+        "not converged: robust accuracy still fell from {half}% to {end}% over the last half"
+        " of the {steps} steps",
+        "accuracy was still falling when the attack stopped: the number is an upper bound"
+        " until a longer run confirms it.",
+    ),
+    Indicator(
+        "unbounded_left_robust",
+        "u",
+        "unbounded attack not near 0%",
+        "an unbounded attack left {robust}% robust: it should reach about 0% (more iterations"
+        " or binary-search steps)",
+        "without a budget every cloud can be changed into another class; survivors mean the"
+        " attack, not the model, is the limit.",
+    ),
+    Indicator(
+        "randomness_not_averaged",
+        "r",
+        "randomness not averaged",
+        "the victim is stochastic but the attack {reason}: robustness may be overestimated",
+        "a stochastic victim or randomized defense attacked with one draw per step follows"
+        " the gradient of one random draw, and looks more robust than it is (use EOT).",
+    ),
+    Indicator(
+        "zero_gradient",
+        "z",
+        "zero gradient",
+        "the loss gradient is exactly zero at {flat} of the {total} clean-correct clouds: a"
+        " gradient attack cannot move them (BPDA, or a gradient-free attack)",
+        "a non-differentiable defense attacked without BPDA gives no gradient: the gradient"
+        " attack never moved those clouds.",
+    ),
+    Indicator(
+        "successes_do_not_hold",
+        "h",
+        "successes do not hold on fresh draws",
+        "{count} samples the attack judged fooled on its own draws are not fooled on fresh"
+        " draws (McNemar p = {p}): its successes do not hold up; raise eot_draws",
+        "the attack stopped on draws that happened to be fooled; fresh draws undo it, so the"
+        " attack needs more EOT draws to be believed.",
+    ),
+    Indicator(
+        "naive_beat_adaptive",
+        "n",
+        "naive run beat the adaptive one",
+        "the adaptive (EOT) attack did worse than the naive one ({naive}% vs {adaptive}%"
+        " robust, McNemar p = {p})",
+        "the adaptive run should be the stronger; when it is not, its configuration is the"
+        " limit and the naive number is the one to believe.",
+    ),
+    Indicator(
+        "unaware_beat_adaptive",
+        "d",
+        "defense-unaware run beat the adaptive one",
+        "the defense-unaware attack (crafted on the undefended victim) beat the adaptive one:"
+        " the adaptive attack does not get through the defense (BPDA, EOT) ({unaware}% vs"
+        " {adaptive}% robust, McNemar p = {p})",
+        "an attack that ignores the defense did better than one aimed through it: the"
+        " adaptive attack is too weak, and the defense is credited for it.",
+    ),
+    Indicator(
+        "gradient_free_member_won",
+        "m",
+        "gradient-free member fooled more",
+        "the gradient-free member {member} fooled {caught} samples the gradient members"
+        " missed: their gradients may be masked",
+        "a search without gradients should not beat gradient attacks on a differentiable"
+        " model; when it does, the gradients are masked or the attacks misconfigured.",
+    ),
+    Indicator(
+        "budget_did_not_lower",
+        "b",
+        "a larger budget did not lower accuracy",
+        "a larger budget did not lower robust accuracy: {high}% at eps {large} against {low}%"
+        " at eps {small}",
+        "accuracy must fall as the budget grows; otherwise the attack, not the model, is the"
+        " limit.",
+        across_cells=True,
+    ),
+    Indicator(
+        "black_box_beat_white_box",
+        "g",
+        "black-box or noise beat white-box",
+        "the {access} attack {attack} left fewer samples robust ({black}% vs {white}%, McNemar"
+        " p = {p}): this attack's gradients may be masked",
+        "a gradient-free, transfer or random attack left fewer samples robust than a gradient"
+        " attack on the same victim: gradients are masked or the attack is misconfigured.",
+        across_cells=True,
+    ),
+)
+BY_CODE: dict[str, Indicator] = {indicator.code: indicator for indicator in INDICATORS}
+
+
+def warn(code: str, **fields: Any) -> str:
+    """The sentence a record keeps when the indicator `code` fires."""
+    return BY_CODE[code].say(**fields)
+
+
+def indicator_of(sentence: str) -> Indicator | None:
+    """The indicator a stored sentence is from (None for a sentence no indicator says)."""
+    return next((i for i in INDICATORS if i.said(sentence)), None)
