@@ -3,8 +3,6 @@ sentence naming the key."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bench.contracts.errors import DataError
