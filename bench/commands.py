@@ -103,6 +103,7 @@ def train(args: argparse.Namespace) -> int:
 
 def list_plugins(args: argparse.Namespace) -> int:
     from bench.contracts.plugins import REGISTRIES
+    from bench.plan.choice import entry_class
 
     if args.kind and args.kind not in REGISTRIES:
         raise UsageError(f"Unknown kind '{args.kind}'; choose from {', '.join(REGISTRIES)}.")
@@ -115,12 +116,13 @@ def list_plugins(args: argparse.Namespace) -> int:
         width = max([len(e.name) for e in entries] + [len(f.name) for f in failures] + [4])
         origin_width = max([len(e.origin) for e in entries] + [6])
         for entry in entries:
+            cls = entry_class(entry)
             print(
-                f"  {entry.name:<{width}}  v{entry.cls.version:<3} {entry.origin:<{origin_width}}"
-                f"  {entry.cls.info.description}"
+                f"  {entry.name:<{width}}  v{cls.version:<3} {entry.origin:<{origin_width}}"
+                f"  {cls.info.description}"
             )
-            if entry.cls.info.cite:
-                print(f"  {'':<{width}}  {'':<4} {'':<{origin_width}}  ({entry.cls.info.cite})")
+            if cls.info.cite:
+                print(f"  {'':<{width}}  {'':<4} {'':<{origin_width}}  ({cls.info.cite})")
         for failure in failures:
             print(f"  {failure.name:<{width}}  FAILED TO LOAD ({failure.origin}): {failure.error}")
     return 0
@@ -131,12 +133,13 @@ def show_plugin(args: argparse.Namespace) -> int:
 
     from bench.contracts.config import config_to_dict
     from bench.contracts.plugins import REGISTRIES
+    from bench.plan.choice import entry_class
 
     kind = args.kind if args.kind in REGISTRIES else f"{args.kind}s"
     if kind not in REGISTRIES:
         raise UsageError(f"Unknown kind '{args.kind}'; choose from {', '.join(REGISTRIES)}.")
     entry = REGISTRIES[kind].get(args.name)
-    cls = entry.cls
+    cls = entry_class(entry)
     print(f"{entry.name} ({kind[:-1]}, v{cls.version}, {entry.origin}): {cls.info.display}")
     print(f"  {cls.info.description}")
     for label, text in (("cite", cls.info.cite), ("url", cls.info.url)):
@@ -258,9 +261,9 @@ def compare(args: argparse.Namespace) -> int:
     if args.cells:
         if len(args.cells) != 2:
             raise UsageError("bench compare takes two cell hashes (or prefixes), or --spec.")
-        chosen = [_by_prefix(records, prefix) for prefix in args.cells]
+        first, second = (_by_prefix(records, prefix) for prefix in args.cells)
         try:
-            comparisons = [compare_pair(*chosen, outcome=args.outcome)]
+            comparisons = [compare_pair(first, second, outcome=args.outcome)]
         except ValueError as error:
             raise UsageError(str(error)) from None
     else:

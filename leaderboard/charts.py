@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 
@@ -39,7 +40,7 @@ class BudgetPoint:
     entry: Entry
 
 
-def budget_chart(name: str, title: str, lines: dict[str, Sequence[BudgetPoint]]) -> Chart:
+def budget_chart(name: str, title: str, lines: Mapping[str, Sequence[BudgetPoint]]) -> Chart:
     """Robust accuracy against budget: one line per victim label, its interval as a band."""
     figure, axes = plt.subplots(figsize=SIZE)
     for label, points in sorted(lines.items()):
@@ -115,7 +116,7 @@ def _finish(figure: Figure, axes: plt.Axes, name: str, title: str) -> Chart:
     # Below the axes, so that no number of lines hides the curves; the figure grows to fit.
     axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     svg, png = io.StringIO(), io.BytesIO()
-    tight = {"bbox_inches": "tight", "pad_inches": 0.1}
+    tight: dict[str, Any] = {"bbox_inches": "tight", "pad_inches": 0.1}
     figure.savefig(svg, format="svg", metadata={"Date": None}, **tight)  # no date: reproducible
     figure.savefig(png, format="png", dpi=150, metadata={"Software": None}, **tight)
     plt.close(figure)

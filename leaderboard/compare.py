@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from bench.evaluation.statistics import PairedComparison, paired_comparison
 from bench.evaluation.summary import correct
 from bench.storage.store import Record
@@ -49,7 +51,10 @@ def compare(a: Record, b: Record, outcome: str = "robust") -> Comparison:
 
 
 def paired_on_shared_ids(
-    ids_a: Sequence[str], right_a: Sequence[bool], ids_b: Sequence[str], right_b: Sequence[bool]
+    ids_a: Sequence[str],
+    right_a: Sequence[bool] | np.ndarray,
+    ids_b: Sequence[str],
+    right_b: Sequence[bool] | np.ndarray,
 ) -> PairedComparison | None:
     """The paired comparison of two per-sample outcomes on the sample ids both have; None if
     they share none."""

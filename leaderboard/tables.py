@@ -146,8 +146,8 @@ def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
         if reported:
             values.append(_format(clean.get("reported_acc"), "reported_acc", "{:.1f}"))
         for attack in attacks:
-            row = cells.get(attack)
-            value = _wide_cell(row, "robust_acc")
+            found = cells.get(attack)
+            value = _wide_cell(found, "robust_acc")
             where = " × ".join(str(v) for v in (*key, attack[0]))
             if (key, attack) in collisions:
                 notes.append(
@@ -156,8 +156,8 @@ def to_markdown_wide(table: Sequence[dict[str, Any]]) -> str:
                     " versions or a stale record); each is shown, `bench results` lists them"
                 )
                 value += f" [{len(notes)}]"
-            if row is not None and row.get("warnings"):
-                notes.append(f"[{len(notes) + 1}] {where}: {row['warnings']}")
+            if found is not None and found.get("warnings"):
+                notes.append(f"[{len(notes) + 1}] {where}: {found['warnings']}")
                 value += f" [{len(notes)}]"
             values.append(value)
         lines.append("| " + " | ".join(values) + " |")

@@ -131,7 +131,10 @@ class Entry:
     def protocol(self) -> str:
         """Zero-shot only if every cell of the entry is."""
         labels = {protocol_label(r.metrics) for r in self.records}
-        return labels.pop() if len(labels) == 1 else "seen classes"
+        only = labels.pop() if len(labels) == 1 else None
+        # Cells that differ, or that do not say (stored before cells recorded it), are never
+        # called zero-shot.
+        return only or "seen classes"
 
     @property
     def reported(self) -> dict[str, Any] | None:
@@ -155,11 +158,11 @@ def tracks(
         track = Track(record.labels["dataset"], threat)
         victim = victim_identity(record)
         key = sha256_of(victim)
-        entries = grouped.setdefault(track, {})
-        if key not in entries:
+        by_victim = grouped.setdefault(track, {})
+        if key not in by_victim:
             labels = {k: record.labels[k] for k in VICTIM_LABELS}
-            entries[key] = Entry({**labels, "seed": record.cell.get("seed")}, key, [])
-        entry = entries[key]
+            by_victim[key] = Entry({**labels, "seed": record.cell.get("seed")}, key, [])
+        entry = by_victim[key]
         entry.records.append(record)
         for warning in [
             *record.metrics.get("warnings", []),

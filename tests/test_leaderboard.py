@@ -112,6 +112,19 @@ def test_entries_whose_labels_coincide_are_both_shown_and_the_older_superseded()
     assert exports.rank_text(current) == "1" and exports.rank_text(superseded) == "superseded"
 
 
+def test_an_entry_whose_cells_do_not_record_a_protocol_is_never_called_zero_shot(
+    tmp_path: Path,
+) -> None:
+    unrecorded = record("ulip", "pgd", [0] * 20 + [1] * 20)
+    del unrecorded.metrics["zero_shot"]  # stored before cells recorded their protocol
+    mixed = record("ulip", "apgd", [0] * 40, zero_shot=False)
+    ((_, (entry,)),) = tracks([unrecorded]).items()
+    assert entry.protocol == "seen classes"
+    ((_, (entry,)),) = tracks([record("ulip", "pgd", [0] * 40), mixed]).items()
+    assert entry.protocol == "seen classes"
+    publish([unrecorded], tmp_path)  # the protocol is text on the page and in its filter
+
+
 def test_latex_is_booktabs_with_escaped_labels_and_intervals() -> None:
     (item,) = tracks([record("dual_denoise", "pgd", [0] * 10 + [1] * 30)]).items()
     latex = exports.to_latex(*item)

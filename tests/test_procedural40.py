@@ -86,6 +86,8 @@ def test_captions_describe_each_shape_deterministically() -> None:
     assert not any(name in c for c in data.captions for name in ("stool", "chair", "table"))
     again = Procedural40(Procedural40.Config(**{**SMALL, "train_per_class": 8}))
     assert again.caption("train", 32, 0) == stools[0]
+    cached = load(Procedural40, "train", train_per_class=8)
+    assert cached.captions == data.captions  # a tuple whether generated or read from the cache
 
 
 @pytest.mark.parametrize("cls", VARIANTS)

@@ -141,8 +141,8 @@ class ModelNet40(Dataset[ModelNet40Config]):
                     f" published as {PUBLISHED[self.config.format]}."
                 )
             return self.config.format
-        for layout, marker in MARKERS.items():
-            if (root / marker).is_file():
+        for layout, name in MARKERS.items():
+            if (root / name).is_file():
                 return layout
         looked = ", ".join(MARKERS.values())
         raise UsageError(

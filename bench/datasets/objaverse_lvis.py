@@ -101,7 +101,8 @@ class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
         index = {name: i for i, name in enumerate(names)}
         read = [self._cloud(root / relative, listing) for _, _, relative in entries]
         xyz = np.stack([cloud for cloud, _ in read])
-        colours = np.stack([rgb for _, rgb in read]) if self.config.rgb else None
+        # With rgb asked for, `_cloud` returns every cloud's colours (or raises).
+        colours = np.stack([rgb for _, rgb in read if rgb is not None]) if self.config.rgb else None
         points = finished_clouds(
             xyz, colours, 0, self.config.rgb, f"Objaverse-LVIS {root}", "objaverse_lvis.points"
         )

@@ -96,13 +96,14 @@ class Procedural40(Dataset[Procedural40Config]):
         if cached is None:
             samples = [(split, int(c), i % per_class) for i, c in enumerate(labels)]
             report = progress(f"generate {self.name} {split}")
-            clouds, captions = [], []
+            clouds: list[np.ndarray] = []
+            texts: list[str] = []
             for done, sample in enumerate(samples, start=1):
                 clouds.append(self.cloud(*sample))
-                captions.append(self.caption(*sample))
+                texts.append(self.caption(*sample))
                 report(done, len(samples))
-            points = np.stack(clouds).astype(np.float32)
-            write_cache(path, points, tuple(captions))
+            points, captions = np.stack(clouds).astype(np.float32), tuple(texts)
+            write_cache(path, points, captions)
         else:
             points, captions = cached
         fingerprint = fingerprint_arrays(points, labels, CLASS_NAMES, captions)

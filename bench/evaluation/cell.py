@@ -50,6 +50,7 @@ from bench.plan.cells import Cell
 from bench.plan.training import Training
 from bench.storage.partial import PartialResults, SavedBatches
 from bench.training.teacher import teacher_embeddings
+from bench.training.trained import TrainedEncoder
 from bench.training.weights import obtain_encoder
 
 log = logging.getLogger(__name__)
@@ -138,10 +139,10 @@ def evaluate_cell(
                 queries = output.gradient_queries
             elif run.suffix == "_naive" and "success_step" in output.stats:
                 batch["success_step_naive"] = output.stats["success_step"]
-        for name, values in batch.items():
+        for name, tensor in batch.items():
             column = samples.setdefault(name, [_unattacked(name)] * total)
             done_values = saved.columns.setdefault(name, {})
-            for row, value in zip(rows.tolist(), values.detach().cpu().tolist(), strict=True):
+            for row, value in zip(rows.tolist(), tensor.detach().cpu().tolist(), strict=True):
                 column[row] = done_values[row] = value
         if partial is not None:
             saved.gradient_queries = queries
@@ -202,8 +203,9 @@ def evaluate_cell(
 
 def _victim(
     training: Training, class_names: tuple[str, ...], device: torch.device, defense: Any = None
-) -> tuple[ZeroShotVictim, Any, dict[str, Any]]:
-    """The trained method as a zero-shot classifier over `class_names`, behind `defense`."""
+) -> tuple[ZeroShotVictim, TrainedEncoder, str]:
+    """The trained method as a zero-shot classifier over `class_names`, behind `defense`; with
+    the weights it runs and the identity of the teacher its class embeddings come from."""
     method = training.method.instantiate()
     trained = obtain_encoder(training, device)
     embeddings, teacher = teacher_embeddings(

@@ -32,6 +32,8 @@ from bench.contracts.randomness import RandomSource, SampleStreams
 class ZeroShotVictim(torch.nn.Module):
     """What attacks see: a classifier over the class names it was built for."""
 
+    class_embeddings: torch.Tensor  # a buffer: unit-norm [K, D]
+
     def __init__(
         self,
         encoder: torch.nn.Module,

@@ -8,6 +8,7 @@ forward that the parity fixtures pin down.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -100,9 +101,10 @@ class MiniPointNet(nn.Module):
         pooled = x.max(dim=1).values
         # The official conv sees [global || per-point]; W [g; x] = W_g g + W_x x computes the global
         # half once per group instead of once per point (a third of the full-size FLOPs).
-        weight = self.second_conv[0].weight.squeeze(-1)
+        conv = cast(nn.Conv1d, self.second_conv[0])
+        weight = conv.weight.squeeze(-1)
         x = F.linear(x, weight[:, x.shape[-1] :]) + F.linear(
-            pooled, weight[:, : x.shape[-1]], self.second_conv[0].bias
+            pooled, weight[:, : x.shape[-1]], conv.bias
         ).unsqueeze(1)
         x = _pointwise(self.second_conv[1:], x.reshape(batch * num_groups * size, -1))
         return x.reshape(batch, num_groups, size, -1).max(dim=2).values

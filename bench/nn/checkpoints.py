@@ -21,7 +21,7 @@ import pickle
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -34,8 +34,17 @@ SHOWN = 5  # names listed in an error before "and N more"
 MAX_TRUSTED_GLOBALS = 32  # a trusted file naming more than this is not a checkpoint
 
 
+class StateHolder(Protocol):
+    """What a strict load needs of its target: a module, or a module-like view of some of a
+    module's tensors (a text tower inside a whole CLIP)."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], /, strict: bool = ...) -> object: ...
+
+
 def load_published(
-    module: torch.nn.Module, path: Path, layout: PublishedLayout, trust_pickle: bool = False
+    module: StateHolder, path: Path, layout: PublishedLayout, trust_pickle: bool = False
 ) -> str:
     """Load the encoder's tensors from `path` into `module`, strictly; returns the file's sha256."""
     content = read_checkpoint(path, trust_pickle)

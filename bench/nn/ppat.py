@@ -10,6 +10,7 @@ accounting, and the parity fixture pins the forward pass down to the sampling or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -113,7 +114,8 @@ class SetAbstraction(nn.Module):
         rows = torch.cat([members[..., :3] - centres.unsqueeze(2), members], dim=-1)
         batch, patches, samples, channels = rows.shape
         x = rows.reshape(-1, channels)
-        for conv, bn in zip(self.mlp_convs, self.mlp_bns, strict=True):
+        for layer, bn in zip(self.mlp_convs, self.mlp_bns, strict=True):
+            conv = cast(nn.Conv2d, layer)
             x = F.linear(x, conv.weight.flatten(1), conv.bias)
             # BatchNorm2d on [M, C, 1, 1] takes the same per-channel statistics as on the official
             # [B, C, nsample, P] layout, and keeps the module's own running-stat bookkeeping.
@@ -183,7 +185,8 @@ class Transformer(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for attn, ff in self.layers:
+        for block in self.layers:
+            attn, ff = cast(nn.ModuleList, block)
             x = attn(x) + x
             x = ff(x) + x
         return x
@@ -206,7 +209,7 @@ class PointPatchTransformer(nn.Module):
     def tokens(self, points: torch.Tensor, generator: RandomSource = None) -> torch.Tensor:
         """Patch tokens [B, P, dim] after the lift's LayerNorm: [centre xyz || SA feature]."""
         centres, features = self.sa(points, generator)
-        conv = self.lift[0]
+        conv = cast(nn.Conv1d, self.lift[0])
         x = F.linear(torch.cat([centres, features], dim=-1), conv.weight.squeeze(-1), conv.bias)
         return self.lift[2](x)
 

@@ -27,11 +27,11 @@ from bench.contracts.config import (
     yaml_problem,
 )
 from bench.contracts.errors import ConfigError, SpecError
-from bench.contracts.plugins import METHODS
+from bench.contracts.plugins import METHODS, Plugin
 from bench.contracts.releases import MINIATURE, release_of
 from bench.data.classes import RELATIVE, SUBSETS
 from bench.plan.cells import DEFAULT_CLASSES, Cell
-from bench.plan.choice import KINDS, Choice
+from bench.plan.choice import KINDS, Choice, entry_class, plugin_class
 from bench.plan.corpus import DEFAULT_CORPUS, TEXT_SOURCES, Corpus
 from bench.plan.resolve import Resolver
 from bench.plan.training import Training
@@ -70,7 +70,7 @@ def resolve(
     name = entry["name"]
     if not isinstance(name, str):
         raise SpecError(f"{where}: 'name' must be a plugin name, not {name!r}.")
-    cls = KINDS[kind].get(name).cls
+    cls = entry_class(KINDS[kind].get(name))
     label = f"{kind} '{name}'"
     preset = entry.get("preset")
     if preset is not None and not isinstance(preset, str):
@@ -218,7 +218,7 @@ def teacher_choice(
     release = source.release if source is not None else None
     name = method.config.text_encoder
     params = dict(release.teacher[1]) if release is not None and release.teacher[0] == name else {}
-    if release is not None and "checkpoint" in _fields("text_encoder", name):
+    if source is not None and release is not None and "checkpoint" in _fields("text_encoder", name):
         # A teacher stored in the checkpoint (ULIP-1's) reads the file the weights come from.
         params.update(checkpoint=source.checkpoint, trust_pickle=source.trust_pickle)
     params.update(teachers.get(name, {}))
@@ -303,7 +303,7 @@ def single_cell_spec(
 def _method_teacher(method: str, settings: Sequence[str], weights: str = MINIATURE) -> str:
     """The text encoder a method will use: its default (or its release's), unless
     `--set method.text_encoder=...`."""
-    cls = METHODS.get(method).cls
+    cls = plugin_class(METHODS, method)
     config = (
         cls.Config() if weights == MINIATURE else release_of(cls.releases, weights, method).config
     )
@@ -352,7 +352,7 @@ def _methods(entries: Any, where: str) -> list[tuple[Choice, WeightsSource]]:
 
 
 def _fields(kind: str, name: str) -> set[str]:
-    return {f.name for f in dataclasses.fields(KINDS[kind].get(name).cls.Config)}
+    return {f.name for f in dataclasses.fields(entry_class(KINDS[kind].get(name)).Config)}
 
 
 def _choices(kind: str, entries: Iterable[Any], where: str) -> list[Choice]:
@@ -409,7 +409,7 @@ def _subset(value: Any, where: str) -> str:
     return str(value)
 
 
-def _preset(cls: type, preset: str | None, label: str) -> Any:
+def _preset(cls: type[Plugin[Any]], preset: str | None, label: str) -> Any:
     if preset is None:
         return cls.Config()
     if preset not in cls.presets:

@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from bench.contracts.errors import UsageError
 from bench.contracts.runtime import Runtime
@@ -20,6 +20,9 @@ from bench.plan.training import Training
 from bench.running.provenance import utc_now
 from bench.running.task import Outcome, claim_and_compute, store_failure
 from bench.storage.home import ENV_VAR, home
+
+if TYPE_CHECKING:
+    from ray import ObjectRef
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +126,11 @@ class RayExecutor:
         task = ray.remote(_remote_cell).options(**options)
         pending = {task.remote(c, runtime, str(store_root), bench_home): c for c in cells}
         while pending:
-            (ref,), _ = ray.wait(list(pending), num_returns=1)
-            cell = pending.pop(ref)
+            (ready,), _ = ray.wait(list(pending), num_returns=1)
+            done = cast("ObjectRef[Outcome]", ready)  # one of `pending`: ray types it loosely
+            cell = pending.pop(done)
             try:
-                yield ray.get(ref)
+                yield ray.get(done)
             except Exception as error:  # the worker died, retries used up, or Ray failed
                 log.error("Cell %s was lost by its Ray worker: %s", cell.label(), error)
                 failed = store_failure(cell, runtime, store_root, error, utc_now())

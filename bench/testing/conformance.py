@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,20 @@ import torch
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.config import build_config, config_to_dict
-from bench.contracts.plugins import REGISTRIES, Plugin
+from bench.contracts.plugins import (
+    ATTACKS,
+    DATASETS,
+    DEFENSES,
+    METHODS,
+    REGISTRIES,
+    TEXT_ENCODERS,
+    Plugin,
+)
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.registry import NAME_PATTERN
 from bench.contracts.train_context import TrainContext
 from bench.evaluation.threat import check_threat_model
+from bench.plan.choice import entry_class, plugin_class
 from bench.testing.public_formats import (
     write_modelnet40_h5,
     write_objaverse_lvis_openshape,
@@ -40,7 +50,7 @@ def smoke_config(cls: type[Plugin[Any]]) -> Any:
 
 def smoke_params(kind: str, name: str) -> dict[str, Any]:
     """The smoke config as spec params: only the values that differ from the defaults."""
-    cls = REGISTRIES[kind].get(name).cls
+    cls = entry_class(REGISTRIES[kind].get(name))
     smoke, defaults = config_to_dict(smoke_config(cls)), config_to_dict(cls.Config())
     return {key: value for key, value in smoke.items() if value != defaults[key]}
 
@@ -52,8 +62,7 @@ def smoke_flags(kind: str, name: str) -> list[str]:
 
 def check_metadata(kind: str, name: str) -> None:
     """Name, docstring, one-line description, version, and a Config that round-trips."""
-    entry = REGISTRIES[kind].get(name)
-    cls = entry.cls
+    cls = entry_class(REGISTRIES[kind].get(name))
     assert NAME_PATTERN.match(name)
     assert (cls.__doc__ or "").strip(), f"{name} needs a docstring"
     assert cls.info.description and "\n" not in cls.info.description
@@ -61,7 +70,8 @@ def check_metadata(kind: str, name: str) -> None:
     configs = [cls.Config(), smoke_config(cls), *cls.presets.values()]
     for config in configs:
         assert isinstance(config, cls.Config)
-        assert dataclasses.is_dataclass(config) and type(config).__dataclass_params__.frozen
+        params = getattr(type(config), "__dataclass_params__", None)
+        assert dataclasses.is_dataclass(config) and params is not None and params.frozen
         rebuilt = build_config(cls.Config, config_to_dict(config), name)
         assert rebuilt == config, f"{name}: config does not round-trip through a mapping"
 
@@ -69,7 +79,7 @@ def check_metadata(kind: str, name: str) -> None:
 def check_method(name: str) -> None:
     """Finite logits, determinism, input gradients, and a training run that reloads strictly
     (for a method with a miniature recipe)."""
-    cls = REGISTRIES["methods"].get(name).cls
+    cls = plugin_class(METHODS, name)
     method = cls(smoke_config(cls))
     embed_dim = 16
     names = tuple(f"class {i}" for i in range(4))
@@ -126,7 +136,7 @@ def _check_noise_stream(name: str, encoder: torch.nn.Module, x: torch.Tensor, di
 def check_attack(name: str) -> None:
     """Budget respected, input untouched, dtype/device kept, randomness only from the generator,
     a zero budget changes nothing, and every query of a stochastic victim averages its draws."""
-    cls = REGISTRIES["attacks"].get(name).cls
+    cls = plugin_class(ATTACKS, name)
     attack = cls(smoke_config(cls))
     victim = ToyVictim(seed=0)
     points, labels = toy_clouds(4, 128, seed=1)
@@ -220,8 +230,9 @@ def _check_batch_invariance(
         )
 
 
-# Datasets read from files, and the writer of a stand-in in their published layout.
-STAND_INS = {
+# Datasets read from files, and the writer of a stand-in in their published layout (each takes
+# the folder and a `points` keyword).
+STAND_INS: dict[str, Callable[..., Path]] = {
     "modelnet40": write_modelnet40_h5,
     "scanobjectnn": write_scanobjectnn_h5,
     "objaverse_lvis": write_objaverse_lvis_openshape,
@@ -232,7 +243,7 @@ STAND_INS = {
 def check_dataset(name: str) -> None:
     """Deterministic loads, labels in range, unique ids, a stable fingerprint; a dataset read
     from files is checked on a stand-in written in its published layout."""
-    cls = REGISTRIES["datasets"].get(name).cls
+    cls = plugin_class(DATASETS, name)
     config = smoke_config(cls)
     if name in STAND_INS:
         with tempfile.TemporaryDirectory() as directory:
@@ -260,7 +271,7 @@ def check_defense(name: str) -> None:
     """Batch and channels kept, finite, input untouched; deterministic unless randomized, and
     then reproducible from its generator and batch-invariant with per-sample streams; a usable
     gradient (its own, or its BPDA surrogate's)."""
-    cls = REGISTRIES["defenses"].get(name).cls
+    cls = plugin_class(DEFENSES, name)
     defense = cls(smoke_config(cls))
     points, _ = toy_clouds(4, 256, seed=2)
     original = points.clone()
@@ -285,7 +296,7 @@ def check_defense(name: str) -> None:
 
 def check_text_encoder(name: str) -> None:
     """Finite embeddings of a fixed width, deterministic, with a weights-bound identity."""
-    cls = REGISTRIES["text_encoders"].get(name).cls
+    cls = plugin_class(TEXT_ENCODERS, name)
     if name in TEXT_STAND_INS:  # reads a published file: checked on a stand-in of it
         with tempfile.TemporaryDirectory() as directory:
             _check_text_encoder(name, TEXT_STAND_INS[name](cls, Path(directory)))

@@ -173,7 +173,7 @@ def write_openshape_class_embeddings(
         name: {"open_clip_text_feat": rng.normal(size=(1, width)).astype(np.float32)}
         for name in class_names
     }
-    np.save(path, table, allow_pickle=True)
+    np.save(path, np.array(table, dtype=object), allow_pickle=True)
     return path
 
 

@@ -46,6 +46,8 @@ def toy_clouds(
 class PointMLPEncoder(torch.nn.Module):
     """Shared per-point MLP then max-pool, with seeded weights; rgb channels are optional."""
 
+    center: torch.Tensor  # a buffer
+
     def __init__(self, seed: int, hidden: int = 64, width: int = 128, dim: int = 32) -> None:
         super().__init__()
         generator = torch.Generator().manual_seed(seed)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -30,6 +31,14 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 256  # bounds activation memory for large towers; results do not depend on it
 URL_CACHE = Path("~/.cache/clip")  # where open_clip keeps weights fetched from plain URLs
 WEIGHT_SUFFIXES = {".bin", ".pt", ".pth", ".safetensors", ".npz"}
+
+
+class TextModel(Protocol):
+    """What `encode` uses of an open_clip model (open_clip ships no type information)."""
+
+    def encode_text(self, text: torch.Tensor) -> torch.Tensor: ...
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]: ...
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,7 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
         quick_gelu = bool(tag_cfg.get("quick_gelu", False)) and not model_cfg.get("quick_gelu")
         return Weights(cached, quick_gelu)
 
-    def _load(self) -> tuple[torch.nn.Module, Any]:
+    def _load(self) -> tuple[TextModel, Any]:
         """Build the model on first use, so hashing and cache hits never pay for torch."""
         if self._model is not None:
             return self._model, self._tokenizer

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from bench.contracts.errors import WeightsError
-from bench.contracts.plugins import METHODS, TEXT_ENCODERS, PluginInfo, TextEncoder
+from bench.contracts.plugins import METHODS, TEXT_ENCODERS, Method, PluginInfo, TextEncoder
 from bench.contracts.releases import PublishedLayout
 from bench.storage.file_hashes import cached_sha256
 
@@ -68,7 +68,9 @@ class UlipText(TextEncoder["UlipText.Config"]):
     def _path(self) -> Path:
         from bench.storage.release_files import release_file
 
-        releases = METHODS.get("ulip").cls.releases
+        # The method registry admits Method subclasses only; its entries say just `type`.
+        ulip = cast("type[Method[Any]]", METHODS.get("ulip").cls)
+        releases = ulip.releases
         if self.config.release not in releases:
             raise WeightsError(
                 f"ulip has no release '{self.config.release}' to read a text tower from."

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.contracts.train_context import TrainContext
+    from methods.dual_denoise.model import DualDenoiseEncoder
 
 
 @METHODS.register("dual_denoise")
@@ -55,7 +56,7 @@ class DualDenoise(Method[DualDenoiseConfig]):
     def stochastic(self) -> bool:
         return self.config.stochastic
 
-    def build_encoder(self, embed_dim: int) -> torch.nn.Module:
+    def build_encoder(self, embed_dim: int) -> DualDenoiseEncoder:
         from methods.dual_denoise.model import DualDenoiseEncoder
 
         return DualDenoiseEncoder(self.config, embed_dim)

@@ -77,6 +77,8 @@ class CrossBlock(nn.Module):
 class FeatureDenoiser(nn.Module):
     """F(z_t, t, H): predicts the clean teacher-space embedding [B, Q, D] from Q noisy copies."""
 
+    frequencies: torch.Tensor  # a buffer, not saved
+
     def __init__(self, embed_dim: int, token_width: int, width: int, depth: int, heads: int):
         super().__init__()
         self.embed_in = nn.Linear(embed_dim, width)

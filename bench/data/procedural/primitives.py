@@ -13,7 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# One point, direction or size (x, y, z), or one (radius, height) vertex of a lathe's profile.
 Vec = Sequence[float] | np.ndarray
+# Several of them: [k, 3] points or sizes, [k, 2] profiles and polygons.
+Vecs = Sequence[Vec] | np.ndarray
 
 
 class Surface(ABC):
@@ -38,7 +41,7 @@ def _pick(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
 class Quads(Surface):
     """Parallelograms `origin + s*u + t*v` (s, t in [0, 1]); a box is six of them."""
 
-    def __init__(self, origin: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+    def __init__(self, origin: Vec | Vecs, u: Vec | Vecs, v: Vec | Vecs) -> None:
         self.origin, self.u, self.v = (
             np.asarray(a, dtype=np.float64).reshape(-1, 3) for a in (origin, u, v)
         )
@@ -56,7 +59,7 @@ class Quads(Surface):
 class Triangles(Surface):
     """Triangles [k, 3 corners, 3]; for faces that are not parallelograms (tents, hoods, prisms)."""
 
-    def __init__(self, corners: np.ndarray) -> None:
+    def __init__(self, corners: Sequence[Vecs] | np.ndarray) -> None:
         self.corners = np.asarray(corners, dtype=np.float64).reshape(-1, 3, 3)
         edges = self.corners[:, 1:] - self.corners[:, :1]
         self.areas = 0.5 * np.linalg.norm(np.cross(edges[:, 0], edges[:, 1]), axis=1)
@@ -80,7 +83,7 @@ class Lathe(Surface):
     """
 
     def __init__(
-        self, profile: Vec, origin: Vec = (0, 0, 0), rotation: np.ndarray | None = None
+        self, profile: Vecs, origin: Vec = (0, 0, 0), rotation: np.ndarray | None = None
     ) -> None:
         self.profile = np.asarray(profile, dtype=np.float64).reshape(-1, 2)
         self.origin = np.asarray(origin, dtype=np.float64)
@@ -186,9 +189,13 @@ def align_y(direction: Vec) -> np.ndarray:
 
 
 def boxes(
-    centers: Vec, sizes: Vec, rotation_: np.ndarray | None = None, open_top: bool = False
+    centers: Vecs,
+    sizes: float | Vec | Vecs,
+    rotation_: np.ndarray | None = None,
+    open_top: bool = False,
 ) -> Quads:
-    """Closed axis-aligned boxes (or open-topped trays), optionally rotated about their centres."""
+    """Closed axis-aligned boxes (or open-topped trays), optionally rotated about their centres;
+    one size (or one edge length) is shared by every box."""
     centers = np.asarray(centers, dtype=np.float64).reshape(-1, 3)
     half = np.broadcast_to(np.asarray(sizes, dtype=np.float64), centers.shape) / 2
     rot = np.eye(3) if rotation_ is None else rotation_
@@ -232,7 +239,7 @@ def sphere(center: Vec, radius: float) -> Ellipsoid:
 
 
 def prism(
-    polygon: Vec,
+    polygon: Vecs,
     depth: float,
     z: float = 0.0,
     rotation_: np.ndarray | None = None,
@@ -255,7 +262,7 @@ def prism(
     return [caps, sides]
 
 
-def loft(bottom: Vec, top: Vec) -> Triangles:
+def loft(bottom: Vecs, top: Vecs) -> Triangles:
     """The side walls between two stacked quadrilaterals [4, 3] (a truncated pyramid's sides)."""
     b, t = np.asarray(bottom, dtype=np.float64), np.asarray(top, dtype=np.float64)
     tris = []

@@ -15,6 +15,7 @@ from bench.data.procedural.primitives import (
     Quads,
     Surface,
     Torus,
+    Vec,
     box,
     boxes,
     loft,
@@ -326,7 +327,9 @@ def glass_box(r: np.random.Generator) -> Parts:
     stand = u(0.3, 0.8) if r.random() < 0.35 else 0.0
     t = u(0.015, 0.04)
     parts: Parts = [box((0, stand + h / 2, 0), (w, h, d))]
-    edges = [((0, stand + y, sz * d / 2), (w, t, t)) for y in (0, h) for sz in (-1, 1)]
+    edges: list[tuple[Vec, Vec]] = [
+        ((0, stand + y, sz * d / 2), (w, t, t)) for y in (0, h) for sz in (-1, 1)
+    ]
     edges += [((sx * w / 2, stand + y, 0), (t, t, d)) for y in (0, h) for sx in (-1, 1)]
     edges += [
         ((sx * w / 2, stand + h / 2, sz * d / 2), (t, h, t)) for sx in (-1, 1) for sz in (-1, 1)
