@@ -296,7 +296,7 @@ def _index_page(
         + f'<td class="num">{r.metrics["n"]}</td>'
         + _accuracy(r.metrics["clean_acc"], tuple(r.metrics["clean_acc_ci"]))
         + _reported(r.provenance.get("reported"))
-        + f"<td>{_e(protocol_label(r.metrics))}</td></tr>"
+        + f"<td>{_e(protocol_label(r.metrics) or 'seen classes')}</td></tr>"
         for r in sorted(clean, key=lambda r: tuple(r.labels.values()))
     )
     failures = "".join(

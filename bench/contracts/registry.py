@@ -138,7 +138,8 @@ class Registry(Generic[T]):
         if not (inspect.isclass(cls) and issubclass(cls, self.base)):
             problems.append(f"it must subclass {self.base.__name__}")
         config = getattr(cls, "Config", None)
-        if not (dataclasses.is_dataclass(config) and config.__dataclass_params__.frozen):
+        frozen = getattr(getattr(config, "__dataclass_params__", None), "frozen", False)
+        if not (isinstance(config, type) and dataclasses.is_dataclass(config) and frozen):
             problems.append("its Config must be a frozen dataclass")
         elif any(
             f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING

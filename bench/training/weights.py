@@ -20,6 +20,7 @@ from bench.contracts.errors import UsageError
 from bench.contracts.plugins import Method
 from bench.contracts.runtime import no_progress, progress
 from bench.contracts.train_context import TrainContext
+from bench.plan.corpus import Corpus
 from bench.storage.atomic import write_text_atomic
 from bench.storage.claims import claim
 from bench.storage.home import subdir
@@ -58,6 +59,7 @@ def obtain_encoder(
             f" (--weights official, or one of {', '.join(method.releases)})."
         )
     key = training.key
+    assert isinstance(training.corpus, Corpus), "a miniature trains on the harness's own data"
     data = training.corpus.load()
     teacher = training.teacher.instantiate()
     embeddings, _ = teacher_embeddings(teacher, method.config.templates, data.class_names)
