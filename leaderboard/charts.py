@@ -64,7 +64,7 @@ def convergence_chart(name: str, title: str, entries: Sequence[Entry]) -> Chart 
     drawn = 0
     for index, entry in enumerate(entries):
         for record in entry.records:
-            curve = record.metrics.get("robust_acc_by_step")
+            curve = record.measured.robust_acc_by_step
             if not curve:
                 continue
             attack = record.labels["attack"]

@@ -30,7 +30,7 @@ BLACK_BOX = ("scores", "transfer", "random")
 
 def cross_cell_warnings(records: Iterable[Record]) -> dict[str, list[str]]:
     """Warnings per cell hash, from the cells given (only successful ones are compared)."""
-    done = [r for r in records if r.status == "ok" and "robust_acc" in r.metrics]
+    done = [r for r in records if r.status == "ok"]
     warnings: dict[str, list[str]] = {}
     for hash_, sentence in [*_budget_warnings(done), *_masking_warnings(done)]:
         warnings.setdefault(hash_, []).append(sentence)
@@ -50,7 +50,7 @@ def _budget_warnings(records: list[Record]) -> list[tuple[str, str]]:
     for members in groups.values():
         members.sort(key=lambda pair: pair[0])
         for (small, lower), (large, upper) in zip(members, members[1:], strict=False):
-            low, high = lower.metrics["robust_acc"], upper.metrics["robust_acc"]
+            low, high = lower.measured.robust_acc, upper.measured.robust_acc
             if large > small and low > 0 and high >= low:
                 sentence = warn(
                     "budget_did_not_lower",
@@ -70,16 +70,16 @@ def _masking_warnings(records: list[Record]) -> list[tuple[str, str]]:
     found = []
     for members in groups.values():
         for white in members:
-            if white.metrics.get("access") != "gradient":
+            if white.measured.access != "gradient":
                 continue
             for black in members:
-                if black.metrics.get("access") not in BLACK_BOX or not _same_threat(white, black):
+                if black.measured.access not in BLACK_BOX or not _same_threat(white, black):
                     continue
                 test = compare(white, black).result
                 if test.difference > 0 and test.significant():
                     sentence = warn(
                         "black_box_beat_white_box",
-                        access=black.metrics["access"],
+                        access=black.measured.access,
                         attack=black.labels["attack"],
                         black=f"{100 * test.accuracy_b:.1f}",
                         white=f"{100 * test.accuracy_a:.1f}",

@@ -86,7 +86,7 @@ def publish(records: Sequence[Record], out: Path) -> list[Path]:
     _write_charts(out, budget_charts)
     exports.write_parquet(list(records), out / "data")
     index = out / "index.html"
-    clean = [r for r in finished if r.metrics.get("threat_model") == NO_CHANGE]
+    clean = [r for r in finished if r.measured.threat_model == NO_CHANGE]
     failed = [r for r in records if r.status != "ok"]
     write_text_atomic(index, _index_page(ranked, budget_charts, clean, failed))
     return [index, *pages]
@@ -204,11 +204,11 @@ def _details(entry: Entry) -> str:
         commit = (p.get("git_commit") or "unknown")[:12] + (
             " (dirty)" if p.get("git_dirty") else ""
         )
-        ci = record.metrics.get("robust_acc_ci") or [0.0, 1.0]
+        measured = record.measured
         rows.append(
             "<tr>"
             f"<td>{_e(record.labels['attack'])}</td>"
-            + _accuracy(record.metrics["robust_acc"], (ci[0], ci[1]))
+            + _accuracy(measured.robust_acc, measured.robust_acc_ci)
             + f"<td>{_e(plugins)}</td>"
             f"<td><code>{_e(commit)}</code></td>"
             f"<td><code>{_e(str(weights.get('sha256', ''))[:16])}</code></td>"
@@ -293,10 +293,10 @@ def _index_page(
     clean_rows = "".join(
         "<tr>"
         + "".join(f"<td>{_e(r.labels[k])}</td>" for k in ("method", "corpus", "dataset", "defense"))
-        + f'<td class="num">{r.metrics["n"]}</td>'
-        + _accuracy(r.metrics["clean_acc"], tuple(r.metrics["clean_acc_ci"]))
+        + f'<td class="num">{r.measured.n}</td>'
+        + _accuracy(r.measured.clean_acc, r.measured.clean_acc_ci)
         + _reported(r.provenance.get("reported"))
-        + f"<td>{_e(protocol_label(r.metrics) or 'seen classes')}</td></tr>"
+        + f"<td>{_e(protocol_label(r.measured) or 'seen classes')}</td></tr>"
         for r in sorted(clean, key=lambda r: tuple(r.labels.values()))
     )
     failures = "".join(

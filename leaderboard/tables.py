@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from bench.contracts.metrics import CellMetrics
 from bench.storage.store import Record
 
 # (column key, header, format) in display order.
@@ -78,7 +79,7 @@ def rows(
                 row[f"{name}_low"], row[f"{name}_high"] = value
         warnings = [*record.metrics.get("warnings", []), *extra_warnings.get(record.cell_hash, [])]
         row["warnings"] = "; ".join(warnings)
-        row["protocol"] = protocol_label(record.metrics)
+        row["protocol"] = protocol_label(record.measured) if record.status == "ok" else None
         row["status"] = record.status if record.status == "ok" else f"failed: {record.error}"
         if record.cell_hash in stale:
             row["status"] = "stale: weights rebuilt"
@@ -205,15 +206,15 @@ def to_json(records: Iterable[Record]) -> str:
     return json.dumps([asdict(r) for r in records], indent=1)
 
 
-def protocol_label(metrics: Mapping[str, Any]) -> str | None:
+def protocol_label(metrics: CellMetrics) -> str | None:
     """ "zero-shot" only when no evaluated class name was among the training classes; "open
-    vocabulary" when the training text was free captions, in which any name may occur."""
-    if metrics.get("open_vocabulary"):
+    vocabulary" when the training text was free captions, in which any name may occur; None
+    for records that do not say (stored before cells recorded it)."""
+    if metrics.open_vocabulary:
         return "open vocabulary"
-    zero_shot = metrics.get("zero_shot")
-    if zero_shot is None:
+    if metrics.zero_shot is None:
         return None
-    return "zero-shot" if zero_shot else "seen classes"
+    return "zero-shot" if metrics.zero_shot else "seen classes"
 
 
 def _format_with_interval(row: dict[str, Any], key: str, fmt: str) -> str:

@@ -104,17 +104,17 @@ class Entry:
     @property
     def strongest(self) -> Record:
         """The cell with the lowest robust accuracy of its own."""
-        return min(self.records, key=lambda r: r.metrics["robust_acc"])
+        return min(self.records, key=lambda r: r.measured.robust_acc)
 
     @property
     def naive_acc(self) -> float | None:
         """The lowest accuracy a non-adaptive run found (one draw per step against a stochastic
         victim, or crafted on the undefended victim), or None when no cell has such a run."""
         found = [
-            r.metrics[f"robust_acc_{run}"]
+            accuracy
             for r in self.records
             for run in ("naive", "unaware")
-            if run in r.metrics.get("runs", ()) and f"robust_acc_{run}" in r.metrics
+            if (accuracy := r.measured.run_acc(run)) is not None
         ]
         return min(found) if found else None
 
@@ -130,7 +130,7 @@ class Entry:
     @property
     def protocol(self) -> str:
         """Zero-shot only if every cell of the entry is."""
-        labels = {protocol_label(r.metrics) for r in self.records}
+        labels = {protocol_label(r.measured) for r in self.records}
         only = labels.pop() if len(labels) == 1 else None
         # Cells that differ, or that do not say (stored before cells recorded it), are never
         # called zero-shot.
@@ -152,9 +152,9 @@ def tracks(
     extra_warnings = extra_warnings or {}
     grouped: dict[Track, dict[str, Entry]] = {}
     for record in records:
-        threat = record.metrics.get("threat_model")
-        if record.status != "ok" or threat in (None, NO_CHANGE):
+        if record.status != "ok" or record.measured.threat_model in ("", NO_CHANGE):
             continue
+        threat = record.measured.threat_model
         track = Track(record.labels["dataset"], threat)
         victim = victim_identity(record)
         key = sha256_of(victim)
@@ -165,7 +165,7 @@ def tracks(
         entry = by_victim[key]
         entry.records.append(record)
         for warning in [
-            *record.metrics.get("warnings", []),
+            *record.measured.warnings,
             *extra_warnings.get(record.cell_hash, []),
         ]:
             entry.warnings.append(f"{record.labels['attack']}: {warning}")

@@ -264,7 +264,14 @@ def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
                 cell={"seed": i},
                 labels={"method": "m", "dataset": "d", "attack": "a", "defense": "none"},
                 status="ok",
-                metrics={"n": n},
+                metrics={
+                    "n": n,
+                    "clean_acc": 1.0,
+                    "clean_acc_ci": [0.99, 1.0],
+                    "robust_acc": 1.0,
+                    "robust_acc_ci": [0.99, 1.0],
+                    "attack_success_rate": 0.0,
+                },
                 samples={"id": [f"s{j}" for j in range(n)], "label": [0] * n},
             )
         )

@@ -64,6 +64,7 @@ def record(
             "clean_acc_ci": [0.9, 1.0],
             "robust_acc": robust,
             "robust_acc_ci": [max(0.0, robust - 0.1), min(1.0, robust + 0.1)],
+            "attack_success_rate": 1.0 - robust,
             "threat_model": f"linf {eps:g}",
             "zero_shot": True,
             "warnings": [],

@@ -24,7 +24,14 @@ def _record(cell_hash: str = "ab" * 32, acc: float = 0.5) -> Record:
         cell={"seed": 0},
         labels={"method": "m", "dataset": "d", "attack": "a", "defense": "none"},
         status="ok",
-        metrics={"clean_acc": acc, "n": 2},
+        metrics={
+            "n": 2,
+            "clean_acc": acc,
+            "clean_acc_ci": [0.1, 0.9],
+            "robust_acc": 0.0,
+            "robust_acc_ci": [0.0, 0.8],
+            "attack_success_rate": 1.0,
+        },
         samples={"label": [0, 1]},
     )
 
@@ -148,3 +155,15 @@ def test_saved_batches_round_trip_and_a_damaged_file_is_set_aside(tmp_path: Path
     assert partial.path.with_suffix(".unreadable").exists()
     partial.discard()
     partial.discard()  # gone already: not an error
+
+
+def test_an_ok_record_whose_metrics_do_not_fit_their_schema_is_set_aside(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    path = store.put(_record())
+    data = json.loads(path.read_text())
+    data["metrics"]["robust_acc"] = "0.9"
+    path.write_text(json.dumps(data))
+    problems = [item for item in store.scan() if isinstance(item, StoreError)]
+    assert len(problems) == 1 and "robust_acc" in str(problems[0])
+    assert store.get("ab" * 32) is None  # recomputed by the next run, never shown
+    assert path.with_suffix(".unreadable").is_file()

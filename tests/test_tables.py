@@ -8,6 +8,11 @@ from bench.storage.store import Record
 from leaderboard.tables import rows, to_markdown, to_markdown_wide
 
 
+def _around(value: float) -> list[float]:
+    """A stand-in 95% interval: every stored accuracy has one."""
+    return [round(max(0.0, value - 0.1), 2), round(min(1.0, value + 0.1), 2)]
+
+
 def record(method: str, attack: str, eps: float | None, robust: float, **metrics: Any) -> Record:
     threat = {"norm": "none", "eps": 0.0} if eps is None else {"norm": "linf", "eps": eps}
     return Record(
@@ -24,7 +29,10 @@ def record(method: str, attack: str, eps: float | None, robust: float, **metrics
         metrics={
             "n": 10,
             "clean_acc": robust if eps is None else 0.9,
+            "clean_acc_ci": _around(robust if eps is None else 0.9),
             "robust_acc": robust,
+            "robust_acc_ci": _around(robust),
+            "attack_success_rate": 0.0,
             "warnings": [],
             **metrics,
         },
@@ -43,8 +51,10 @@ def test_wide_layout_shows_the_worst_case_with_its_interval() -> None:
     ]
     table = to_markdown_wide(rows(records)).splitlines()
     assert table[0] == "| Method | Dataset | Clean (%) | pgd(eps=0.01) | pgd(eps=0.05) |"
-    assert table[2] == "| dual | procedural40 | 80.0 | – | 20.0 [6.0, 51.0] |"
-    assert table[3] == "| ulip | procedural40 | 90.0 [60.0, 98.0] | 50.0 [24.0, 76.0] | 10.0 |"
+    assert table[2] == "| dual | procedural40 | 80.0 [70.0, 90.0] | – | 20.0 [6.0, 51.0] |"
+    assert table[3] == (
+        "| ulip | procedural40 | 90.0 [60.0, 98.0] | 50.0 [24.0, 76.0] | 10.0 [0.0, 20.0] |"
+    )
 
 
 def test_long_layout_has_the_per_run_columns() -> None:
@@ -56,7 +66,7 @@ def test_long_layout_has_the_per_run_columns() -> None:
     values = [c.strip() for c in line.split("|")]
     assert values[columns.index("Naive-run acc (%)")] == "60.0"
     assert values[columns.index("Attack-run acc (%)")] == "30.0"
-    assert values[columns.index("Robust acc (%)")] == "20.0"
+    assert values[columns.index("Robust acc (%)")] == "20.0 [10.0, 30.0]"
 
 
 def test_wide_layout_numbers_the_cells_with_indicators_and_adds_cross_cell_ones() -> None:
@@ -64,7 +74,7 @@ def test_wide_layout_numbers_the_cells_with_indicators_and_adds_cross_cell_ones(
     records = [record("ulip", "none", None, 0.9), flagged]
     extra = {flagged.cell_hash: ["a larger budget did not lower robust accuracy"]}
     lines = to_markdown_wide(rows(records, extra_warnings=extra)).splitlines()
-    assert lines[2] == "| ulip | procedural40 | 90.0 | 10.0 [1] |"
+    assert lines[2] == "| ulip | procedural40 | 90.0 [80.0, 100.0] | 10.0 [0.0, 20.0] [1] |"
     assert lines[4] == (
         "[1] ulip × procedural40 × pgd: the attack did not increase the loss;"
         " a larger budget did not lower robust accuracy"
@@ -75,6 +85,8 @@ def test_wide_layout_shows_both_cells_whose_labels_coincide() -> None:
     old, new = record("ulip", "pgd", 0.05, 0.3), record("ulip", "pgd", 0.05, 0.1)
     new.cell_hash = "f" * 64  # another identity (say, a new plugin version), the same labels
     lines = to_markdown_wide(rows([record("ulip", "none", None, 0.9), old, new])).splitlines()
-    assert lines[2] == "| ulip | procedural40 | 90.0 | 30.0 / 10.0 [1] |"
+    assert lines[2] == (
+        "| ulip | procedural40 | 90.0 [80.0, 100.0] | 30.0 [20.0, 40.0] / 10.0 [0.0, 20.0] [1] |"
+    )
     assert lines[4].startswith("[1] ulip × procedural40 × pgd: 2 stored cells share these labels")
     assert old.cell_hash[:16] in lines[4] and "f" * 16 in lines[4]

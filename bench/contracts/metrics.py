@@ -32,7 +32,7 @@ class CellMetrics:
     robust_acc_ci: Interval
     attack_success_rate: float
     warnings: tuple[str, ...] = ()  # sentences of `bench.contracts.indicators`
-    zero_shot: bool = False  # no evaluated class name was in the training corpus
+    zero_shot: bool | None = None  # no evaluated class name was in the training corpus
     open_vocabulary: bool = False  # pre-trained on free captions: not verifiably zero-shot
     threat_model: str = ""
     access: str = ""

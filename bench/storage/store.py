@@ -12,10 +12,12 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bench.contracts.errors import StoreError
+from bench.contracts.errors import DataError, StoreError
+from bench.contracts.metrics import CellMetrics
 from bench.storage.atomic import write_text_atomic
 
 SCHEMA_VERSION = 1
@@ -36,6 +38,11 @@ class Record:
     error: str | None = None
     schema_version: int = SCHEMA_VERSION
 
+    @cached_property
+    def measured(self) -> CellMetrics:
+        """The metrics through their schema; a DataError if they do not fit it."""
+        return CellMetrics.parse(self.metrics, f"cell {self.cell_hash[:16]}")
+
     def to_json(self) -> str:
         """The record as stored; a StoreError if a number is not finite (JSON has no NaN)."""
         try:
@@ -52,8 +59,11 @@ class Record:
             data = json.loads(text)
             if data.get("schema_version") != SCHEMA_VERSION:
                 raise ValueError(f"schema version {data.get('schema_version')!r}")
-            return cls(**data)
-        except (ValueError, TypeError, AttributeError) as error:
+            record = cls(**data)
+            if record.status == "ok":
+                record.measured  # noqa: B018 - an ok record's metrics must fit their schema
+            return record
+        except (ValueError, TypeError, AttributeError, DataError) as error:
             raise StoreError(f"The result record {source} is unreadable ({error}).") from None
 
 
