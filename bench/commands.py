@@ -103,7 +103,6 @@ def train(args: argparse.Namespace) -> int:
 
 def list_plugins(args: argparse.Namespace) -> int:
     from bench.contracts.plugins import REGISTRIES
-    from bench.plan.choice import entry_class
 
     if args.kind and args.kind not in REGISTRIES:
         raise UsageError(f"Unknown kind '{args.kind}'; choose from {', '.join(REGISTRIES)}.")
@@ -116,7 +115,7 @@ def list_plugins(args: argparse.Namespace) -> int:
         width = max([len(e.name) for e in entries] + [len(f.name) for f in failures] + [4])
         origin_width = max([len(e.origin) for e in entries] + [6])
         for entry in entries:
-            cls = entry_class(entry)
+            cls = entry.cls
             print(
                 f"  {entry.name:<{width}}  v{cls.version:<3} {entry.origin:<{origin_width}}"
                 f"  {cls.info.description}"
@@ -133,13 +132,12 @@ def show_plugin(args: argparse.Namespace) -> int:
 
     from bench.contracts.config import config_to_dict
     from bench.contracts.plugins import REGISTRIES
-    from bench.plan.choice import entry_class
 
     kind = args.kind if args.kind in REGISTRIES else f"{args.kind}s"
     if kind not in REGISTRIES:
         raise UsageError(f"Unknown kind '{args.kind}'; choose from {', '.join(REGISTRIES)}.")
     entry = REGISTRIES[kind].get(args.name)
-    cls = entry_class(entry)
+    cls = entry.cls
     print(f"{entry.name} ({kind[:-1]}, v{cls.version}, {entry.origin}): {cls.info.display}")
     print(f"  {cls.info.description}")
     for label, text in (("cite", cls.info.cite), ("url", cls.info.url)):

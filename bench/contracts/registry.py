@@ -33,11 +33,11 @@ AUTOLOAD_OFF = "BENCH_DISABLE_PLUGIN_AUTOLOAD"
 
 
 @dataclass(frozen=True)
-class Entry:
+class Entry(Generic[T]):
     """A registered plugin: its name, class and where it came from."""
 
     name: str
-    cls: type
+    cls: T
     origin: str  # "builtin:attacks/pgd.py" or "dist:bench-foo==0.3"
 
 
@@ -59,7 +59,7 @@ class Registry(Generic[T]):
         self.group = f"bench.{self.plural}"
         self.base = base
         self.builtin = builtin
-        self._entries: dict[str, Entry] = {}
+        self._entries: dict[str, Entry[T]] = {}
         self._pending: dict[str, importlib.metadata.EntryPoint] = {}
         self._failures: dict[str, Failure] = {}
         self._discovered = False
@@ -73,7 +73,7 @@ class Registry(Generic[T]):
 
         return decorator
 
-    def get(self, name: str) -> Entry:
+    def get(self, name: str) -> Entry[T]:
         """The entry for `name`; unknown names raise with "did you mean" hints."""
         self._discover()
         if name in self._pending:
@@ -97,7 +97,7 @@ class Registry(Generic[T]):
         self._discover()
         return sorted(set(self._entries) | set(self._pending))
 
-    def entries(self) -> list[Entry]:
+    def entries(self) -> list[Entry[T]]:
         """Every plugin, imported; entry points that fail to import move to `failures()`."""
         self._discover()
         for name in list(self._pending):
@@ -119,7 +119,7 @@ class Registry(Generic[T]):
         finally:
             self._entries, self._pending, self._failures = saved
 
-    def _add(self, name: str, cls: type, origin: str) -> None:
+    def _add(self, name: str, cls: T, origin: str) -> None:
         self._validate(name, cls)
         existing = self._entries.get(name)
         if existing is not None:
@@ -131,7 +131,7 @@ class Registry(Generic[T]):
             )
         self._entries[name] = Entry(name, cls, origin)
 
-    def _validate(self, name: str, cls: type) -> None:
+    def _validate(self, name: str, cls: T) -> None:
         problems = []
         if not NAME_PATTERN.match(name):
             problems.append(f"the name must match {NAME_PATTERN.pattern}")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from bench.contracts.config import config_to_dict
-from bench.contracts.plugins import ATTACKS, DATASETS, DEFENSES, METHODS, TEXT_ENCODERS, Plugin
-from bench.contracts.registry import Entry, Registry
-
-P = TypeVar("P", bound=type)
+from bench.contracts.plugins import ATTACKS, DATASETS, DEFENSES, METHODS, TEXT_ENCODERS
+from bench.contracts.registry import Registry
 
 KINDS: dict[str, Registry[Any]] = {
     "method": METHODS,
@@ -18,18 +16,6 @@ KINDS: dict[str, Registry[Any]] = {
     "defense": DEFENSES,
     "text_encoder": TEXT_ENCODERS,
 }
-
-
-def plugin_class(registry: Registry[P], name: str) -> P:
-    """The class registered under `name`, typed as its registry's kind of plugin: registration
-    admits subclasses of the registry's base only, which an entry's plain `type` does not say."""
-    return cast(P, registry.get(name).cls)
-
-
-def entry_class(entry: Entry) -> type[Plugin[Any]]:
-    """An entry's class as a plugin, for code that works across kinds: every registry's base is
-    a `Plugin`."""
-    return cast("type[Plugin[Any]]", entry.cls)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bench.contracts.hashing import canonical_json
 from bench.contracts.plugins import ATTACKS, METHODS, TEXT_ENCODERS
 from bench.contracts.releases import PretrainingCorpus, Release
 from bench.plan.cells import Cell, evaluation_data
-from bench.plan.choice import Choice, plugin_class
+from bench.plan.choice import Choice
 from bench.plan.corpus import Corpus
 from bench.plan.training import Training
 
@@ -113,16 +113,16 @@ class Resolver:
         simply white-box), and its text encoder, configured as the cell's teacher when they
         share a name.
         """
-        if plugin_class(ATTACKS, attack.name).access != "transfer":
+        if ATTACKS.get(attack.name).cls.access != "transfer":
             return None
         source = attack.config.source
         if source == training.method.name:
             return training
-        config = plugin_class(METHODS, source).Config()
+        config = METHODS.get(source).cls.Config()
         encoder = config.text_encoder
         teacher = training.teacher
         if teacher.name != encoder:
-            teacher = Choice("text_encoder", encoder, plugin_class(TEXT_ENCODERS, encoder).Config())
+            teacher = Choice("text_encoder", encoder, TEXT_ENCODERS.get(encoder).cls.Config())
         return self.training(
             Choice("method", source, config),
             teacher,

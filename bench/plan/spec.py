@@ -31,7 +31,7 @@ from bench.contracts.plugins import METHODS, Plugin
 from bench.contracts.releases import MINIATURE, release_of
 from bench.data.classes import RELATIVE, SUBSETS
 from bench.plan.cells import DEFAULT_CLASSES, Cell
-from bench.plan.choice import KINDS, Choice, entry_class, plugin_class
+from bench.plan.choice import KINDS, Choice
 from bench.plan.corpus import DEFAULT_CORPUS, TEXT_SOURCES, Corpus
 from bench.plan.resolve import Resolver
 from bench.plan.training import Training
@@ -70,7 +70,7 @@ def resolve(
     name = entry["name"]
     if not isinstance(name, str):
         raise SpecError(f"{where}: 'name' must be a plugin name, not {name!r}.")
-    cls = entry_class(KINDS[kind].get(name))
+    cls = KINDS[kind].get(name).cls
     label = f"{kind} '{name}'"
     preset = entry.get("preset")
     if preset is not None and not isinstance(preset, str):
@@ -303,7 +303,7 @@ def single_cell_spec(
 def _method_teacher(method: str, settings: Sequence[str], weights: str = MINIATURE) -> str:
     """The text encoder a method will use: its default (or its release's), unless
     `--set method.text_encoder=...`."""
-    cls = plugin_class(METHODS, method)
+    cls = METHODS.get(method).cls
     config = (
         cls.Config() if weights == MINIATURE else release_of(cls.releases, weights, method).config
     )
@@ -352,7 +352,7 @@ def _methods(entries: Any, where: str) -> list[tuple[Choice, WeightsSource]]:
 
 
 def _fields(kind: str, name: str) -> set[str]:
-    return {f.name for f in dataclasses.fields(entry_class(KINDS[kind].get(name)).Config)}
+    return {f.name for f in dataclasses.fields(KINDS[kind].get(name).cls.Config)}
 
 
 def _choices(kind: str, entries: Iterable[Any], where: str) -> list[Choice]:

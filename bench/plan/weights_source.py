@@ -10,7 +10,6 @@ from typing import Any
 from bench.contracts.errors import SpecError
 from bench.contracts.plugins import METHODS
 from bench.contracts.releases import MINIATURE, Release, release_of
-from bench.plan.choice import plugin_class
 
 WEIGHTS_KEYS = {"weights", "checkpoint", "trust_pickle", "training_processes"}
 
@@ -43,7 +42,7 @@ def weights_source(entry: Mapping[str, Any], where: str) -> WeightsSource:
         raise SpecError(f"{where}: 'trust_pickle' must be true or false.")
     if not isinstance(entry.get("name"), str):
         return WeightsSource()  # `resolve` says what is wrong with the name
-    cls = plugin_class(METHODS, entry["name"])
+    cls = METHODS.get(entry["name"]).cls
     if weights == MINIATURE:
         if not cls.miniature:
             raise SpecError(

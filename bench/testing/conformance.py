@@ -33,7 +33,6 @@ from bench.contracts.randomness import SampleStreams
 from bench.contracts.registry import NAME_PATTERN
 from bench.contracts.train_context import TrainContext
 from bench.evaluation.threat import check_threat_model
-from bench.plan.choice import entry_class, plugin_class
 from bench.testing.public_formats import (
     write_modelnet40_h5,
     write_objaverse_lvis_openshape,
@@ -50,7 +49,7 @@ def smoke_config(cls: type[Plugin[Any]]) -> Any:
 
 def smoke_params(kind: str, name: str) -> dict[str, Any]:
     """The smoke config as spec params: only the values that differ from the defaults."""
-    cls = entry_class(REGISTRIES[kind].get(name))
+    cls = REGISTRIES[kind].get(name).cls
     smoke, defaults = config_to_dict(smoke_config(cls)), config_to_dict(cls.Config())
     return {key: value for key, value in smoke.items() if value != defaults[key]}
 
@@ -62,7 +61,7 @@ def smoke_flags(kind: str, name: str) -> list[str]:
 
 def check_metadata(kind: str, name: str) -> None:
     """Name, docstring, one-line description, version, and a Config that round-trips."""
-    cls = entry_class(REGISTRIES[kind].get(name))
+    cls = REGISTRIES[kind].get(name).cls
     assert NAME_PATTERN.match(name)
     assert (cls.__doc__ or "").strip(), f"{name} needs a docstring"
     assert cls.info.description and "\n" not in cls.info.description
@@ -79,7 +78,7 @@ def check_metadata(kind: str, name: str) -> None:
 def check_method(name: str) -> None:
     """Finite logits, determinism, input gradients, and a training run that reloads strictly
     (for a method with a miniature recipe)."""
-    cls = plugin_class(METHODS, name)
+    cls = METHODS.get(name).cls
     method = cls(smoke_config(cls))
     embed_dim = 16
     names = tuple(f"class {i}" for i in range(4))
@@ -136,7 +135,7 @@ def _check_noise_stream(name: str, encoder: torch.nn.Module, x: torch.Tensor, di
 def check_attack(name: str) -> None:
     """Budget respected, input untouched, dtype/device kept, randomness only from the generator,
     a zero budget changes nothing, and every query of a stochastic victim averages its draws."""
-    cls = plugin_class(ATTACKS, name)
+    cls = ATTACKS.get(name).cls
     attack = cls(smoke_config(cls))
     victim = ToyVictim(seed=0)
     points, labels = toy_clouds(4, 128, seed=1)
@@ -243,7 +242,7 @@ STAND_INS: dict[str, Callable[..., Path]] = {
 def check_dataset(name: str) -> None:
     """Deterministic loads, labels in range, unique ids, a stable fingerprint; a dataset read
     from files is checked on a stand-in written in its published layout."""
-    cls = plugin_class(DATASETS, name)
+    cls = DATASETS.get(name).cls
     config = smoke_config(cls)
     if name in STAND_INS:
         with tempfile.TemporaryDirectory() as directory:
@@ -271,7 +270,7 @@ def check_defense(name: str) -> None:
     """Batch and channels kept, finite, input untouched; deterministic unless randomized, and
     then reproducible from its generator and batch-invariant with per-sample streams; a usable
     gradient (its own, or its BPDA surrogate's)."""
-    cls = plugin_class(DEFENSES, name)
+    cls = DEFENSES.get(name).cls
     defense = cls(smoke_config(cls))
     points, _ = toy_clouds(4, 256, seed=2)
     original = points.clone()
@@ -296,7 +295,7 @@ def check_defense(name: str) -> None:
 
 def check_text_encoder(name: str) -> None:
     """Finite embeddings of a fixed width, deterministic, with a weights-bound identity."""
-    cls = plugin_class(TEXT_ENCODERS, name)
+    cls = TEXT_ENCODERS.get(name).cls
     if name in TEXT_STAND_INS:  # reads a published file: checked on a stand-in of it
         with tempfile.TemporaryDirectory() as directory:
             _check_text_encoder(name, TEXT_STAND_INS[name](cls, Path(directory)))
