@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -167,7 +168,7 @@ class APGD(Attack[APGDConfig]):
         cite="Croce and Hein, Reliable evaluation of adversarial robustness with an ensemble"
         " of diverse parameter-free attacks, ICML 2020",
     )
-    presets = {
+    presets: ClassVar[Mapping[str, APGDConfig]] = {
         "paper": APGDConfig(norm="linf", eps=0.05, steps=100, loss="ce", restarts=1),
         "paper_targeted": APGDConfig(
             norm="linf", eps=0.05, steps=100, loss="dlr", targeted=True, target_classes=9

@@ -8,9 +8,9 @@ point-addition attack, which optimises added points instead of a perturbation.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -137,7 +137,7 @@ class CW(Attack[CWConfig]):
         description="C&W (Xiang et al.): margin loss plus a binary-searched global L2 penalty.",
         cite="Xiang et al., Generating 3D Adversarial Point Clouds, CVPR 2019",
     )
-    presets = {"paper": CWConfig(binary_steps=10, steps=500)}
+    presets: ClassVar[Mapping[str, CWConfig]] = {"paper": CWConfig(binary_steps=10, steps=500)}
     smoke = CWConfig(binary_steps=2, steps=4)
 
     def threat_model(self) -> ThreatModel:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -126,7 +127,7 @@ class KNNAttack(Attack[KNNConfig]):
         description="C&W margin with Chamfer and kNN-outlier penalties, per-point clip 0.1.",
         cite="Tsai et al., Robust Adversarial Objects against Deep Learning Models, AAAI 2020",
     )
-    presets = {"paper": KNNConfig(steps=2500)}
+    presets: ClassVar[Mapping[str, KNNConfig]] = {"paper": KNNConfig(steps=2500)}
     smoke = KNNConfig(steps=8)
 
     def threat_model(self) -> ThreatModel:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -114,7 +115,7 @@ class PGD(Attack[PGDConfig]):
         cite="Madry et al., Towards Deep Learning Models Resistant to Adversarial Attacks,"
         " ICLR 2018",
     )
-    presets = {
+    presets: ClassVar[Mapping[str, PGDConfig]] = {
         "paper": PGDConfig(norm="linf", eps=0.05, steps=200, step_size=0.005, random_start=True),
     }
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from attacks.cw import INIT_SCALE, Schedule, check_search_settings, penalised_search
 from bench.contracts.errors import ConfigError
@@ -143,7 +144,7 @@ class PointAdd(Attack[PointAddConfig]):
         description="Point addition (Xiang et al.): independent points or clusters, penalised.",
         cite="Xiang et al., Generating 3D Adversarial Point Clouds, CVPR 2019",
     )
-    presets = {
+    presets: ClassVar[Mapping[str, PointAddConfig]] = {
         "paper": PointAddConfig(points=512, binary_steps=10, steps=500),
         "paper_cluster": PointAddConfig(
             points=96, distance="cluster", clusters=3, binary_steps=5, steps=500

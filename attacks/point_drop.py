@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -93,7 +94,9 @@ class PointDrop(Attack[PointDropConfig]):
         description="Iteratively removes the points with the highest gradient saliency score.",
         cite="Zheng et al., PointCloud Saliency Maps, ICCV 2019",
     )
-    presets = {"paper": PointDropConfig(points=200, per_round=5, alpha=1.0)}
+    presets: ClassVar[Mapping[str, PointDropConfig]] = {
+        "paper": PointDropConfig(points=200, per_round=5, alpha=1.0)
+    }
     smoke = PointDropConfig(points=16, per_round=4)
 
     def threat_model(self) -> ThreatModel:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -130,7 +131,9 @@ class RandomSearch(Attack[RandomSearchConfig]):
         cite="Andriushchenko et al., Square Attack: a query-efficient black-box adversarial"
         " attack via random search, ECCV 2020",
     )
-    presets = {"paper": RandomSearchConfig(norm="linf", eps=0.05, steps=5000)}
+    presets: ClassVar[Mapping[str, RandomSearchConfig]] = {
+        "paper": RandomSearchConfig(norm="linf", eps=0.05, steps=5000)
+    }
     smoke = RandomSearchConfig(steps=50)  # 200 queries of 16 draws take seconds on a CPU
 
     def threat_model(self) -> ThreatModel:
