@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -13,6 +14,7 @@ from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, T
 if TYPE_CHECKING:
     import torch
 
+    from bench.adversarial.skeleton import Best
     from bench.contracts.randomness import RandomSource
     from bench.contracts.victim import Victim
 
@@ -166,7 +168,7 @@ class APGD(Attack[APGDConfig]):
         cite="Croce and Hein, Reliable evaluation of adversarial robustness with an ensemble"
         " of diverse parameter-free attacks, ICML 2020",
     )
-    presets = {
+    presets: ClassVar[Mapping[str, APGDConfig]] = {
         "paper": APGDConfig(norm="linf", eps=0.05, steps=100, loss="ce", restarts=1),
         "paper_targeted": APGDConfig(
             norm="linf", eps=0.05, steps=100, loss="dlr", targeted=True, target_classes=9
@@ -186,26 +188,21 @@ class APGD(Attack[APGDConfig]):
         import torch
 
         from bench.adversarial.balls import random_start
-        from bench.adversarial.losses import cross_entropy
-        from bench.adversarial.eot import resolve_draws
+        from bench.adversarial.skeleton import Best, Iterate, open_attack
 
         config = self.config
-        draws = resolve_draws(config.eot_draws, victim)
-        clean = points.detach()
-        with torch.no_grad():
-            logits = victim.sample(clean, draws)
+        opening = open_attack(victim, points, labels, generator, config.eot_draws, confirm=True)
+        clean, logits = opening.clean, opening.logits
         classes = logits.shape[-1]
         _check_classes(config, classes)
-        best = _judge(victim, clean.clone(), logits, labels, 0)  # updated in place
-        stats = {"loss_start": cross_entropy(logits, labels)}
+        stats = opening.stats()
         targets = _top_targets(logits, labels, config) if config.targeted else None
         if config.targeted:
             stats["run_target"] = torch.full_like(labels, -1)
         if config.eps == 0 or config.steps == 0:
-            stats["loss_final"] = best.loss.clone()
-            stats["success_step"] = best.success_step
-            return AttackOutput(points=clean.clone(), gradient_queries=0, stats=stats)
+            return opening.unchanged(stats)
 
+        best = Best(Iterate(clean, opening.loss, opening.loss, opening.success), step=0)
         runs = targets.shape[1] if targets is not None else 1
         for index in range(runs):
             target = targets[:, index] if targets is not None else None
@@ -213,7 +210,7 @@ class APGD(Attack[APGDConfig]):
                 # Drawn for the whole batch, so that each sample's stream advances alike.
                 start = random_start(clean[..., :3], config.norm, config.eps, generator)
                 fooled_before = best.success.clone()
-                _run(victim, clean, labels, target, start, best, config, draws)
+                _run(victim, clean, labels, target, start, best, config, opening.draws)
                 if target is not None:
                     newly = best.success & ~fooled_before
                     stats["run_target"][newly] = target[newly]
@@ -221,7 +218,7 @@ class APGD(Attack[APGDConfig]):
         stats["success_step"] = best.success_step
         return AttackOutput(
             points=best.points,
-            gradient_queries=config.steps * config.restarts * runs * draws,
+            gradient_queries=config.steps * config.restarts * runs * opening.draws,
             stats=stats,
         )
 
@@ -245,39 +242,6 @@ def _top_targets(logits: torch.Tensor, labels: torch.Tensor, config: APGDConfig)
     others = mean.scatter(-1, labels.unsqueeze(-1), float("-inf"))
     count = min(config.target_classes, mean.shape[-1] - 1)
     return others.topk(count, dim=-1).indices
-
-
-class _Best(NamedTuple):
-    """Each sample's cloud to return: its first misclassified iterate, else the highest score.
-
-    Updated in place by `_keep`: it belongs to one attack run alone.
-    """
-
-    points: torch.Tensor
-    loss: torch.Tensor  # cross-entropy toward the label
-    success: torch.Tensor
-    success_step: torch.Tensor  # -1: never misclassified
-
-
-def _judge(
-    victim: Victim, points: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, step: int
-) -> _Best:
-    """An iterate's scores and verdict (`fooled`: a quorum of the draws of its logits,
-    confirmed by a fresh vote of a stochastic victim)."""
-    import torch
-
-    from bench.adversarial.losses import cross_entropy, fooled
-
-    success = victim.confirm(points, labels, False, fooled(logits, labels, targeted=False))
-    return _Best(points, cross_entropy(logits, labels), success, torch.where(success, step, -1))
-
-
-def _keep(best: _Best, rows: torch.Tensor, new: _Best) -> None:
-    """Replace `best` at `rows` (samples not yet fooled) where the iterate `new` is better."""
-    take = new.success | (new.loss > best.loss[rows])
-    chosen = rows[take]
-    for field, value in zip(best, new, strict=True):
-        field[chosen] = value[take]
 
 
 def _objective(
@@ -339,7 +303,7 @@ def _run(
     labels: torch.Tensor,
     target: torch.Tensor | None,
     start: torch.Tensor,
-    best: _Best,
+    best: Best,
     config: APGDConfig,
     draws: int,
 ) -> None:
@@ -351,8 +315,10 @@ def _run(
     import torch
 
     from bench.adversarial.balls import compose
+    from bench.adversarial.losses import cross_entropy
+    from bench.adversarial.skeleton import Iterate, verdict
 
-    rows = torch.nonzero(~best.success).squeeze(1)
+    rows = best.standing()
     state: _State | None = None
     marks = set(checkpoints(config.steps))
     last_mark = 0
@@ -366,8 +332,10 @@ def _run(
             delta = delta.detach().requires_grad_(not final)
             adversarial = compose(clean[rows], delta)
             logits = victim.sample(adversarial, draws)
-            current = _judge(victim, adversarial.detach(), logits.detach(), labels[rows], step)
-        _keep(best, rows, current)
+            success = verdict(victim, adversarial.detach(), logits.detach(), labels[rows], False)
+        loss = cross_entropy(logits.detach(), labels[rows])
+        current = Iterate(adversarial.detach(), loss, loss, success)
+        best.update(current, step, rows)
         if final:
             return
         objective = _objective(logits.detach(), labels[rows], part_target, config.loss)

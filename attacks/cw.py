@@ -8,9 +8,9 @@ point-addition attack, which optimises added points instead of a perturbation.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -18,6 +18,7 @@ from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, T
 if TYPE_CHECKING:
     import torch
 
+    from bench.adversarial.skeleton import Best
     from bench.contracts.randomness import RandomSource
     from bench.contracts.victim import Victim
 
@@ -136,7 +137,7 @@ class CW(Attack[CWConfig]):
         description="C&W (Xiang et al.): margin loss plus a binary-searched global L2 penalty.",
         cite="Xiang et al., Generating 3D Adversarial Point Clouds, CVPR 2019",
     )
-    presets = {"paper": CWConfig(binary_steps=10, steps=500)}
+    presets: ClassVar[Mapping[str, CWConfig]] = {"paper": CWConfig(binary_steps=10, steps=500)}
     smoke = CWConfig(binary_steps=2, steps=4)
 
     def threat_model(self) -> ThreatModel:
@@ -152,34 +153,24 @@ class CW(Attack[CWConfig]):
         import torch
 
         from bench.adversarial.balls import compose
-        from bench.adversarial.losses import cross_entropy, fooled, random_targets
+        from bench.adversarial.skeleton import open_attack
         from bench.contracts.randomness import randn
-        from bench.adversarial.eot import resolve_draws
 
         config = self.config
-        draws = resolve_draws(config.eot_draws, victim)
-        clean = points.detach()
-        with torch.no_grad():
-            logits = victim.sample(clean, draws)
-        classes = labels
-        stats: dict[str, torch.Tensor] = {}
-        if config.targeted:
-            classes = random_targets(labels, logits.shape[-1], generator)
-            stats["target"] = classes
-        stats["loss_start"] = cross_entropy(logits, classes)
-        success = fooled(logits, classes, config.targeted)
-        stats["loss_final"] = stats["loss_start"].clone()
-        stats["success"] = success.clone()
+        start = open_attack(victim, points, labels, generator, config.eot_draws, config.targeted)
+        clean, stats = start.clean, start.stats()
+        stats["loss_final"] = start.loss.clone()
+        stats["success"] = start.success.clone()
         stats["lambda_final"] = clean.new_full((len(clean),), config.initial_lambda)
         result = clean.clone()
-        rows = (~success).nonzero().flatten()
+        rows = start.standing()
         if config.steps == 0 or not len(rows):
             return AttackOutput(points=result, gradient_queries=0, stats=stats)
 
         part = clean[rows]
         xyz = clean[..., :3]
 
-        def start() -> torch.Tensor:
+        def begin() -> torch.Tensor:
             noise = randn(generator, len(clean), *xyz.shape[1:], dtype=xyz.dtype, device=xyz.device)
             return INIT_SCALE * noise[rows]
 
@@ -195,15 +186,17 @@ class CW(Attack[CWConfig]):
             config.max_lambda,
             config.targeted,
         )
-        found = penalised_search(victim, schedule, start, build, classes[rows], draws, rows)
+        found, weight = penalised_search(
+            victim, schedule, begin, build, start.classes[rows], start.draws, rows
+        )
         with torch.no_grad():
-            result[rows] = compose(part, found.variable)
+            result[rows] = compose(part, found.points)
         stats["loss_final"][rows] = found.loss
         stats["success"][rows] = found.success
-        stats["lambda_final"][rows] = found.weight.to(clean.dtype)
+        stats["lambda_final"][rows] = weight.to(clean.dtype)
         return AttackOutput(
             points=result,
-            gradient_queries=config.binary_steps * config.steps * draws,
+            gradient_queries=config.binary_steps * config.steps * start.draws,
             stats=stats,
         )
 
@@ -220,17 +213,6 @@ class Schedule(NamedTuple):
     targeted: bool
 
 
-class Found(NamedTuple):
-    """Each searched sample's kept iterate: the smallest-penalty success, else the lowest margin."""
-
-    variable: torch.Tensor  # what was optimised (a perturbation, added points)
-    penalty: torch.Tensor  # the distance the objective weighs by lambda
-    success: torch.Tensor
-    margin: torch.Tensor  # the margin loss (mean over draws)
-    loss: torch.Tensor  # cross-entropy toward the label (untargeted) or the target
-    weight: torch.Tensor  # the lambda it was optimised under
-
-
 def penalised_search(
     victim: Victim,
     schedule: Schedule,
@@ -239,7 +221,7 @@ def penalised_search(
     classes: torch.Tensor,
     draws: int,
     rows: torch.Tensor,
-) -> Found:
+) -> tuple[Best, torch.Tensor]:
     """Minimise margin + lambda * penalty by Adam, binary-searching lambda per sample.
 
     `start()` gives a fresh variable for the `rows` (positions in the attacked batch) at every
@@ -248,17 +230,22 @@ def penalised_search(
     element, so every sample follows its own optimisation whatever the batch. Iterate k of a
     binary step (k = 0 is its start, k = steps the one after the last update) is judged on the
     forward pass that also gives its gradient, so judging costs one extra forward per step.
+
+    Returns each searched sample's kept iterate (`Best`: the smallest-penalty success, else the
+    lowest margin; its points are the variable) and the lambda it was optimised under.
     """
     import torch
 
     from bench.adversarial.losses import cross_entropy, fooled, margin
+    from bench.adversarial.skeleton import Best, Iterate
 
     count = len(rows)
     options = {"dtype": torch.float64, "device": rows.device}
     weight = torch.full((count,), schedule.initial_lambda, **options)
     lower = torch.zeros(count, **options)
     upper = torch.full((count,), schedule.max_lambda, **options)
-    found: Found | None = None
+    found: Best | None = None
+    found_weight = weight
     for _ in range(schedule.binary_steps):
         variable = start().detach().requires_grad_(True)
         optimiser = torch.optim.Adam([variable], lr=schedule.lr)
@@ -271,15 +258,17 @@ def penalised_search(
                 loss = margin(logits, classes, schedule.targeted, schedule.kappa)
                 objective = (loss + weight.to(penalty.dtype) * penalty).sum()
             with torch.no_grad():
-                current = Found(
-                    variable.detach().clone(),
-                    penalty.detach(),
-                    fooled(logits, classes, schedule.targeted),
-                    loss.detach(),
-                    cross_entropy(logits, classes),
-                    weight,
+                current = Iterate(
+                    points=variable.detach(),
+                    loss=cross_entropy(logits, classes),
+                    score=-loss.detach(),
+                    success=fooled(logits, classes, schedule.targeted),
+                    penalty=penalty.detach(),
                 )
-                found = current if found is None else _keep_best(found, current)
+                if found is None:
+                    found = Best(current, step)
+                else:
+                    found_weight = torch.where(found.update(current, step), weight, found_weight)
                 succeeded |= current.success
             if last:
                 break
@@ -290,18 +279,4 @@ def penalised_search(
         upper = torch.where(succeeded, upper, torch.minimum(upper, weight))
         weight = (lower + upper) / 2
     assert found is not None
-    return found
-
-
-def _keep_best(best: Found, new: Found) -> Found:
-    """Per sample: a success of smaller penalty, or while none, a lower margin (ties: `best`)."""
-    import torch
-
-    take = (new.success & (~best.success | (new.penalty < best.penalty))) | (
-        ~new.success & ~best.success & (new.margin < best.margin)
-    )
-    wide = take.view(-1, *([1] * (best.variable.dim() - 1)))
-    return Found(
-        torch.where(wide, new.variable, best.variable),
-        *(torch.where(take, n, b) for n, b in zip(new[1:], best[1:], strict=True)),
-    )
+    return found, found_weight

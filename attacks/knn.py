@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -15,6 +16,7 @@ NEIGHBOUR_REFRESH = 10
 if TYPE_CHECKING:
     import torch
 
+    from bench.adversarial.skeleton import Best, Iterate
     from bench.contracts.randomness import RandomSource
     from bench.contracts.victim import Victim
 
@@ -125,7 +127,7 @@ class KNNAttack(Attack[KNNConfig]):
         description="C&W margin with Chamfer and kNN-outlier penalties, per-point clip 0.1.",
         cite="Tsai et al., Robust Adversarial Objects against Deep Learning Models, AAAI 2020",
     )
-    presets = {"paper": KNNConfig(steps=2500)}
+    presets: ClassVar[Mapping[str, KNNConfig]] = {"paper": KNNConfig(steps=2500)}
     smoke = KNNConfig(steps=8)
 
     def threat_model(self) -> ThreatModel:
@@ -141,8 +143,7 @@ class KNNAttack(Attack[KNNConfig]):
         import torch
 
         from bench.adversarial.distances import knn_outlier_penalty, nearest_squared
-        from bench.adversarial.losses import random_targets
-        from bench.adversarial.eot import resolve_draws
+        from bench.adversarial.skeleton import open_attack
 
         config = self.config
         if points.shape[1] <= config.knn_k:
@@ -150,34 +151,27 @@ class KNNAttack(Attack[KNNConfig]):
                 f"kNN attack knn_k ({config.knn_k}) must be smaller than the cloud size"
                 f" ({points.shape[1]} points)."
             )
-        draws = resolve_draws(config.eot_draws, victim)
-        clean = points.detach()
-        classes = labels
-        stats: dict[str, torch.Tensor] = {}
-        if config.targeted:
-            classes = random_targets(labels, len(victim.class_names), generator)
-            stats["target"] = classes
+        start = open_attack(victim, points, labels, generator, config.eot_draws, config.targeted)
+        clean, stats = start.clean, start.stats()
         steps = config.steps if config.eps > 0 else 0
-        with torch.no_grad():
-            best = _judge(clean, victim.sample(clean, draws), clean, classes, config, 0)
-        stats["loss_start"] = best.loss
+        result = clean.clone()
+        stats["loss_final"] = start.loss.clone()
+        stats["success_step"] = torch.where(start.success, 0, -1)
         # A sample fooled as it is keeps its clean cloud (Chamfer 0 cannot be beaten).
-        active = (~best.success).nonzero().flatten()
+        active = start.standing()
         if steps and len(active):
             with victim.rows(active):
-                found = _optimise(victim, clean[active], classes[active], config, draws, steps)
-            best = _Iterate(*(b.clone() for b in best))
-            for field, part in zip(best, found, strict=True):
-                field[active] = part.detach().to(field.dtype)
-        stats["loss_final"] = best.loss
-        stats["success_step"] = best.success_step
+                found = _optimise(
+                    victim, clean[active], start.classes[active], config, start.draws, steps
+                )
+            result[active] = found.points
+            stats["loss_final"][active] = found.loss
+            stats["success_step"][active] = found.success_step
         with torch.no_grad():  # exact, where the steps measured to neighbours found earlier
-            xyz = best.points[..., :3]
+            xyz = result[..., :3]
             stats["chamfer_sum"] = nearest_squared(xyz, clean[..., :3]).sum(dim=1)
             stats["knn_penalty"] = knn_outlier_penalty(xyz, config.knn_k, config.knn_alpha)
-        return AttackOutput(
-            points=best.points.detach(), gradient_queries=steps * draws, stats=stats
-        )
+        return AttackOutput(points=result, gradient_queries=steps * start.draws, stats=stats)
 
 
 def _optimise(
@@ -187,29 +181,30 @@ def _optimise(
     config: KNNConfig,
     draws: int,
     steps: int,
-) -> _Iterate:
+) -> Best:
     """Adam on the displacement of these clouds, clipped per point; each one's best iterate."""
     import torch
 
     from bench.adversarial.balls import compose, project
+    from bench.adversarial.skeleton import kept
 
     delta = torch.zeros_like(clean[..., :3])
     adam = _Adam(delta, config.lr)
-    best: _Iterate | None = None
+    best: Best | None = None
     neighbours: _Neighbours | None = None
     for step in range(steps + 1):
         last = step == steps
         with torch.set_grad_enabled(not last):
             delta.requires_grad_(not last)
             adversarial = compose(clean, delta)
-            if step % NEIGHBOUR_REFRESH == 0:
+            if neighbours is None or step % NEIGHBOUR_REFRESH == 0:
                 neighbours = _Neighbours.search(adversarial[..., :3], clean[..., :3], config)
             logits = victim.sample(adversarial, draws)
-            current = _judge(adversarial, logits, clean, classes, config, step, neighbours)
-        best = current if best is None else _keep_best(best, current)
+            current, objective = _judge(adversarial, logits, clean, classes, config, neighbours)
+        best = kept(best, current, step)
         if last:
             break
-        (gradient,) = torch.autograd.grad(current.objective.sum(), delta)
+        (gradient,) = torch.autograd.grad(objective.sum(), delta)
         with torch.no_grad():
             delta = project(adam.step(delta.detach(), gradient), "point_l2", config.eps)
     assert best is not None
@@ -251,66 +246,34 @@ class _Neighbours(NamedTuple):
         return cls(nearest_index(xyz, clean), own_neighbours(xyz, config.knn_k))
 
 
-class _Iterate(NamedTuple):
-    """One iterate per sample, or each sample's best so far."""
-
-    points: torch.Tensor
-    loss: torch.Tensor  # cross-entropy toward the label (untargeted) or the target
-    objective: torch.Tensor  # what Adam minimises (carries the graph on a fresh iterate)
-    chamfer: torch.Tensor  # sum of squared nearest-clean-point distances
-    success: torch.Tensor
-    success_step: torch.Tensor  # first iterate judged a success (0: the clean cloud), -1 if none
-
-
 def _judge(
     adversarial: torch.Tensor,
     logits: torch.Tensor,
     clean: torch.Tensor,
     classes: torch.Tensor,
     config: KNNConfig,
-    step: int,
-    neighbours: _Neighbours | None = None,
-) -> _Iterate:
-    """The objective (differentiable), its terms and the verdict of one iterate; the penalties
-    measure to `neighbours` when given, else to the exact nearest points."""
-    import torch
-
+    neighbours: _Neighbours,
+) -> tuple[Iterate, torch.Tensor]:
+    """One iterate as judged (its Chamfer sum the penalty that ranks successes, its objective
+    negated the score that ranks failures), and the objective Adam minimises (differentiable).
+    The penalties measure to `neighbours`."""
     from bench.adversarial.distances import knn_outlier_penalty, nearest_squared
     from bench.adversarial.losses import cross_entropy, fooled, margin
+    from bench.adversarial.skeleton import Iterate
 
     xyz = adversarial[..., :3]
-    clean_index, own_index = neighbours if neighbours is not None else (None, None)
-    chamfer = nearest_squared(xyz, clean[..., :3], index=clean_index).sum(dim=1)
-    knn = knn_outlier_penalty(xyz, config.knn_k, config.knn_alpha, index=own_index)
+    chamfer = nearest_squared(xyz, clean[..., :3], index=neighbours.clean).sum(dim=1)
+    knn = knn_outlier_penalty(xyz, config.knn_k, config.knn_alpha, index=neighbours.own)
     objective = (
         margin(logits, classes, config.targeted, config.kappa)
         + config.chamfer_weight * chamfer
         + config.knn_weight * knn
     )
-    success = fooled(logits.detach(), classes, config.targeted)
-    return _Iterate(
+    current = Iterate(
         points=adversarial.detach(),
         loss=cross_entropy(logits.detach(), classes),
-        objective=objective,
-        chamfer=chamfer.detach(),
-        success=success,
-        success_step=torch.where(success, step, -1),
+        score=-objective.detach(),
+        success=fooled(logits.detach(), classes, config.targeted),
+        penalty=chamfer.detach(),
     )
-
-
-def _keep_best(best: _Iterate, new: _Iterate) -> _Iterate:
-    """Per sample: a success beats a failure; among successes the smaller Chamfer sum wins,
-    among failures the lower objective (ties keep `best`). The first success step is kept."""
-    import torch
-
-    take = (new.success & (~best.success | (new.chamfer < best.chamfer))) | (
-        ~new.success & ~best.success & (new.objective.detach() < best.objective)
-    )
-    return _Iterate(
-        points=torch.where(take[:, None, None], new.points, best.points),
-        loss=torch.where(take, new.loss, best.loss),
-        objective=torch.where(take, new.objective.detach(), best.objective.detach()),
-        chamfer=torch.where(take, new.chamfer, best.chamfer),
-        success=best.success | new.success,
-        success_step=torch.where(best.success, best.success_step, new.success_step),
-    )
+    return current, objective

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -12,6 +13,7 @@ from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, T
 if TYPE_CHECKING:
     import torch
 
+    from bench.adversarial.skeleton import Best, Opening
     from bench.contracts.randomness import RandomSource
     from bench.contracts.victim import Victim
 
@@ -113,7 +115,7 @@ class PGD(Attack[PGDConfig]):
         cite="Madry et al., Towards Deep Learning Models Resistant to Adversarial Attacks,"
         " ICLR 2018",
     )
-    presets = {
+    presets: ClassVar[Mapping[str, PGDConfig]] = {
         "paper": PGDConfig(norm="linf", eps=0.05, steps=200, step_size=0.005, random_start=True),
     }
 
@@ -127,60 +129,36 @@ class PGD(Attack[PGDConfig]):
         labels: torch.Tensor,
         generator: RandomSource,
     ) -> AttackOutput:
-        import torch
-
-        from bench.adversarial.losses import random_targets
-        from bench.adversarial.eot import resolve_draws
+        from bench.adversarial.skeleton import open_attack
 
         config = self.config
-        draws = resolve_draws(config.eot_draws, victim)
-        clean = points.detach()
-        with torch.no_grad():
-            logits = victim.sample(clean, draws)
-        classes = labels
-        stats: dict[str, torch.Tensor] = {}
-        if config.targeted:
-            classes = random_targets(labels, logits.shape[-1], generator)
-            stats["target"] = classes
-        start = _judge(victim, clean, logits, classes, config.targeted, 0)
-        stats["loss_start"] = start.loss
+        start = open_attack(
+            victim, points, labels, generator, config.eot_draws, config.targeted, confirm=True
+        )
+        stats = start.stats()
         if config.eps == 0 or config.steps == 0:
-            stats["loss_final"] = start.loss.clone()
-            stats["success_step"] = start.success_step
-            return AttackOutput(points=clean.clone(), gradient_queries=0, stats=stats)
+            return start.unchanged(stats)
 
-        best: _Result | None = None
+        best: Best | None = None
         for _ in range(config.restarts):
-            best = _restart(victim, clean, classes, config, draws, generator, best)
+            best = _restart(victim, start, config, generator, best)
         assert best is not None
         stats["loss_final"] = best.loss
         stats["success_step"] = best.success_step
         return AttackOutput(
             points=best.points,
-            gradient_queries=config.steps * config.restarts * draws,
+            gradient_queries=config.steps * config.restarts * start.draws,
             stats=stats,
         )
 
 
-class _Result(NamedTuple):
-    """Each sample's best iterate so far, for choosing within and across restarts."""
-
-    points: torch.Tensor
-    loss: torch.Tensor  # cross-entropy toward the label (untargeted) or the target
-    objective: torch.Tensor  # what the attack maximises
-    success: torch.Tensor
-    success_step: torch.Tensor  # first iterate judged a success (0: the start), -1 if none
-
-
 def _restart(
     victim: Victim,
-    clean: torch.Tensor,
-    classes: torch.Tensor,
+    start: Opening,
     config: PGDConfig,
-    draws: int,
     generator: RandomSource,
-    best: _Result | None,
-) -> _Result:
+    best: Best | None,
+) -> Best:
     """One PGD run from a (random) start, updating each sample's best iterate so far.
 
     Iterate k (k = 0 is the start) is judged on the logits of the forward pass that also gives
@@ -191,17 +169,17 @@ def _restart(
     import torch
 
     from bench.adversarial.balls import compose, project, random_start, unit_step
-    from bench.adversarial.losses import cross_entropy_direction
+    from bench.adversarial.losses import cross_entropy, cross_entropy_direction
+    from bench.adversarial.skeleton import Iterate, kept, verdict
 
+    clean, classes, targeted = start.clean, start.classes, config.targeted
     xyz = clean[..., :3]
     if config.random_start:
         delta = random_start(xyz, config.norm, config.eps, generator)
     else:
         delta = torch.zeros_like(xyz)
     alpha = config.alpha()
-    active = torch.arange(len(clean), device=clean.device)
-    if best is not None:
-        active = active[~best.success]
+    active = torch.arange(len(clean), device=clean.device) if best is None else best.standing()
     for step in range(config.steps + 1):
         if not len(active):
             break
@@ -210,77 +188,21 @@ def _restart(
         with torch.set_grad_enabled(not last), victim.rows(active):
             part.requires_grad_(not last)
             adversarial = compose(clean[active], part)
-            logits = victim.sample(adversarial, draws)
-            current = _judge(
-                victim,
-                adversarial.detach(),
-                logits.detach(),
-                classes[active],
-                config.targeted,
-                step,
+            logits = victim.sample(adversarial, start.draws)
+            success = verdict(
+                victim, adversarial.detach(), logits.detach(), classes[active], targeted
             )
-        best = current if best is None else _merge(best, active, current)
+        loss = cross_entropy(logits.detach(), classes[active])
+        current = Iterate(adversarial.detach(), loss, -loss if targeted else loss, success)
+        best = kept(best, current, step, active)
         if last:
             break
-        direction = cross_entropy_direction(logits.detach(), classes[active], config.targeted)
+        direction = cross_entropy_direction(logits.detach(), classes[active], targeted)
         (gradient,) = torch.autograd.grad(logits, part, grad_outputs=direction)
         with torch.no_grad():
             delta[active] = project(
                 part + alpha * unit_step(gradient, config.norm), config.norm, config.eps
             )
-        active = active[~current.success]
+        active = best.standing()
     assert best is not None
     return best
-
-
-def _merge(best: _Result, rows: torch.Tensor, new: _Result) -> _Result:
-    """`best` with its `rows` replaced by the better of them and `new`, an iterate of those rows.
-
-    In place: `best` belongs to this attack run alone, and copying the whole batch at every step
-    would cost more than the step's bookkeeping.
-    """
-    kept = _keep_best(_Result(*(field[rows] for field in best)), new)
-    for field, part in zip(best, kept, strict=True):
-        field[rows] = part
-    return best
-
-
-def _judge(
-    victim: Victim,
-    points: torch.Tensor,
-    logits: torch.Tensor,
-    classes: torch.Tensor,
-    targeted: bool,
-    step: int,
-) -> _Result:
-    """One iterate's loss, objective and verdict (`fooled`: a quorum of its draws, confirmed
-    by a fresh vote of a stochastic victim)."""
-    import torch
-
-    from bench.adversarial.losses import cross_entropy, fooled
-
-    loss = cross_entropy(logits, classes)
-    success = victim.confirm(points, classes, targeted, fooled(logits, classes, targeted))
-    step_index = torch.where(success, step, -1)
-    return _Result(points, loss, -loss if targeted else loss, success, step_index)
-
-
-def _keep_best(best: _Result, new: _Result) -> _Result:
-    """Per sample: the earlier success if any, else the higher objective (ties keep `best`).
-
-    The first success step is the earliest over both.
-    """
-    import torch
-
-    take = (new.success & ~best.success) | (
-        ~new.success & ~best.success & (new.objective > best.objective)
-    )
-    steps = torch.stack([best.success_step, new.success_step])
-    first = torch.where(steps < 0, torch.iinfo(steps.dtype).max, steps).amin(dim=0)
-    return _Result(
-        points=torch.where(take[:, None, None], new.points, best.points),
-        loss=torch.where(take, new.loss, best.loss),
-        objective=torch.where(take, new.objective, best.objective),
-        success=best.success | new.success,
-        success_step=torch.where(best.success | new.success, first, -1),
-    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from attacks.cw import INIT_SCALE, Schedule, check_search_settings, penalised_search
 from bench.contracts.errors import ConfigError
@@ -12,6 +13,7 @@ from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, T
 if TYPE_CHECKING:
     import torch
 
+    from bench.adversarial.skeleton import Opening
     from bench.contracts.randomness import RandomSource
     from bench.contracts.victim import Victim
 
@@ -142,7 +144,7 @@ class PointAdd(Attack[PointAddConfig]):
         description="Point addition (Xiang et al.): independent points or clusters, penalised.",
         cite="Xiang et al., Generating 3D Adversarial Point Clouds, CVPR 2019",
     )
-    presets = {
+    presets: ClassVar[Mapping[str, PointAddConfig]] = {
         "paper": PointAddConfig(points=512, binary_steps=10, steps=500),
         "paper_cluster": PointAddConfig(
             points=96, distance="cluster", clusters=3, binary_steps=5, steps=500
@@ -170,40 +172,36 @@ class PointAdd(Attack[PointAddConfig]):
             nearest_squared,
         )
         from bench.contracts.randomness import randn
-        from bench.adversarial.eot import resolve_draws
 
         config = self.config
-        draws = resolve_draws(config.eot_draws, victim)
-        clean = points.detach()
+        start, order = _critical_points(victim, points, labels, config, generator)
+        clean = start.clean
         xyz = clean[..., :3]
-        start_loss, classes, order, already = _critical_points(
-            victim, clean, labels, config.targeted, draws, generator
-        )
         if config.distance == "cluster":
             seeds = _cluster_starts(xyz, order, config.points, config.clusters)
         else:
             seeds = order[:, torch.arange(config.points, device=order.device) % order.shape[1]]
-        stats: dict[str, torch.Tensor] = {"loss_start": start_loss}
-        if config.targeted:
-            stats["target"] = classes
+        stats = {"loss_start": start.loss}
+        if start.target is not None:
+            stats["target"] = start.target
         chosen = clean.gather(1, seeds.unsqueeze(-1).expand(-1, -1, clean.shape[-1]))
         # A sample fooled as it is gets its starting points duplicated: at Chamfer distance 0.
         duplicated = clean.new_zeros(len(clean))
         if config.distance == "cluster":
             duplicated = farthest_within_clusters(chosen[..., :3], config.clusters)
         stats.update(
-            loss_final=start_loss.clone(),
-            success=already.clone(),
+            loss_final=start.loss.clone(),
+            success=start.success.clone(),
             lambda_final=clean.new_full((len(clean),), config.lambdas()[0]),
             distance_penalty=duplicated,
         )
         result = torch.cat([clean, chosen], dim=1)
-        rows = (~already).nonzero().flatten()
+        rows = start.standing()
         if not len(rows):
-            return AttackOutput(points=result, gradient_queries=draws, stats=stats)
+            return AttackOutput(points=result, gradient_queries=start.draws, stats=stats)
         part, rest, xyz = clean[rows], chosen[rows][..., 3:], clean[rows][..., :3]
 
-        def start() -> torch.Tensor:
+        def begin() -> torch.Tensor:
             noise = randn(
                 generator, len(clean), config.points, 3, dtype=xyz.dtype, device=xyz.device
             )
@@ -228,54 +226,53 @@ class PointAdd(Attack[PointAddConfig]):
             maximum,
             config.targeted,
         )
-        found = penalised_search(victim, schedule, start, build, classes[rows], draws, rows)
+        found, weight = penalised_search(
+            victim, schedule, begin, build, start.classes[rows], start.draws, rows
+        )
+        assert found.penalty is not None  # the search always penalises
         with torch.no_grad():
-            result[rows, clean.shape[1] :, :3] = found.variable.to(clean.dtype)
-        stats["loss_final"][rows] = found.loss.to(start_loss.dtype)
+            result[rows, clean.shape[1] :, :3] = found.points.to(clean.dtype)
+        stats["loss_final"][rows] = found.loss.to(start.loss.dtype)
         stats["success"][rows] = found.success
-        stats["lambda_final"][rows] = found.weight.to(clean.dtype)
+        stats["lambda_final"][rows] = weight.to(clean.dtype)
         stats["distance_penalty"][rows] = found.penalty.to(clean.dtype)
         return AttackOutput(
             points=result,
-            gradient_queries=(1 + config.binary_steps * config.steps) * draws,
+            gradient_queries=(1 + config.binary_steps * config.steps) * start.draws,
             stats=stats,
         )
 
 
 def _critical_points(
     victim: Victim,
-    clean: torch.Tensor,
+    points: torch.Tensor,
     labels: torch.Tensor,
-    targeted: bool,
-    draws: int,
+    config: PointAddConfig,
     generator: RandomSource,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The clean loss [B], the attacked classes [B], the clean points' indices from the most
-    critical down [B, N], and whether each clean cloud is already a success [B].
+) -> tuple[Opening, torch.Tensor]:
+    """The run's opening and the clean points' indices from the most critical down [B, N].
 
-    One forward+backward pass of the clean clouds gives all three: the loss and the classes
-    from its logits (a random target needs the class count), the ranking from its gradient.
+    One forward+backward pass of the clean clouds gives both: the opening from its logits (a
+    random target needs the class count), the ranking from its gradient.
     """
     import torch
 
     from bench.adversarial.balls import compose
-    from bench.adversarial.losses import (
-        cross_entropy,
-        cross_entropy_direction,
-        fooled,
-        random_targets,
-    )
+    from bench.adversarial.eot import resolve_draws
+    from bench.adversarial.losses import cross_entropy_direction
+    from bench.adversarial.skeleton import open_attack
 
+    clean = points.detach()
     with torch.enable_grad():
         delta = torch.zeros_like(clean[..., :3], requires_grad=True)
-        logits = victim.sample(compose(clean, delta), draws)
-        classes = random_targets(labels, logits.shape[-1], generator) if targeted else labels
-        direction = cross_entropy_direction(logits.detach(), classes, targeted)
-        (gradient,) = torch.autograd.grad(logits, delta, grad_outputs=direction)
+        logits = victim.sample(compose(clean, delta), resolve_draws(config.eot_draws, victim))
+    start = open_attack(
+        victim, points, labels, generator, config.eot_draws, config.targeted, logits=logits.detach()
+    )
+    direction = cross_entropy_direction(start.logits, start.classes, config.targeted)
+    (gradient,) = torch.autograd.grad(logits, delta, grad_outputs=direction)
     score = gradient.square().sum(dim=-1)
-    order = score.sort(dim=1, descending=True, stable=True).indices
-    already = fooled(logits.detach(), classes, targeted)
-    return cross_entropy(logits.detach(), classes), classes, order, already
+    return start, score.sort(dim=1, descending=True, stable=True).indices
 
 
 def _cluster_starts(

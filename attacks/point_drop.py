@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -93,7 +94,9 @@ class PointDrop(Attack[PointDropConfig]):
         description="Iteratively removes the points with the highest gradient saliency score.",
         cite="Zheng et al., PointCloud Saliency Maps, ICCV 2019",
     )
-    presets = {"paper": PointDropConfig(points=200, per_round=5, alpha=1.0)}
+    presets: ClassVar[Mapping[str, PointDropConfig]] = {
+        "paper": PointDropConfig(points=200, per_round=5, alpha=1.0)
+    }
     smoke = PointDropConfig(points=16, per_round=4)
 
     def threat_model(self) -> ThreatModel:
@@ -108,46 +111,51 @@ class PointDrop(Attack[PointDropConfig]):
     ) -> AttackOutput:
         import torch
 
-        from bench.adversarial.losses import cross_entropy, cross_entropy_direction, fooled
         from bench.adversarial.eot import resolve_draws
+        from bench.adversarial.losses import cross_entropy, cross_entropy_direction, fooled
+        from bench.adversarial.skeleton import first_success, open_attack
 
         config = self.config
-        batch, count, channels = points.shape
+        batch, count, _ = points.shape
         if config.points >= count:
             raise ConfigError(
                 f"point_drop cannot drop {config.points} points from clouds of {count}:"
                 " set points below the cloud size."
             )
         draws = resolve_draws(config.eot_draws, victim)
-        clean = points.detach()
-        keep = torch.arange(count, device=clean.device).expand(batch, -1)
-        success_round = torch.full((batch,), -1, dtype=torch.long, device=clean.device)
-        stats: dict[str, torch.Tensor] = {}
+        keep = torch.arange(count, device=points.device).expand(batch, -1)
+        current, logits = _query(victim, points.detach(), keep, draws, gradient=True)
+        start = open_attack(
+            victim, points, labels, generator, config.eot_draws, logits=logits.detach()
+        )
+        success_round = torch.where(start.success, 0, -1)
         remaining = config.points
-        for done in range(config.rounds + 1):
-            final = done == config.rounds
-            current = clean.gather(1, keep.unsqueeze(-1).expand(-1, -1, channels))
-            with torch.set_grad_enabled(not final):
-                current.requires_grad_(not final)
-                logits = victim.sample(current, draws)
-            verdict = logits.detach()
-            if done == 0:
-                stats["loss_start"] = cross_entropy(verdict, labels)
-            success_round = torch.where(
-                (success_round < 0) & fooled(verdict, labels, False), done, success_round
-            )
-            if final:
-                stats["loss_final"] = cross_entropy(verdict, labels)
-                break
-            direction = cross_entropy_direction(verdict, labels, targeted=False)
+        for done in range(1, config.rounds + 1):
+            direction = cross_entropy_direction(logits.detach(), labels, targeted=False)
             (gradient,) = torch.autograd.grad(logits, current, grad_outputs=direction)
             scores = _saliency(current.detach()[..., :3], gradient[..., :3], config.alpha)
             drop = min(config.per_round, remaining)
             keep = _remove_highest(keep, scores, drop)
             remaining -= drop
-        stats["success_round"] = success_round
-        survivors = clean.gather(1, keep.unsqueeze(-1).expand(-1, -1, channels))
-        return AttackOutput(points=survivors, gradient_queries=config.rounds * draws, stats=stats)
+            final = done == config.rounds
+            current, logits = _query(victim, start.clean, keep, draws, gradient=not final)
+            success_round = first_success(success_round, fooled(logits, labels, False), done)
+        stats = start.stats()
+        stats.update(loss_final=cross_entropy(logits, labels), success_round=success_round)
+        return AttackOutput(points=current, gradient_queries=config.rounds * draws, stats=stats)
+
+
+def _query(
+    victim: Victim, clean: torch.Tensor, keep: torch.Tensor, draws: int, gradient: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clouds of the points in `keep` [B, M], and their logits (with a gradient to them
+    when asked: the next round's saliency)."""
+    import torch
+
+    current = clean.gather(1, keep.unsqueeze(-1).expand(-1, -1, clean.shape[-1]))
+    with torch.set_grad_enabled(gradient):
+        current.requires_grad_(gradient)
+        return current, victim.sample(current, draws)
 
 
 def _saliency(xyz: torch.Tensor, gradient: torch.Tensor, alpha: float) -> torch.Tensor:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -130,7 +131,9 @@ class RandomSearch(Attack[RandomSearchConfig]):
         cite="Andriushchenko et al., Square Attack: a query-efficient black-box adversarial"
         " attack via random search, ECCV 2020",
     )
-    presets = {"paper": RandomSearchConfig(norm="linf", eps=0.05, steps=5000)}
+    presets: ClassVar[Mapping[str, RandomSearchConfig]] = {
+        "paper": RandomSearchConfig(norm="linf", eps=0.05, steps=5000)
+    }
     smoke = RandomSearchConfig(steps=50)  # 200 queries of 16 draws take seconds on a CPU
 
     def threat_model(self) -> ThreatModel:
@@ -158,65 +161,44 @@ class RandomSearch(Attack[RandomSearchConfig]):
         import torch
 
         from bench.adversarial.balls import compose
-        from bench.adversarial.losses import cross_entropy, fooled, margin, random_targets
-        from bench.adversarial.eot import resolve_draws
+        from bench.adversarial.losses import cross_entropy, margin
+        from bench.adversarial.skeleton import Best, Iterate, open_attack, verdict
 
         config = self.config
-        draws = resolve_draws(config.eot_draws, victim)
-        logits = victim.sample(clean, draws)
-        classes = labels
-        stats: dict[str, torch.Tensor] = {}
-        if config.targeted:
-            classes = random_targets(labels, logits.shape[-1], generator)
-            stats["target"] = classes
-        stats["loss_start"] = cross_entropy(logits, classes)
+        targeted = config.targeted
+        start = open_attack(victim, clean, labels, generator, config.eot_draws, targeted)
+        classes, draws = start.classes, start.draws
+        stats = start.stats()
         queries = torch.full_like(labels, draws)
         if config.eps == 0 or config.steps == 0:
-            stats.update(
-                loss_final=stats["loss_start"].clone(),
-                success_step=torch.where(fooled(logits, classes, config.targeted), 0, -1),
-                queries=queries,
-            )
-            return AttackOutput(points=clean.clone(), gradient_queries=0, stats=stats)
+            output = start.unchanged(stats)
+            output.stats["queries"] = queries
+            return output
+
+        def judge(delta: torch.Tensor, rows: torch.Tensor) -> Iterate:
+            """The perturbation `delta` of these rows, queried once and judged."""
+            with victim.rows(rows):
+                adversarial = compose(clean[rows], delta)
+                logits = victim.sample(adversarial, draws)
+                success = verdict(victim, adversarial, logits, classes[rows], targeted)
+            score = -margin(logits, classes[rows], targeted, kappa=math.inf)
+            return Iterate(delta, cross_entropy(logits, classes[rows]), score, success)
 
         xyz = clean[..., :3]
-        delta = _start(xyz, config.norm, config.eps, generator)
-        adversarial = compose(clean, delta)
-        logits = victim.sample(adversarial, draws)
-        score = margin(logits, classes, config.targeted, kappa=math.inf)
-        success = victim.confirm(
-            adversarial, classes, config.targeted, fooled(logits, classes, config.targeted)
-        )
-        loss = cross_entropy(logits, classes)
-        success_step = torch.where(success, 0, -1)
+        everyone = torch.arange(len(clean), device=clean.device)
+        best = Best(judge(_start(xyz, config.norm, config.eps, generator), everyone), step=0)
         queries += draws
         for step in range(config.steps):
             # Drawn for the whole batch, so that each sample's stream advances alike.
             proposal = _Proposal.draw(xyz, config, step, generator)
-            rows = torch.nonzero(~success).squeeze(1)
+            rows = best.standing()
             if not len(rows):
                 break
-            candidate = proposal.apply(delta[rows], xyz[rows], rows, config)
-            with victim.rows(rows):
-                proposed = compose(clean[rows], candidate)
-                logits = victim.sample(proposed, draws)
-                new_success = victim.confirm(
-                    proposed,
-                    classes[rows],
-                    config.targeted,
-                    fooled(logits, classes[rows], config.targeted),
-                )
-            new_score = margin(logits, classes[rows], config.targeted, kappa=math.inf)
-            accept = new_success | (new_score < score[rows])
-            chosen = rows[accept]
-            delta[chosen] = candidate[accept]
-            score[chosen] = new_score[accept]
-            loss[chosen] = cross_entropy(logits, classes[rows])[accept]
-            success[rows] = new_success
-            success_step[rows[new_success]] = step + 1
+            candidate = proposal.apply(best.points[rows], xyz[rows], rows, config)
+            best.update(judge(candidate, rows), step + 1, rows)
             queries[rows] += draws
-        stats.update(loss_final=loss, success_step=success_step, queries=queries)
-        return AttackOutput(points=compose(clean, delta), gradient_queries=0, stats=stats)
+        stats.update(loss_final=best.loss, success_step=best.success_step, queries=queries)
+        return AttackOutput(points=compose(clean, best.points), gradient_queries=0, stats=stats)
 
 
 def _start(xyz: torch.Tensor, norm: str, eps: float, generator: RandomSource) -> torch.Tensor:

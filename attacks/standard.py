@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.contracts.config import build_config
 from bench.contracts.errors import ConfigError
@@ -81,7 +82,7 @@ class Standard(Attack[StandardConfig]):
         cite="Croce and Hein, Reliable Evaluation of Adversarial Robustness with an Ensemble"
         " of Diverse Parameter-Free Attacks, ICML 2020",
     )
-    presets = {"paper": StandardConfig()}
+    presets: ClassVar[Mapping[str, StandardConfig]] = {"paper": StandardConfig()}
 
     @property
     def members(self) -> list[tuple[str, Attack[Any]]]:

@@ -1,1 +1,2 @@
-"""Building blocks attack plugins share: threat-model balls, losses, differentiable distances."""
+"""Building blocks attack plugins share: threat-model balls, losses, differentiable distances,
+EOT draws, and the skeleton of a run (its opening, best iterates and verdicts)."""
