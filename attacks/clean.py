@@ -9,6 +9,7 @@ from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, NoConfig, Plu
 if TYPE_CHECKING:
     import torch
 
+    from bench.contracts.randomness import RandomSource
     from bench.contracts.victim import Victim
 
 
@@ -29,6 +30,6 @@ class NoAttack(Attack[NoConfig]):
         victim: Victim,
         points: torch.Tensor,
         labels: torch.Tensor,
-        generator: torch.Generator,
+        generator: RandomSource,
     ) -> AttackOutput:
         return AttackOutput(points=points.detach().clone())

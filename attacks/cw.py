@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -240,7 +240,7 @@ def penalised_search(
     from bench.adversarial.skeleton import Best, Iterate
 
     count = len(rows)
-    options = {"dtype": torch.float64, "device": rows.device}
+    options: dict[str, Any] = {"dtype": torch.float64, "device": rows.device}
     weight = torch.full((count,), schedule.initial_lambda, **options)
     lower = torch.zeros(count, **options)
     upper = torch.full((count,), schedule.max_lambda, **options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -88,7 +88,7 @@ class Noise(Attack[NoiseConfig]):
         config = self.config
         if config.distribution == "uniform":
             return random_start(xyz, config.norm, config.eps, generator)
-        options = {"dtype": xyz.dtype, "device": xyz.device}
+        options: dict[str, Any] = {"dtype": xyz.dtype, "device": xyz.device}
         if config.norm == "linf":
             signs = (rand(generator, *xyz.shape, **options) < 0.5).to(xyz.dtype) * 2 - 1
             return config.eps * signs

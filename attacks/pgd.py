@@ -25,7 +25,8 @@ class PGDConfig:
     """PGD settings; `step_size=None` means 2.5 * eps / steps.
 
     `eot_draws` is how many noise draws of a stochastic victim each step averages (EOT); 0 means
-    automatic: 1 against a deterministic victim, `bench.adversarial.eot.DEFAULT_EOT_DRAWS` otherwise.
+    automatic: 1 against a deterministic victim, `bench.adversarial.eot.DEFAULT_EOT_DRAWS`
+    otherwise.
     """
 
     norm: str = "linf"

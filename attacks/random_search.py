@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
@@ -208,7 +208,7 @@ def _start(xyz: torch.Tensor, norm: str, eps: float, generator: RandomSource) ->
     from bench.contracts.randomness import rand, randn
 
     batch, count, _ = xyz.shape
-    options = {"dtype": xyz.dtype, "device": xyz.device}
+    options: dict[str, Any] = {"dtype": xyz.dtype, "device": xyz.device}
     if norm == "linf":
         return eps * _signs(rand(generator, batch, count, 3, **options))
     direction = randn(generator, batch, count, 3, **options)
@@ -237,7 +237,7 @@ class _Proposal:
 
         batch, count, _ = xyz.shape
         size = max(round(patch_fraction(config.p_init, step, config.steps) * count), 1)
-        options = {"dtype": xyz.dtype, "device": xyz.device}
+        options: dict[str, Any] = {"dtype": xyz.dtype, "device": xyz.device}
         if config.norm == "linf":
             uniform = rand(generator, batch, 4, **options)
             values = _signs(uniform[:, None, 1:])

@@ -130,7 +130,7 @@ class Standard(Attack[StandardConfig]):
                 output = member.run(victim, points[active], labels[active], streams)
             queries += output.gradient_queries
             result[active] = output.points
-            if loss_start is None:
+            if loss_start is None or loss_final is None:
                 loss_start = output.stats["loss_start"].clone()
                 loss_final = output.stats["loss_final"].clone()
             else:
@@ -139,6 +139,6 @@ class Standard(Attack[StandardConfig]):
             fooled_by[active[success]] = index
             active = active[~success]
         stats = {"fooled_by": fooled_by}
-        if loss_start is not None:
+        if loss_start is not None and loss_final is not None:
             stats.update(loss_start=loss_start, loss_final=loss_final)
         return AttackOutput(points=result, gradient_queries=queries, stats=stats)

@@ -30,7 +30,9 @@ def batch() -> tuple[torch.Tensor, torch.Tensor]:
     return toy_clouds(32, 128, seed=5)
 
 
-def run(attack: Attack[Any], victim: ZeroShotVictim, points: torch.Tensor, labels: torch.Tensor) -> Any:
+def run(
+    attack: Attack[Any], victim: ZeroShotVictim, points: torch.Tensor, labels: torch.Tensor
+) -> Any:
     return attack.run(victim, points, labels, torch.Generator().manual_seed(0))
 
 
@@ -208,7 +210,9 @@ def test_more_targets_only_add_runs_on_the_standing_clouds(victim, batch) -> Non
 def test_targeted_dlr_needs_four_classes(batch) -> None:
     points, labels = batch
     toy = ToyVictim(seed=0)
-    small = ZeroShotVictim(toy.encoder, torch.nn.Identity(), toy.class_embeddings[:3], TOY_CLASSES[:3], 100)
+    small = ZeroShotVictim(
+        toy.encoder, torch.nn.Identity(), toy.class_embeddings[:3], TOY_CLASSES[:3], 100
+    )
     labels = labels % 3
     with pytest.raises(ConfigError, match="at least 4 classes"):
         run(APGD(APGDConfig(loss="dlr", targeted=True)), small, points, labels)

@@ -7,6 +7,8 @@ three channels) is ever perturbed; further channels (rgb) pass through unchanged
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from bench.contracts.randomness import RandomSource, rand, randn
@@ -52,7 +54,7 @@ def random_start(xyz: torch.Tensor, norm: str, eps: float, generator: RandomSour
     eps * u^(1 / 3N). Per-point L2: the same, independently for each point (u^(1/3)).
     """
     batch, count, _ = xyz.shape
-    options = {"dtype": xyz.dtype, "device": xyz.device}
+    options: dict[str, Any] = {"dtype": xyz.dtype, "device": xyz.device}
     if norm == "linf":
         return (2 * rand(generator, batch, count, 3, **options) - 1) * eps
     direction = randn(generator, batch, count, 3, **options)

@@ -25,7 +25,9 @@ def nearest_index(
         reference = reference.detach()
         reference_sq = reference.square().sum(dim=-1).unsqueeze(1)
         found = []
-        for part in queries.detach().split(_chunk(*reference.shape[:2], chunk), dim=1):
+        for part in queries.detach().split(
+            _chunk(reference.shape[0], reference.shape[1], chunk), dim=1
+        ):
             scores = torch.baddbmm(reference_sq, part, reference.transpose(1, 2), alpha=-2)
             found.append(scores.topk(k, dim=-1, largest=False).indices)
         return torch.cat(found, dim=1)
