@@ -11,7 +11,8 @@ from bench.contracts.errors import ConfigError, UsageError
 
 def run(args: argparse.Namespace) -> int:
     from bench.contracts.runtime import Runtime
-    from bench.plan.spec import expand, load_spec, single_cell_spec
+    from bench.plan.command_line import single_cell_spec
+    from bench.plan.spec import expand, load_spec
     from bench.running.executors import InProcess
     from bench.running.runner import Runner
     from bench.storage.home import subdir
@@ -68,7 +69,8 @@ def train(args: argparse.Namespace) -> int:
 
     import torch
 
-    from bench.plan.spec import expand_trainings, single_cell_spec
+    from bench.plan.command_line import single_cell_spec
+    from bench.plan.spec import expand_trainings
     from bench.training import distributed
     from bench.training.weights import obtain_encoder
 

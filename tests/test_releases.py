@@ -19,7 +19,8 @@ from bench.contracts.errors import BenchError, WeightsError
 from bench.contracts.plugins import METHODS
 from bench.contracts.releases import PretrainingCorpus
 from bench.data.procedural.shapes40 import CLASS_NAMES
-from bench.plan.spec import expand, single_cell_spec
+from bench.plan.command_line import single_cell_spec
+from bench.plan.spec import expand
 from bench.testing.official import assert_matches_manifest
 from bench.testing.public_formats import (
     write_modelnet40_openshape,

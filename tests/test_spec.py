@@ -14,7 +14,8 @@ from bench.contracts.errors import (
     UnknownPluginError,
     WeightsError,
 )
-from bench.plan.spec import expand, load_spec, resolve, single_cell_spec
+from bench.plan.command_line import single_cell_spec
+from bench.plan.spec import expand, load_spec, resolve
 
 
 def test_yaml_scalars_follow_yaml_1_2() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,10 @@ from bench.contracts.config import (
     build_config,
     config_to_dict,
     load_yaml,
-    parse_value,
     yaml_problem,
 )
 from bench.contracts.errors import ConfigError, SpecError
-from bench.contracts.plugins import METHODS, Plugin
-from bench.contracts.releases import MINIATURE, release_of
+from bench.contracts.plugins import Plugin
 from bench.data.classes import RELATIVE, SUBSETS
 from bench.plan.cells import DEFAULT_CLASSES, Cell
 from bench.plan.choice import KINDS, Choice
@@ -252,85 +250,6 @@ def load_spec(path: Path) -> list[Cell]:
     except yaml.YAMLError as error:
         raise SpecError(f"{path} is not valid YAML: {yaml_problem(error)}.") from None
     return expand(data, where=str(path))
-
-
-def single_cell_spec(
-    method: str,
-    attack: str,
-    dataset: str,
-    defense: str,
-    seed: int,
-    preset: str | None,
-    settings: Sequence[str],
-    classes: str | None = None,
-    weights: str = MINIATURE,
-    checkpoint: str = "",
-    trust_pickle: bool = False,
-    training_processes: int = 1,
-) -> dict[str, Any]:
-    """The one-cell spec behind `bench run --method ... --attack ...`, with `--set` applied.
-
-    `--set text_encoder.key=value` configures whichever text encoder the method uses;
-    `--set corpus.name|split|classes=...` chooses the training corpus, and any other
-    `corpus.key` is a parameter of the corpus dataset.
-    """
-    source = {"weights": weights, "checkpoint": checkpoint, "trust_pickle": trust_pickle,
-              "training_processes": training_processes}  # fmt: skip
-    entries: dict[str, dict[str, Any]] = {
-        "method": {"name": method, "params": {}, **source},
-        "text_encoder": {"name": "", "params": {}},
-        "dataset": {"name": dataset, "params": {}, **({"classes": classes} if classes else {})},
-        "corpus": {**DEFAULT_CORPUS, "params": {}},
-        "attack": {"name": attack, "params": {}, **({"preset": preset} if preset else {})},
-        "defense": {"name": defense, "params": {}},
-    }
-    entries["text_encoder"]["name"] = _method_teacher(method, settings, weights)
-    for setting in settings:
-        target, key, value = _split_setting(setting, entries)
-        if target is entries["corpus"] and key in CORPUS_KEYS - {"params"}:
-            target[key] = value
-        else:
-            target["params"][key] = value
-    teacher = entries.pop("text_encoder")
-    return {
-        "seeds": [seed],
-        "teachers": {teacher["name"]: teacher["params"]},
-        "corpus": entries.pop("corpus"),
-        **{kind + "s": [entry] for kind, entry in entries.items()},
-    }
-
-
-def _method_teacher(method: str, settings: Sequence[str], weights: str = MINIATURE) -> str:
-    """The text encoder a method will use: its default (or its release's), unless
-    `--set method.text_encoder=...`."""
-    cls = METHODS.get(method).cls
-    config = (
-        cls.Config() if weights == MINIATURE else release_of(cls.releases, weights, method).config
-    )
-    name = config.text_encoder
-    for setting in settings:
-        path, _, raw = setting.partition("=")
-        if path in ("method.text_encoder", f"{method}.text_encoder"):
-            name = parse_value(raw)
-    return str(name)
-
-
-def _split_setting(
-    setting: str, entries: Mapping[str, dict[str, Any]]
-) -> tuple[dict[str, Any], str, Any]:
-    path, sep, raw = setting.partition("=")
-    prefix, dot, key = path.partition(".")
-    if not sep or not dot or not key:
-        raise ConfigError(
-            f"--set expects plugin.key=value (e.g. attack.eps=0.02), not {setting!r}."
-        )
-    for kind, entry in entries.items():
-        if prefix in (kind, entry["name"]):
-            return entry, key, parse_value(raw)
-    raise ConfigError(
-        f"--set {setting!r}: '{prefix}' is none of method, text_encoder, corpus, dataset,"
-        " attack, defense or the name of a chosen plugin."
-    )
 
 
 def _methods(entries: Any, where: str) -> list[tuple[Choice, WeightsSource]]:
