@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.storage.store import Record, Store
+from bench.testing.records import record_metrics
 
 
 def record(method: str, adv_pred: list[int], ids: list[str], seed: int = 0) -> Record:
@@ -17,7 +18,7 @@ def record(method: str, adv_pred: list[int], ids: list[str], seed: int = 0) -> R
         cell={"seed": seed},
         labels={"method": method, "dataset": "d", "attack": "pgd", "defense": "none"},
         status="ok",
-        metrics={"n": n},
+        metrics=record_metrics(n, 1.0, adv_pred.count(0) / n),
         samples={"id": ids, "label": [0] * n, "clean_pred": [0] * n, "adv_pred": adv_pred},
     )
 

@@ -14,6 +14,7 @@ from bench.plan.spec import expand
 from bench.running.runner import Runner
 from bench.storage.store import Record, Store
 from bench.testing.conformance import smoke_params
+from bench.testing.records import record_metrics
 from leaderboard.indicators import cross_cell_warnings
 
 TINY_METHOD = {"name": "ulip", "params": smoke_params("methods", "ulip")}
@@ -113,7 +114,7 @@ def record(hash_: str, attack: dict[str, Any], access: str, robust: list[bool]) 
         cell={"method": "m", "seed": 0, "attack": attack},
         labels={"attack": attack["name"]},
         status="ok",
-        metrics={"robust_acc": sum(robust) / n, "access": access},
+        metrics=record_metrics(n, 1.0, sum(robust) / n, access=access),
         samples={
             "id": [str(i) for i in range(n)],
             "label": [1] * n,
