@@ -39,6 +39,13 @@ class Training:
         """ "miniature", or the name of the release."""
         return MINIATURE if self.release is None else self.release.name
 
+    @property
+    def trained_on(self) -> Corpus:
+        """The corpus a miniature is trained on; released weights are not trained here."""
+        if not isinstance(self.corpus, Corpus):
+            raise ValueError(f"{self.weights} is a release: the harness does not train it.")
+        return self.corpus
+
     def identity(self) -> dict[str, Any]:
         """What the weights depend on; its hash is the weights cache key."""
         if self.release is not None:

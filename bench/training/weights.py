@@ -20,7 +20,6 @@ from bench.contracts.errors import UsageError
 from bench.contracts.plugins import Method
 from bench.contracts.runtime import no_progress, progress
 from bench.contracts.train_context import TrainContext
-from bench.plan.corpus import Corpus
 from bench.storage.atomic import write_text_atomic
 from bench.storage.claims import claim
 from bench.storage.home import subdir
@@ -59,8 +58,7 @@ def obtain_encoder(
             f" (--weights official, or one of {', '.join(method.releases)})."
         )
     key = training.key
-    assert isinstance(training.corpus, Corpus), "a miniature trains on the harness's own data"
-    data = training.corpus.load()
+    data = training.trained_on.load()
     teacher = training.teacher.instantiate()
     embeddings, _ = teacher_embeddings(teacher, method.config.templates, data.class_names)
     path = _weights_file(training.method.name, key)
@@ -119,7 +117,7 @@ def _train(
         seed=training.seed,
         checkpoint=resume,
     )
-    text = getattr(training.corpus, "text", "prompts")
+    text = training.trained_on.text
     if text != "prompts" and data.captions is not None:
         texts = list(data.captions)
         if text == "named_captions":  # ULIP-2 style: named, then described
