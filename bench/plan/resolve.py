@@ -33,7 +33,7 @@ class Resolver:
         text = canonical_json(key)
         if text not in self._known:
             self._known[text] = compute()
-        return self._known[text]  # type: ignore[no-any-return]
+        return self._known[text]
 
     def corpus(self, corpus: Corpus) -> Corpus:
         """The corpus with the fingerprint of its clouds and labels."""
