@@ -1,0 +1,156 @@
+"""The shipped comparison as data: its published cells and samples, and paired tests on them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, cached_property
+from itertools import combinations
+from pathlib import Path
+
+import pandas as pd
+from prose import Setting, setting_name
+
+from bench.evaluation.statistics import PairedComparison
+from leaderboard.compare import paired_on_shared_ids
+
+DATA = Path(__file__).resolve().parent / "comparison-site" / "data"
+FOCUS = "dual_denoise"  # the project's own method: the comparison tests its paper's claims
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the per-seed paired tests of A against B in one setting say together.
+
+    A claim needs every seed's test to agree on it; otherwise the seeds are the finding.
+    """
+
+    seeds: tuple[int, ...]
+    tests: tuple[PairedComparison, ...]
+
+    @property
+    def kind(self) -> str:
+        signs = {t.difference > 0 if t.significant() else None for t in self.tests}
+        if signs == {True}:
+            return "wins"
+        if signs == {False}:
+            return "loses"
+        return "not significant" if signs == {None} else "inconsistent across seeds"
+
+    def per_seed(self) -> str:
+        """A - B in points per seed, * where p < 0.05 (the notation of `bench compare`)."""
+        marks = ["*" if t.significant() else "" for t in self.tests]
+        return ", ".join(
+            f"{100 * t.difference:+.1f}{m}" for t, m in zip(self.tests, marks, strict=True)
+        )
+
+    def significant_seeds(self, positive: bool) -> list[int]:
+        return [
+            seed
+            for seed, t in zip(self.seeds, self.tests, strict=True)
+            if t.significant() and (t.difference > 0) == positive
+        ]
+
+
+class Comparison:
+    """The published comparison: its cells, per-sample outcomes, and paired tests on them."""
+
+    def __init__(self, data: Path = DATA) -> None:
+        self.cells = pd.read_parquet(data / "cells.parquet")
+        labels = self.cells[["cell_hash", "method", "seed", "budget"]]
+        samples = pd.read_parquet(data / "samples.parquet").merge(labels, on="cell_hash")
+        samples["clean"] = samples["clean_pred"] == samples["label"]
+        samples["class_name"] = samples["id"].str.split("/").str[-2]
+        self.samples = samples
+        self._verdicts: dict[tuple[str, str, Setting], Verdict] = {}
+
+    @cached_property
+    def methods(self) -> list[str]:
+        """The focus method first, then the others by mean clean accuracy, best first."""
+        clean = self.cells[self.cells["budget"].isna()].groupby("method")["clean_acc"].mean()
+        others = sorted(set(clean.index) - {FOCUS}, key=lambda m: (-clean[m], m))
+        return ([FOCUS] if FOCUS in clean.index else []) + others
+
+    @cached_property
+    def seeds(self) -> list[int]:
+        return sorted(int(s) for s in self.cells["seed"].unique())
+
+    @cached_property
+    def budgets(self) -> list[float]:
+        return sorted(float(b) for b in self.cells["budget"].dropna().unique())
+
+    @property
+    def settings(self) -> list[Setting]:
+        return [None, *self.budgets]
+
+    @cached_property
+    def chance(self) -> float:
+        return 1 / self.samples["label"].nunique()
+
+    def cell(self, method: str, seed: int, setting: Setting) -> pd.Series:
+        cells = self.cells[(self.cells["method"] == method) & (self.cells["seed"] == seed)]
+        chosen = cells[cells["budget"].isna() if setting is None else cells["budget"] == setting]
+        if len(chosen) != 1:
+            raise ValueError(
+                f"{len(chosen)} cells for {method} seed {seed} {setting_name(setting)}"
+            )
+        return chosen.iloc[0]
+
+    def rows(self, method: str, seed: int, setting: Setting) -> pd.DataFrame:
+        return self.samples[self.samples["cell_hash"] == self.cell(method, seed, setting).cell_hash]
+
+    def right(self, method: str, seed: int, setting: Setting) -> pd.Series:
+        """Per sample: right clean, or (attacked) robust in the cell's worst case."""
+        rows = self.rows(method, seed, setting)
+        return (rows["clean"] if setting is None else rows["robust"]).astype(bool)
+
+    def accuracy(self, method: str, seed: int, setting: Setting) -> tuple[int, int]:
+        right = self.right(method, seed, setting)
+        return int(right.sum()), len(right)
+
+    def rate(self, method: str, seed: int, setting: Setting) -> float:
+        right, n = self.accuracy(method, seed, setting)
+        return right / n
+
+    def verdict(self, a: str, b: str, setting: Setting) -> Verdict:
+        if (a, b, setting) not in self._verdicts:
+            self._verdicts[a, b, setting] = self._paired(a, b, setting)
+        return self._verdicts[a, b, setting]
+
+    def _paired(self, a: str, b: str, setting: Setting) -> Verdict:
+        """A against B on the samples both evaluated (matched by id), seed by seed."""
+        tests = []
+        for seed in self.seeds:
+            ids_a, ids_b = self.rows(a, seed, setting)["id"], self.rows(b, seed, setting)["id"]
+            right_a, right_b = self.right(a, seed, setting), self.right(b, seed, setting)
+            test = paired_on_shared_ids(list(ids_a), list(right_a), list(ids_b), list(right_b))
+            if test is None:
+                raise ValueError(f"{a} and {b} share no samples with seed {seed}")
+            tests.append(test)
+        return Verdict(tuple(self.seeds), tuple(tests))
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return list(combinations(self.methods, 2))
+
+    def converged(self, method: str, seed: int, budget: float) -> bool:
+        return "not converged" not in self.cell(method, seed, budget).warnings
+
+    def curve(self, method: str, seed: int, budget: float) -> list[float]:
+        """Worst-case robust accuracy had PGD stopped after k = 0..steps steps.
+
+        A sample is fooled from the first step at which any of its runs (EOT or naive) fooled
+        it, as in the cell's own `robust_acc_by_step`; only clean-correct samples were attacked.
+        """
+        attack = self.cell(method, seed, budget).attack
+        found = re.search(r"steps=(\d+)", attack)
+        if found is None:
+            raise ValueError(f"no step count in the attack label {attack!r}")
+        steps, rows = int(found[1]), self.rows(method, seed, budget)
+        runs = [rows[c].where(rows[c] >= 0) for c in ("success_step", "success_step_naive")]
+        first = pd.concat(runs, axis=1).min(axis=1).fillna(steps + 1)
+        return [float((rows["clean"] & (first > k)).mean()) for k in range(steps + 1)]
+
+
+@cache
+def comparison() -> Comparison:
+    return Comparison()
