@@ -13,8 +13,6 @@ import torch
 
 from bench.contracts.randomness import RandomSource, rand, randn
 
-BALL_NORMS = ("linf", "l2", "point_l2")
-
 
 def cloud_norm(tensor: torch.Tensor) -> torch.Tensor:
     """Per-cloud L2 (Frobenius) norm, shaped [B, 1, 1] to broadcast over points."""

@@ -91,11 +91,6 @@ def dlr(logits: torch.Tensor, classes: torch.Tensor, targets: torch.Tensor | Non
     return value.mean(dim=0)
 
 
-def majority(logits: torch.Tensor) -> torch.Tensor:
-    """The prediction [B] most draws agree on (ties: the lowest class index)."""
-    return logits.argmax(dim=-1).mode(dim=0).values
-
-
 def fooled(logits: torch.Tensor, classes: torch.Tensor, targeted: bool) -> torch.Tensor:
     """Per-sample success [B]: away from the label, or onto the target, in enough draws.
 

@@ -13,12 +13,12 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from bench.contracts.errors import DataError
 
 Interval = tuple[float, float]
-RUNS = ("adaptive", "naive", "unaware")  # a cell's attack runs, each with its own accuracy
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class CellMetrics:
         """The typed metrics of a record; a DataError naming the first key that does not fit."""
         if not isinstance(metrics, Mapping):
             raise DataError(f"The metrics of {where} are not a JSON object.")
-        hints = typing.get_type_hints(cls)
+        hints = _field_types()
         values: dict[str, Any] = {"perturbation": {}}
         for key, value in metrics.items():
             if key.endswith("_mean"):
@@ -89,6 +89,12 @@ class CellMetrics:
         if missing:
             raise DataError(f"The metrics of {where} lack {', '.join(missing)}.")
         return cls(**values)
+
+
+@cache
+def _field_types() -> dict[str, Any]:
+    """The fields' types, resolved once: every record read parses its metrics."""
+    return typing.get_type_hints(CellMetrics)
 
 
 def _typed(value: Any, annotation: Any, key: str, where: str) -> Any:

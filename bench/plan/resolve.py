@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from bench.contracts.hashing import canonical_json
 from bench.contracts.plugins import ATTACKS, METHODS, TEXT_ENCODERS
 from bench.contracts.releases import PretrainingCorpus, Release
+from bench.data.classes import RELATIVE
 from bench.plan.cells import Cell, evaluation_data
 from bench.plan.choice import Choice
 from bench.plan.corpus import Corpus
@@ -89,7 +90,7 @@ class Resolver:
     ) -> Cell:
         """The cell with its evaluation data's fingerprint and its transfer source."""
         key = {"dataset": dataset.whole(), "split": split, "classes": classes}
-        if classes in ("unseen", "seen"):  # relative to the corpus: its identity keys them too
+        if classes in RELATIVE:  # relative to the corpus: its identity keys them too
             key["corpus"] = training.corpus.identity()
         fingerprint = self._once(
             key, lambda: evaluation_data(dataset, split, classes, training.corpus).fingerprint

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -48,6 +48,7 @@ SPEC_KEYS = {
     "also",
 }
 ENTRY_KEYS = {"name", "preset", "params", "sweep"}
+T = TypeVar("T")
 CORPUS_KEYS = {"name", "params", "split", "classes", "text"}
 
 
@@ -134,22 +135,27 @@ class _Entry:
 
 def expand(spec: Mapping[str, Any], where: str = "the spec") -> list[Cell]:
     """All cells of a spec, resolved and hashed, in a stable order, without duplicates."""
-    resolver = Resolver()
-    cells: dict[str, Cell] = {}
-    for entry in _entries(spec, where):
-        cell = entry.cell(resolver)
-        cells.setdefault(cell.hash, cell)
-    return list(cells.values())
+    return _distinct(spec, where, _Entry.cell, lambda cell: cell.hash)
 
 
 def expand_trainings(spec: Mapping[str, Any], where: str = "the spec") -> list[Training]:
     """The distinct weights a spec's cells use, resolved without loading evaluation data."""
+    return _distinct(spec, where, _Entry.training, lambda training: training.key)
+
+
+def _distinct(
+    spec: Mapping[str, Any],
+    where: str,
+    build: Callable[[_Entry, Resolver], T],
+    key: Callable[[T], str],
+) -> list[T]:
+    """What `build` makes of each point of the spec, through one resolver, first of each key."""
     resolver = Resolver()
-    trainings: dict[str, Training] = {}
+    found: dict[str, T] = {}
     for entry in _entries(spec, where):
-        training = entry.training(resolver)
-        trainings.setdefault(training.key, training)
-    return list(trainings.values())
+        item = build(entry, resolver)
+        found.setdefault(key(item), item)
+    return list(found.values())
 
 
 def _entries(spec: Mapping[str, Any], where: str) -> Iterator[_Entry]:
