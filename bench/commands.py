@@ -240,14 +240,14 @@ def _plan(cell: Any, store: Any, runtime: Any) -> str:
 def _weights_rebuilt(record: Any) -> bool:
     """Whether the miniature a record was computed from now holds other weights."""
     from bench.storage.home import subdir
-    from bench.storage.verified import recorded_sha256
+    from bench.storage.verified import recorded
 
     weights = record.provenance.get("weights") or {}
     if record.status != "ok" or weights.get("kind") != "miniature":
         return False
     path = subdir("weights") / record.cell["method"]["name"] / weights["file"]
-    current = recorded_sha256(path)
-    return current is not None and current != weights.get("sha256")
+    current = recorded(path)
+    return current is not None and current[0] != weights.get("sha256")
 
 
 def compare(args: argparse.Namespace) -> int:

@@ -341,6 +341,20 @@ def test_threat_check_of_dropped_points_allows_any_order_but_no_moves() -> None:
         ThreatModel("none", points_added=1, points_dropped=1)
 
 
+def test_threat_check_of_dropped_points_counts_copies() -> None:
+    clean, _ = toy_clouds(2, 1024, seed=0)
+    repeated = clean[:, :1].expand(-1, 924, -1).contiguous()  # one clean point, 924 times
+    with pytest.raises(ThreatModelViolation, match="samples 0, 1 contain .* more copies"):
+        check_threat_model(ThreatModel("none", points_dropped=100), clean, repeated)
+    twice = clean.clone()
+    twice[:, 1] = twice[:, 0]  # a clean cloud may hold a point twice, and keep both copies
+    check_threat_model(ThreatModel("none", points_dropped=1), twice, twice[:, :-1])
+    thrice = twice[:, :-2].clone()
+    thrice[1, 2] = twice[1, 0]  # sample 1 keeps three copies of a point it holds twice
+    with pytest.raises(ThreatModelViolation, match="samples 1 contain"):
+        check_threat_model(ThreatModel("none", points_dropped=2), twice, thrice)
+
+
 def test_metrics_of_clouds_that_change_size_are_set_distances_and_counts() -> None:
     clean, _ = toy_clouds(2, 16, seed=0)
     bigger = torch.cat([clean, clean[:, :2] + 0.1], dim=1)

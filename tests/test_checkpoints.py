@@ -4,13 +4,15 @@ prefix, the CLIP side beside the encoder) load strictly; wrong files are one cle
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
 
-from bench.contracts.errors import WeightsError
+from bench.contracts.errors import NonFiniteError, WeightsError
 from bench.contracts.releases import OPENSHAPE_LAYOUT as OPENSHAPE
 from bench.contracts.releases import ULIP_LAYOUT as ULIP
 from bench.contracts.releases import UNI3D_LAYOUT as UNI3D
@@ -84,6 +86,47 @@ def test_a_file_that_needs_pickle_code_is_refused_unless_trusted(tmp_path: Path)
     ):
         load_published(encoder, path, ULIP)
     assert len(load_published(encoder, path, ULIP, trust_pickle=True)) == 64
+
+
+class _CopiesAFile:
+    """What a hostile checkpoint pickles: a call of an importable function when it loads."""
+
+    def __init__(self, source: Path, target: Path) -> None:
+        self.source, self.target = source, target
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return shutil.copyfile, (str(self.source), str(self.target))
+
+
+def test_trust_pickle_admits_only_what_released_checkpoints_pickle(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    encoder = PointBertEncoder(ULIP1)
+    # Saved arguments and numpy numbers: admitted with trust_pickle, and listed.
+    numbers = {"args": argparse.Namespace(lr=3e-3), "best_acc1": np.float64(60.3)}
+    path = released(encoder, tmp_path / "model.pt", **numbers)
+    assert len(load_published(encoder, path, ULIP, trust_pickle=True)) == 64
+    admitted = caplog.records[-1].getMessage()
+    assert "was read with trust_pickle, admitting" in admitted
+    for name in ("argparse.Namespace", "multiarray.scalar", "numpy.dtype", "Float64DType"):
+        assert name in admitted
+    # A function that runs when the file loads: refused even with trust_pickle, before it ran.
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    copied = tmp_path / "copied.txt"
+    hostile = released(encoder, tmp_path / "hostile.pt", args=_CopiesAFile(secret, copied))
+    with pytest.raises(WeightsError, match="names shutil.copyfile, which no released checkpoint"):
+        load_published(encoder, hostile, ULIP, trust_pickle=True)
+    assert not copied.exists()
+
+
+def test_a_checkpoint_with_a_non_finite_tensor_is_refused(tmp_path: Path) -> None:
+    encoder = PpatEncoder(G14)
+    state = {f"module.{k}": v.clone() for k, v in encoder.state_dict().items()}
+    state["module.proj.weight"][0, 0] = float("nan")
+    torch.save({"state_dict": state}, tmp_path / "model.pt")
+    with pytest.raises(NonFiniteError, match=r"1 of the \d+ tensors of the encoder in .* NaN"):
+        load_published(encoder, tmp_path / "model.pt", OPENSHAPE)
 
 
 def test_safetensors_files_load_without_a_top_level_entry(tmp_path: Path) -> None:

@@ -194,7 +194,7 @@ def test_results_for_a_spec_show_only_its_cells(tmp_path: Path) -> None:
 
 
 def test_results_mark_cells_whose_weights_were_rebuilt_since(session_home: Path) -> None:
-    from bench.storage.verified import write_verified
+    from bench.storage.verified import recorded, write_verified
 
     # Weights of their own (seed 11), beside the session's cached data.
     ran = bench("run", "--method", "ulip", "--attack", "none", "--seed", "11", *TINY)
@@ -203,7 +203,8 @@ def test_results_mark_cells_whose_weights_were_rebuilt_since(session_home: Path)
     (record,) = [r for r in records if r["cell"]["seed"] == 11]
     path = session_home / "weights" / "ulip" / record["provenance"]["weights"]["file"]
     assert "stale" not in bench("results").stdout
-    write_verified(path, path.read_bytes()[:-4] + b"\0\0\0\0")  # retrained to other contents
+    _, key = recorded(path) or ("", "")
+    write_verified(path, path.read_bytes()[:-4] + b"\0\0\0\0", key)  # retrained to other bytes
     marked = bench("results")
     assert "| stale: weights rebuilt |" in marked.stdout
     assert "1 cell(s) were computed from trained weights that have since" in marked.stderr

@@ -118,6 +118,22 @@ def test_a_release_runs_end_to_end_beside_its_reported_number(
     assert "will run" in moved and record["cell_hash"][:16] not in moved
 
 
+def test_a_release_with_one_nan_tensor_fails_its_cell(
+    stand_ins: dict[str, Path], tmp_path: Path
+) -> None:
+    content = torch.load(stand_ins["file"], weights_only=True)
+    content["state_dict"]["module.proj.weight"][0, 0] = float("nan")
+    damaged = tmp_path / "model.pt"
+    torch.save(content, damaged)
+    env = {"BENCH_CHECKPOINTS": str(stand_ins["hub"]), "BENCH_MODELNET40": str(stand_ins["data"])}
+    teacher = ["--set", f"text_encoder.path={stand_ins['features']}"]
+    args = ["run", *OPENSHAPE, *teacher, "--attack", "none", "--checkpoint", str(damaged)]
+    ran = bench(*args, home=tmp_path / "home", **env)
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr
+    assert "1 of the" in ran.stderr and "hold NaN or infinite values (proj.weight)" in ran.stderr
+    assert "| ok |" not in ran.stdout
+
+
 def test_without_the_files_each_command_says_what_is_missing(
     stand_ins: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:  # type: ignore[no-untyped-def]

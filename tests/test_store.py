@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from bench.contracts.errors import StoreError
 from bench.storage.atomic import write_text_atomic
 from bench.storage.partial import PartialResults, SavedBatches
 from bench.storage.store import Record, Store
-from bench.storage.verified import read_verified, write_verified
+from bench.storage.verified import read_verified, sidecar, write_verified
 
 
 def _record(cell_hash: str = "ab" * 32, acc: float = 0.5) -> Record:
@@ -112,13 +113,25 @@ def test_a_record_copied_under_another_cells_name_is_reported_not_shown(tmp_path
 
 def test_a_cache_file_is_served_only_with_the_hash_it_was_written_with(tmp_path: Path) -> None:
     path = tmp_path / "cache.bin"
-    digest = write_verified(path, b"weights")
-    assert read_verified(path, "weights") == (b"weights", digest)
+    digest = write_verified(path, b"weights", "key-a")
+    assert read_verified(path, "weights", "key-a") == (b"weights", digest)
     path.write_bytes(b"weightz")  # same size, one byte changed
-    assert read_verified(path, "weights") is None and not path.exists()
+    assert read_verified(path, "weights", "key-a") is None and not path.exists()
     assert (tmp_path / "cache.bin.corrupt").read_bytes() == b"weightz"
     path.write_bytes(b"weights")  # no sidecar now (an older version wrote it)
-    assert read_verified(path, "weights") is None
+    assert read_verified(path, "weights", "key-a") is None
+
+
+def test_a_cache_pair_copied_over_another_keys_is_not_served(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A file and its sidecar, both intact, made for key b and copied under key a's name."""
+    made_for_b = tmp_path / "b.bin"
+    write_verified(made_for_b, b"weights of b", "key-b")
+    path = tmp_path / "a.bin"
+    for source in (made_for_b, sidecar(made_for_b)):
+        shutil.copy(source, tmp_path / source.name.replace("b.bin", "a.bin"))
+    assert read_verified(path, "weights", "key-a") is None and not path.exists()
+    assert "was made for another key (key-b)" in caplog.text
+    assert read_verified(made_for_b, "weights", "key-b") is not None
 
 
 def test_readers_racing_on_a_damaged_record_do_not_crash(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ BenchError                      anything the harness reports to a user
 ├── PluginLoadError             a plugin module or entry point failed to import
 ├── DataError                   a malformed point cloud or dataset file
 ├── WeightsError                missing, corrupt or mismatched weights or checkpoints
+│   └── NonFiniteError          NaN or infinite weights, embeddings, logits or losses
 ├── StoreError                  an unreadable result record
 └── ThreatModelViolation        an adversarial example outside its attack's declared budget
 """
@@ -52,6 +53,11 @@ class DataError(BenchError):
 
 class WeightsError(BenchError):
     """Missing, corrupt or mismatched model weights or checkpoints."""
+
+
+class NonFiniteError(WeightsError):
+    """NaN or infinite weights, embeddings, logits or training losses: every number computed
+    from them would be wrong (argmax of NaN logits is class 0), so nothing is."""
 
 
 class StoreError(BenchError):

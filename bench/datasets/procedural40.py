@@ -91,8 +91,9 @@ class Procedural40(Dataset[Procedural40Config]):
             f"{self.name}/{split}/{CLASS_NAMES[c]}/{i % per_class:04d}"
             for i, c in enumerate(labels)
         )
-        path = subdir("data") / f"{self.name}-{split}-{self.cache_key(split)[:16]}.npz"
-        cached = read_cache(path, (len(labels), self.config.points, 3))
+        key = self.cache_key(split)
+        path = subdir("data") / f"{self.name}-{split}-{key[:16]}.npz"
+        cached = read_cache(path, key, (len(labels), self.config.points, 3))
         if cached is None:
             samples = [(split, int(c), i % per_class) for i, c in enumerate(labels)]
             report = progress(f"generate {self.name} {split}")
@@ -103,7 +104,7 @@ class Procedural40(Dataset[Procedural40Config]):
                 texts.append(self.caption(*sample))
                 report(done, len(samples))
             points, captions = np.stack(clouds).astype(np.float32), tuple(texts)
-            write_cache(path, points, captions)
+            write_cache(path, key, points, captions)
         else:
             points, captions = cached
         fingerprint = fingerprint_arrays(points, labels, CLASS_NAMES, captions)
@@ -159,9 +160,11 @@ class Procedural40(Dataset[Procedural40Config]):
         return caption(parts, points)
 
 
-def read_cache(path: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[str, ...]] | None:
+def read_cache(
+    path: Path, key: str, shape: tuple[int, ...]
+) -> tuple[np.ndarray, tuple[str, ...]] | None:
     """The cached points and captions, or None when missing, unreadable or of the wrong shape."""
-    cached = read_verified(path, "dataset")
+    cached = read_verified(path, "dataset", key)
     if cached is None:
         return None
     try:
@@ -178,7 +181,7 @@ def read_cache(path: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[st
     return points, tuple(str(c) for c in captions)
 
 
-def write_cache(path: Path, points: np.ndarray, captions: tuple[str, ...]) -> None:
+def write_cache(path: Path, key: str, points: np.ndarray, captions: tuple[str, ...]) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, points=points, captions=np.array(captions, dtype=str))
-    write_verified(path, buffer.getvalue())
+    write_verified(path, buffer.getvalue(), key)

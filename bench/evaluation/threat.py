@@ -8,7 +8,8 @@ came back unchanged.
 
 Only the xyz coordinates (first three channels) of the original points may change; their
 further channels (rgb) must come back bit-identical. Added points follow the originals and may
-be anywhere finite; after a removal, every remaining point must be one of the clean points.
+be anywhere finite; after a removal, the remaining points must be clean points, none more
+often than in the clean cloud.
 The tolerance is relative: `clean + delta - clean` differs from `delta` by float rounding,
 which grows with the coordinates' magnitude, so the slack is two units in the last place of
 each cloud's largest coordinate (2.4e-7 for unit-sphere float32 clouds, 7e-5 for coordinates
@@ -19,13 +20,11 @@ from __future__ import annotations
 
 import torch
 
-from bench.adversarial.distances import nearest_index
 from bench.contracts.errors import ThreatModelViolation
 from bench.contracts.plugins import ThreatModel
 
 L2_RTOL = 1e-5  # relative slack for the L2 ball: rescaling onto the sphere rounds either way
 ULPS = 2  # units in the last place of a cloud's largest coordinate allowed per coordinate
-CANDIDATES = 4  # nearest clean points compared exactly with each kept point
 LISTED = 8  # sample indices named in a violation message before summarising the rest
 
 
@@ -90,19 +89,20 @@ def _check_moves(threat: ThreatModel, clean: torch.Tensor, moved: torch.Tensor) 
 
 
 def _check_subset(clean: torch.Tensor, kept: torch.Tensor) -> None:
-    """Every remaining point is one of the clean points, bit for bit, rgb included.
-
-    Candidates are the few nearest by the fast product form (which may misorder near-ties),
-    then compared exactly.
-    """
-    batch, count, channels = kept.shape
-    candidates = min(CANDIDATES, clean.shape[1])
-    index = nearest_index(kept[..., :3], clean[..., :3], candidates)
-    matched = clean.gather(1, index.reshape(batch, -1, 1).expand(-1, -1, channels))
-    equal = (matched.view(batch, count, candidates, channels) == kept.unsqueeze(2)).all(dim=-1)
+    """The remaining points are a sub-multiset of the clean ones, bit for bit, rgb included:
+    every kept point is a clean point, and none is kept more often than the clean cloud has
+    it (a cloud of one point repeated is not a cloud with points removed)."""
+    count = clean.shape[1]
+    bad = torch.zeros(len(clean), dtype=torch.bool, device=clean.device)
+    for row, (original, remaining) in enumerate(zip(clean, kept, strict=True)):
+        _, which = torch.unique(torch.cat([original, remaining]), dim=0, return_inverse=True)
+        have = torch.bincount(which[:count], minlength=int(which.max()) + 1)
+        need = torch.bincount(which[count:], minlength=len(have))
+        bad[row] = bool((need > have).any())
     _require(
-        ~equal.any(dim=-1).all(dim=1),
-        "contain points that are not among the clean points (only removal is allowed)",
+        bad,
+        "contain points that are not among the clean points, or more copies of a point than"
+        " the clean cloud has (only removal is allowed)",
     )
 
 

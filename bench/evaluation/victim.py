@@ -25,6 +25,7 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 
+from bench.contracts.finite import require_finite
 from bench.contracts.plugins import Defense
 from bench.contracts.randomness import RandomSource, SampleStreams
 
@@ -48,6 +49,11 @@ class ZeroShotVictim(torch.nn.Module):
         super().__init__()
         if class_embeddings.shape[0] != len(class_names):
             raise ValueError("one class embedding per class name is required")
+        require_finite(
+            class_embeddings,
+            "The class embeddings",
+            "the text encoder or its cached embeddings are damaged.",
+        )
         self.encoder = encoder.eval()
         self.preprocess = preprocess
         self.register_buffer("class_embeddings", F.normalize(class_embeddings.float(), dim=-1))
@@ -168,5 +174,14 @@ class ZeroShotVictim(torch.nn.Module):
 
     @torch.no_grad()
     def vote(self, points: torch.Tensor, draws: int) -> torch.Tensor:
-        """The majority prediction [B] over `draws` fresh draws (ties: the lowest class index)."""
-        return self.sample(points, draws).argmax(dim=-1).mode(dim=0).values
+        """The majority prediction [B] over `draws` fresh draws (ties: the lowest class index).
+
+        Every verdict a record holds comes from here, so non-finite logits fail the cell.
+        """
+        logits = self.sample(points, draws)
+        require_finite(
+            logits,
+            f"The logits of {len(points)} clouds",
+            "the encoder's weights or its input preprocessing produce NaN; no verdict is kept.",
+        )
+        return logits.argmax(dim=-1).mode(dim=0).values

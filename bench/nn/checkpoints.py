@@ -9,8 +9,9 @@ that a wrong or truncated file never yields numbers.
 
 Files load with `torch.load(weights_only=True)` (or as safetensors); a file that needs pickle
 code to load is refused, unless the user passes `trust_pickle` for a file whose source they
-trust: then exactly the globals the file names are admitted, each one logged, and the load
-stays `weights_only`.
+trust: then the globals the file names are admitted one by one, only from the few that released
+checkpoints are known to pickle (`TRUSTED_GLOBALS`: saved arguments and numpy numbers, none of
+which runs code), the load stays `weights_only`, and what was admitted is logged.
 """
 
 from __future__ import annotations
@@ -26,12 +27,23 @@ from typing import Any, Protocol
 import torch
 
 from bench.contracts.errors import WeightsError
+from bench.contracts.finite import require_finite_weights
 from bench.contracts.releases import PublishedLayout
 from bench.storage.file_hashes import cached_sha256
 
 log = logging.getLogger(__name__)
 SHOWN = 5  # names listed in an error before "and N more"
-MAX_TRUSTED_GLOBALS = 32  # a trusted file naming more than this is not a checkpoint
+# What released checkpoints pickle beside their tensors, and why each is safe to build.
+TRUSTED_GLOBALS = {
+    "argparse.Namespace": "the training arguments ULIP and ULIP-2 save",
+    "numpy.core.multiarray.scalar": "a numpy number (a saved accuracy or loss)",
+    "numpy._core.multiarray.scalar": "a numpy number (a saved accuracy or loss)",
+    "numpy.dtype": "a numpy number's type",
+    "_codecs.encode": "the bytes of a numpy number in an older pickle",
+}
+NUMPY_DTYPE = re.compile(r"numpy\.dtypes\.\w+DType")  # numpy >= 1.25 names each number type
+# How torch names a global it will not build: by its pickle opcode or by its class.
+NEEDED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)|but got <class '([\w.]+)'>")
 
 
 class StateHolder(Protocol):
@@ -70,6 +82,11 @@ def load_published(
             f"The checkpoint {path} has tensors of other shapes: {_some(wrong)} (another model"
             " size or variant?)."
         )
+    require_finite_weights(
+        state,
+        f"the encoder in {path}",
+        "the file is damaged or not these weights: download it again and check its sha256.",
+    )
     module.load_state_dict(state, strict=True)
     return cached_sha256(path)
 
@@ -86,26 +103,28 @@ def read_checkpoint(path: Path, trust_pickle: bool = False) -> dict[str, Any]:
             return dict(load_file(path))
         except (SafetensorError, OSError) as error:
             raise WeightsError(f"{path} is not a readable safetensors file ({error}).") from None
-    allowed: list[Any] = []  # the globals a trusted file names, admitted one by one
+    allowed: dict[str, Any] = {}  # the globals a trusted file names, admitted one by one
     while True:
         try:
-            with torch.serialization.safe_globals(allowed):
+            with torch.serialization.safe_globals(list(allowed.values())):
                 content = torch.load(path, map_location="cpu", weights_only=True)
             break
         except pickle.UnpicklingError as error:
-            needed = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
-            if needed is None or len(allowed) >= MAX_TRUSTED_GLOBALS:
+            match = NEEDED.search(str(error))
+            needed = match and (match.group(1) or match.group(2))
+            if not needed or needed in allowed:
                 raise WeightsError(f"{path} is not a readable torch checkpoint.") from None
             if not trust_pickle:
                 raise WeightsError(
-                    f"{path} needs pickle code to load (it names {needed.group(1)}), so it was"
-                    " not loaded; pass trust_pickle (--trust-pickle) only for a file from a source"
+                    f"{path} needs pickle code to load (it names {needed}), so it was not"
+                    " loaded; pass trust_pickle (--trust-pickle) only for a file from a source"
                     " you trust."
                 ) from None
-            log.warning("%s names %s; admitted, as trust_pickle asks.", path, needed.group(1))
-            allowed.append(_named_global(needed.group(1), path))
+            allowed[needed] = _trusted_global(needed, path)
         except (RuntimeError, EOFError, OSError, ValueError) as error:
             raise WeightsError(f"{path} is not a readable torch checkpoint ({error}).") from None
+    if allowed:
+        log.warning("%s was read with trust_pickle, admitting %s.", path, ", ".join(allowed))
     if not isinstance(content, dict):
         raise WeightsError(f"{path} holds a {type(content).__name__}, not a checkpoint mapping.")
     return content
@@ -146,8 +165,14 @@ def _encoder_state(
     return owned
 
 
-def _named_global(dotted: str, path: Path) -> Any:
-    """The class or function a trusted checkpoint names, e.g. argparse.Namespace."""
+def _trusted_global(dotted: str, path: Path) -> Any:
+    """The class a trusted checkpoint names, if released checkpoints are known to need it."""
+    if dotted not in TRUSTED_GLOBALS and not NUMPY_DTYPE.fullmatch(dotted):
+        raise WeightsError(
+            f"{path} names {dotted}, which no released checkpoint needs, so it was not loaded"
+            f" even with trust_pickle (admitted are {', '.join(TRUSTED_GLOBALS)} and numpy's"
+            " number types)."
+        )
     module, _, name = dotted.rpartition(".")
     try:
         return getattr(importlib.import_module(module), name)

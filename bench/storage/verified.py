@@ -2,9 +2,11 @@
 
 A cache (trained weights, text embeddings, generated clouds) can be damaged in ways its own
 format does not notice: bytes overwritten inside a safetensors body still load, and give wrong
-numbers. Each file is written with a sidecar `<name>.sha256`; a read compares the file's hash
-with it. A mismatch, or a file without a sidecar, is reported in one sentence and the file is
-moved aside, so the artefact is rebuilt and no result is computed from it.
+numbers. Each file is written with a sidecar `<name>.sha256` holding the file's hash and the
+key the file was made for (the hash of what it caches); a read compares both. A file and
+sidecar copied over another key's pair thus fail as surely as damaged bytes. A mismatch, or a
+file without a sidecar, is reported in one sentence and the file is moved aside, so the
+artefact is rebuilt and no result is computed from it.
 """
 
 from __future__ import annotations
@@ -31,24 +33,27 @@ def sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def write_verified(path: Path, data: bytes) -> str:
-    """Write `data` to `path` atomically, with its sha256 beside it; returns the hash."""
+def write_verified(path: Path, data: bytes, key: str) -> str:
+    """Write `data`, made for `key`, to `path` atomically, with its sha256 and key beside it;
+    returns the hash."""
     digest = hashlib.sha256(data).hexdigest()
     write_bytes_atomic(path, data)
-    write_text_atomic(sidecar(path), digest + "\n")
+    write_text_atomic(sidecar(path), f"{digest} {key}\n")
     return digest
 
 
-def recorded_sha256(path: Path) -> str | None:
-    """The hash `path` was written with, or None when it has no readable sidecar."""
+def recorded(path: Path) -> tuple[str, str] | None:
+    """The hash and key `path` was written with, or None when it has no readable sidecar."""
     try:
-        return sidecar(path).read_text().strip() or None
-    except (OSError, UnicodeDecodeError):
+        digest, key = sidecar(path).read_text().split()
+    except (OSError, UnicodeDecodeError, ValueError):
         return None
+    return digest, key
 
 
-def read_verified(path: Path, what: str) -> Verified | None:
-    """The bytes of `path` if they hash to what was written; None (file moved aside) if not.
+def read_verified(path: Path, what: str, key: str) -> Verified | None:
+    """The bytes of `path` if they hash to what was written for `key`; None (file moved aside)
+    if not.
 
     `what` names the artefact in the warning, e.g. "trained weights".
     """
@@ -56,16 +61,17 @@ def read_verified(path: Path, what: str) -> Verified | None:
         return None
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    expected = recorded_sha256(path)
-    if digest == expected:
+    expected = recorded(path)
+    if expected == (digest, key):
         return Verified(data, digest)
     aside = path.with_name(path.name + ".corrupt")
     path.replace(aside)
     sidecar(path).unlink(missing_ok=True)
-    reason = (
-        "has no recorded hash (an older version or an interrupted write made it)"
-        if expected is None
-        else "does not match its recorded hash"
-    )
+    if expected is None:
+        reason = "has no recorded hash (an older version or an interrupted write made it)"
+    elif expected[0] != digest:
+        reason = "does not match its recorded hash"
+    else:
+        reason = f"was made for another key ({expected[1][:16]}), copied over this one's"
     log.warning("The cached %s %s %s; moved to %s and rebuilding.", what, path, reason, aside.name)
     return None

@@ -67,7 +67,7 @@ def _encode_cached(encoder: TextEncoder, texts: list[str], key: str) -> np.ndarr
     """Unit-norm embeddings of `texts`, one row each, from the cache file named by `key`
     (class embeddings cache the per-prompt rows they average)."""
     path = subdir("embeddings") / f"{key}.npy"
-    cached = _read_cache(path, len(texts))
+    cached = _read_cache(path, key, len(texts))
     if cached is not None:
         return cached
     # One call for all texts: an encoder may batch and pad them by length, so splitting the
@@ -84,7 +84,7 @@ def _encode_cached(encoder: TextEncoder, texts: list[str], key: str) -> np.ndarr
     result = _unit(raw)
     buffer = io.BytesIO()
     np.save(buffer, result, allow_pickle=False)
-    write_verified(path, buffer.getvalue())
+    write_verified(path, buffer.getvalue(), key)
     return result
 
 
@@ -167,9 +167,9 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return (vectors / norms).astype(np.float32)
 
 
-def _read_cache(path: Path, classes: int) -> np.ndarray | None:
+def _read_cache(path: Path, key: str, classes: int) -> np.ndarray | None:
     """The cached matrix, or None if absent, damaged or unreadable; never pickles."""
-    cached = read_verified(path, "text embeddings")
+    cached = read_verified(path, "text embeddings", key)
     if cached is None:
         return None
     try:

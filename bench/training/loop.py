@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bench.contracts.errors import NonFiniteError
 from bench.contracts.train_context import TrainContext
 from bench.storage.atomic import write_bytes_atomic
 from bench.training import distributed
@@ -76,6 +77,7 @@ def fit(model: torch.nn.Module, loss: BatchLoss, ctx: TrainContext, schedule: Sc
     step = start * batches
     runner = distributed.wrap(_Step(model, loss), world, ctx.device)
     for epoch in range(start, schedule.epochs):
+        diverged = torch.zeros((), dtype=torch.bool, device=ctx.device)
         order = torch.randperm(len(labels), generator=generator)
         for b in range(batches):
             index = distributed.shard(
@@ -85,11 +87,17 @@ def fit(model: torch.nn.Module, loss: BatchLoss, ctx: TrainContext, schedule: Sc
                 points[index].to(ctx.device), labels[index].to(ctx.device), index, generator
             )
             optimizer.zero_grad(set_to_none=True)
+            diverged |= ~torch.isfinite(value.detach())
             value.backward()
             optimizer.step()
             scheduler.step()
             step += 1
             ctx.progress(step, total)
+        if bool(diverged):  # checked once an epoch: a check per step would sync the device
+            raise NonFiniteError(
+                f"Training diverged in epoch {epoch + 1} of {schedule.epochs} (the loss became"
+                f" NaN or infinite at learning rate {schedule.lr:g}): lower method.lr."
+            )
         last = epoch + 1 == schedule.epochs
         if ctx.checkpoint is not None and not last and (world is None or world.leads):
             _save(ctx.checkpoint, state, generator, epoch + 1, ctx.device)

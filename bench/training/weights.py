@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load, save
 
 from bench.contracts.errors import UsageError
+from bench.contracts.finite import require_finite_weights
 from bench.contracts.plugins import Method
 from bench.contracts.runtime import no_progress, progress
 from bench.contracts.train_context import TrainContext
@@ -67,17 +68,26 @@ def obtain_encoder(
     # One trainer per key: a second process waits here, then loads what the first stored.
     # Processes that train together under torchrun share rank 0's claim and decision.
     with claim(path.with_name(path.name + ".lock")) if lead else nullcontext():
-        found = _cached(method, embeddings.shape[1], path, device) if lead and not retrain else None
+        found = (
+            _cached(method, embeddings.shape[1], path, key, device)
+            if lead and not retrain
+            else None
+        )
         if distributed.agree(world, found is not None):
-            found = found or _cached(method, embeddings.shape[1], path, device)
+            found = found or _cached(method, embeddings.shape[1], path, key, device)
             assert found is not None, f"{path} vanished while processes were loading it"
             return found
         resume = path.with_suffix(".resume.pt")
         encoder = _train(training, method, data, embeddings, teacher, device, resume, lead)
+        state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
+        require_finite_weights(
+            state,
+            f"the {training.method.name} miniature just trained",
+            f"training diverged: lower {training.method.name}'s learning rate (method.lr).",
+        )
         digest = ""
         if lead:
-            state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
-            digest = write_verified(path, save(state, metadata={"key": key}))
+            digest = write_verified(path, save(state, metadata={"key": key}), key)
             identity = json.dumps({"key": key, **training.identity()}, indent=1)
             write_text_atomic(path.with_suffix(".json"), identity)
             resume.unlink(missing_ok=True)
@@ -86,10 +96,10 @@ def obtain_encoder(
 
 
 def _cached(
-    method: Method[Any], embed_dim: int, path: Path, device: torch.device
+    method: Method[Any], embed_dim: int, path: Path, key: str, device: torch.device
 ) -> TrainedEncoder | None:
     """The stored miniature of this key, or None when there is none (or it is unusable)."""
-    cached = read_verified(path, "trained weights")
+    cached = read_verified(path, "trained weights", key)
     encoder = None if cached is None else _load(method, embed_dim, path, cached.data, device)
     if cached is None or encoder is None:
         return None
@@ -146,7 +156,8 @@ def _load(
     """The cached encoder, or None (file set aside) when it is unreadable or does not fit."""
     encoder = method.build_encoder(embed_dim)
     try:
-        encoder.load_state_dict(load(data), strict=True)
+        state = load(data)
+        encoder.load_state_dict(state, strict=True)
     except Exception as error:  # a truncated or mismatched cache file is retrained, not fatal
         aside = path.with_suffix(".unreadable")
         path.replace(aside)
@@ -154,4 +165,10 @@ def _load(
             "Cached weights %s are unusable (%s); moved to %s, retraining.", path, error, aside
         )
         return None
+    require_finite_weights(
+        state,
+        f"the cached miniature {path}",
+        "it was saved from a diverged training: delete it, and lower method.lr if training"
+        " diverges again.",
+    )
     return encoder.to(device).eval()
