@@ -121,3 +121,41 @@ def test_random_command_lines_give_a_result_or_one_sentence(tmp_path: Path, chun
         assert "Traceback" not in stderr.getvalue(), args
         codes.append(code)
     assert codes.count(0) > 10 and codes.count(2) > 10  # both sides are reached
+
+
+def test_random_non_finite_weights_and_clouds_never_give_a_verdict() -> None:
+    """NaN and infinities at random places in a victim's weights or its clouds: every vote is
+    the argmax of finite logits, or a NonFiniteError / DataError; never argmax over NaN."""
+    import torch
+
+    from bench.contracts.clouds import validate_clouds
+    from bench.testing.toys import ToyVictim, toy_clouds
+
+    rng = random.Random(7)
+    clean_victim = ToyVictim()
+    outcomes = {"verdicts": 0, "refused": 0}
+    for trial in range(150):
+        victim = ToyVictim()
+        victim.load_state_dict(clean_victim.state_dict())
+        points, _ = toy_clouds(3, 24, seed=trial)
+        bad = rng.choice([float("nan"), float("inf"), float("-inf")])
+        where = rng.choice(["weights", "clouds", "none"])
+        with torch.no_grad():
+            if where == "weights":
+                tensor = rng.choice(list(victim.encoder.parameters()))
+                tensor.view(-1)[rng.randrange(tensor.numel())] = bad
+            elif where == "clouds":
+                points[rng.randrange(3), rng.randrange(24), rng.randrange(3)] = bad
+        try:
+            validate_clouds(points.numpy(), "the fuzzed clouds")
+            verdict = victim.vote(points, 1)
+        except BenchError as error:
+            assert str(error) and "\n" not in str(error)
+            outcomes["refused"] += 1
+            continue
+        with torch.no_grad():
+            logits = victim(points)
+        assert torch.isfinite(logits).all(), (trial, where)
+        assert torch.equal(verdict, logits.argmax(dim=-1))
+        outcomes["verdicts"] += 1
+    assert outcomes["verdicts"] > 20 and outcomes["refused"] > 20
