@@ -1,25 +1,43 @@
-"""Fuzzing what users type: random spec files and argument lists give a result or one sentence.
+"""Fuzzing what users type and read: random spec files, argument lists and public dataset files
+give a result or one sentence.
 
 Seeded, so a failure reproduces. Specs are built from the spec vocabulary (keys, plugin names,
 parameters) mixed with junk values, so many get deep into expansion; random bytes cover files
 that are not YAML at all. Every outcome must be cells or a `BenchError`: never another
-exception, which would reach the user as a traceback.
+exception, which would reach the user as a traceback. Dataset files are written for real in
+their published layouts with arrays of random rank, extents, dtype and values; a file that loads
+must give back exactly what was written (centred and scaled), never a reshaped, cut or cast copy.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
+import pickle
 import random
 from pathlib import Path
 from typing import Any
 
+import h5py
+import numpy as np
 import pytest
 import yaml
 
 from bench.cli import main
+from bench.contracts.cloudset import CloudSet
 from bench.contracts.errors import BenchError
+from bench.data.public_files import unit_sphere
+from bench.datasets.modelnet40 import ModelNet40, ModelNet40Config
+from bench.datasets.objaverse_lvis import ObjaverseLvis, ObjaverseLvisConfig
+from bench.datasets.shapenet55 import ShapeNet55, ShapeNet55Config
 from bench.plan.spec import load_spec
+from bench.testing.public_formats import (
+    write_modelnet40_h5,
+    write_modelnet40_ulip,
+    write_objaverse_lvis_openshape,
+    write_shapenet55_ulip,
+)
 
 KEYS = ["name", "description", "methods", "datasets", "attacks", "defenses", "seeds"]
 KEYS += ["teachers", "corpus", "params", "sweep", "preset", "classes", "split", "text", "bogus"]
@@ -159,3 +177,142 @@ def test_random_non_finite_weights_and_clouds_never_give_a_verdict() -> None:
         assert torch.equal(verdict, logits.argmax(dim=-1))
         outcomes["verdicts"] += 1
     assert outcomes["verdicts"] > 20 and outcomes["refused"] > 20
+
+
+DTYPES = ["float64", "float16", "int32", "uint8", "bool", "complex64", "S4"]
+EXTENTS = [0, 1, 2, 3, 3, 4, 6, 16]
+
+
+def random_array(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Often `shape` in float32; else random rank and extents, or another dtype; now and then a
+    NaN or infinity."""
+    if rng.random() < 0.3:
+        shape = tuple(int(e) for e in rng.choice(EXTENTS, size=rng.integers(0, 5)))
+    dtype = str(rng.choice(DTYPES)) if rng.random() < 0.3 else "float32"
+    values = rng.uniform(-2, 2, shape)
+    if values.size and rng.random() < 0.1:
+        values.flat[rng.integers(values.size)] = rng.choice([np.nan, np.inf])
+    if dtype in ("int32", "uint8", "bool"):
+        return rng.integers(0, 2, shape).astype(dtype)
+    return values.astype(dtype)
+
+
+def arrays_with_one_random(
+    rng: np.random.Generator, count: int, shape: tuple[int, ...]
+) -> list[np.ndarray]:
+    """`count` valid float32 arrays of `shape`, one of them (the file's damage) random."""
+    arrays = [rng.uniform(-2, 2, shape).astype(np.float32) for _ in range(count)]
+    arrays[rng.integers(count)] = random_array(rng, shape)
+    return arrays
+
+
+def random_labels(rng: np.random.Generator, count: int, classes: int) -> np.ndarray:
+    """Class indices, mostly N or N x 1 integers in range; else another shape, floats (whole
+    or not), booleans, text, or one index out of range."""
+    shape = [(count,), (count, 1), (count, 2), (max(count - 1, 0),), ()][
+        rng.choice(5, p=[0.4, 0.4, 0.05, 0.1, 0.05])
+    ]
+    values = rng.integers(0, classes, shape).astype(np.float64)
+    if values.size and rng.random() < 0.1:
+        values.flat[rng.integers(values.size)] = rng.choice([-1, classes, 1.5, np.nan])
+    kind = rng.choice(["uint8", "int64", "float32", "bool", "S4"], p=[0.4, 0.3, 0.2, 0.05, 0.05])
+    if kind in ("uint8", "int64"):
+        return np.nan_to_num(values, nan=0).astype(kind)
+    return values.astype(kind)
+
+
+def assert_served_as_written(
+    data: CloudSet, clouds: list[np.ndarray], channels: tuple[int, ...], labels: Any = None
+) -> None:
+    """The loaded set is the written one: same clouds (centred, scaled) and the same labels."""
+    assert all(cloud.ndim == 2 and cloud.shape[1] in channels for cloud in clouds)
+    expected = unit_sphere(np.stack(clouds)[..., :3].astype(np.float64))
+    xyz = data.points[..., :3]
+    assert xyz.shape == expected.shape and np.allclose(xyz, expected, atol=1e-5)
+    if labels is not None:
+        written = np.asarray(labels)
+        assert written.shape in ((len(data),), (len(data), 1)), written.shape
+        assert np.array_equal(written.reshape(-1), data.labels), (written, data.labels)
+
+
+def fuzz_modelnet40_h5(rng: np.random.Generator, root: Path) -> None:
+    count, points = int(rng.integers(1, 6)), int(rng.integers(1, 20))
+    data = random_array(rng, (count, points, 3))
+    label = random_labels(rng, count, 40)
+    with h5py.File(root / "ply_data_test0.h5", "w") as file:
+        file.create_dataset("data", data=data)
+        file.create_dataset("label", data=label)
+    loaded = ModelNet40(ModelNet40Config(root=str(root))).load("test")
+    assert data.dtype.kind == "f" and data.ndim == 3
+    assert_served_as_written(loaded, list(data), (3,), label)
+
+
+NOT_CLOUDS: list[Any] = [{"xyz": 1}, "cloud", 3, None, [[1.0, 2.0, 3.0], [1.0]]]
+
+
+def fuzz_modelnet40_ulip(rng: np.random.Generator, root: Path) -> None:
+    count, points = int(rng.integers(1, 6)), int(rng.integers(1, 20))
+    clouds: list[Any] = arrays_with_one_random(rng, count, (points, 6))
+    if rng.random() < 0.1:
+        clouds[0] = NOT_CLOUDS[rng.integers(len(NOT_CLOUDS))]
+    labels = [np.array([label]) for label in random_labels(rng, count, 40).reshape(-1)]
+    with (root / "modelnet40_test_8192pts_fps.dat").open("wb") as file:
+        pickle.dump([clouds, labels], file)
+    loaded = ModelNet40(ModelNet40Config(root=str(root))).load("test")
+    assert all(isinstance(c, np.ndarray) and c.dtype.kind == "f" for c in clouds)
+    assert_served_as_written(loaded, clouds, (3, 6), labels)
+
+
+def fuzz_shapenet55(rng: np.random.Generator, root: Path) -> None:
+    points = int(rng.integers(1, 20))
+    clouds = arrays_with_one_random(rng, 4, (points, 3))
+    for name, cloud in zip((root / "test.txt").read_text().split(), clouds, strict=True):
+        np.save(root / "shapenet_pc" / name, cloud)
+    loaded = ShapeNet55(ShapeNet55Config(root=str(root))).load("test")
+    assert all(c.dtype.kind == "f" for c in clouds)
+    assert_served_as_written(loaded, clouds, (3,))
+
+
+def fuzz_objaverse_lvis(rng: np.random.Generator, root: Path) -> None:
+    points = int(rng.integers(1, 20))
+    paths = [root / e["data_path"] for e in json.loads((root / "split/lvis.json").read_text())]
+    arrays = arrays_with_one_random(rng, 2 * len(paths), (points, 3))
+    written = []
+    for path, xyz, rgb in zip(paths, arrays[::2], arrays[1::2], strict=True):
+        content = {"xyz": xyz, "rgb": rgb}
+        written.append(content)
+        stored = np.empty((), dtype=object)
+        stored[()] = content
+        np.save(path, stored, allow_pickle=True)
+    loaded = ObjaverseLvis(ObjaverseLvisConfig(root=str(root), rgb=True)).load("test")
+    assert all(c["xyz"].dtype.kind == "f" for c in written)
+    assert_served_as_written(loaded, [c["xyz"] for c in written], (3,))
+    colours = np.stack([c["rgb"] for c in written]).astype(np.float64)
+    assert np.allclose(loaded.points[..., 3:], colours, atol=1e-6)
+
+
+PUBLIC_FILES = {
+    "modelnet40 h5": (write_modelnet40_h5, fuzz_modelnet40_h5),
+    "modelnet40 ulip": (write_modelnet40_ulip, fuzz_modelnet40_ulip),
+    "shapenet55 npy": (write_shapenet55_ulip, fuzz_shapenet55),
+    "objaverse_lvis npy": (write_objaverse_lvis_openshape, fuzz_objaverse_lvis),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(PUBLIC_FILES))
+def test_random_public_files_give_the_written_data_or_one_sentence(
+    tmp_path: Path, layout: str
+) -> None:
+    write, fuzz = PUBLIC_FILES[layout]
+    root = write(tmp_path / "data", per_class=1, points=8)
+    rng = np.random.default_rng(sorted(PUBLIC_FILES).index(layout))
+    outcomes = {"data": 0, "refused": 0}
+    for _ in range(120):
+        try:
+            fuzz(rng, root)
+            outcomes["data"] += 1
+        except BenchError as error:
+            message = str(error)
+            assert message and "\n" not in message, message
+            outcomes["refused"] += 1
+    assert outcomes["data"] > 10 and outcomes["refused"] > 10, outcomes

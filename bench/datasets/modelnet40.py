@@ -17,18 +17,20 @@
 Class names are the published ones with underscores read as spaces ("night_stand" is "night
 stand"), as ULIP's and OpenShape's label lists spell them, so that prompts and the ModelNet10
 subset match. Each cloud keeps its first `points` points (all when 0), as PointCLIP and
-PointNet++ do, and is centred and scaled into the unit sphere. With `rgb`, clouds get three
-colour channels: the file's (OpenShape's, stored as 100 and divided by 255 as OpenShape does),
-or OpenShape's constant 0.4 where the layout has none. A split whose size differs from the
-published one (9,840 or 9,843 train, 2,468 test) is loaded with a warning. Nothing is
-downloaded: a missing file is one sentence saying which, where it is published and where the
-harness looked.
+PointNet++ do, and is centred and scaled into the unit sphere; a cloud shorter than the others
+is refused rather than cutting them all (`bench.data.public_files` checks every array read).
+With `rgb`, clouds get three colour channels: the file's (OpenShape's, stored as 100 and
+divided by 255 as OpenShape does), or OpenShape's constant 0.4 where the layout has none. A
+split whose size differs from the published one (9,840 or 9,843 train, 2,468 test) is loaded
+with a warning. Nothing is downloaded: a missing file is one sentence saying which, where it is
+published and where the harness looked.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +39,18 @@ import numpy as np
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
-from bench.data.public_files import data_root, finished_clouds
+from bench.data.public_files import (
+    data_root,
+    finished_clouds,
+    first_points,
+    read_cloud,
+    read_clouds,
+    read_colours,
+    read_h5,
+    read_labels,
+    read_text,
+    stack_clouds,
+)
 from bench.storage.restricted_pickle import load_npy, load_pickle
 
 log = logging.getLogger(__name__)
@@ -60,8 +73,10 @@ PUBLISHED_SIZES = {
     ("openshape", "test"): 2468,
 }  # fmt: skip
 PUBLISHED_ANY = f"{PUBLISHED['h5']}, {PUBLISHED['resampled']} or {PUBLISHED['openshape']}"
-# What a layout's reader returns: clouds, labels, class names, sample ids.
-Read = tuple[list[np.ndarray], np.ndarray, tuple[str, ...], tuple[str, ...]]
+# What a layout's reader returns: clouds [M, P, 3], their colours or None, labels, class names,
+# sample ids.
+Read = tuple[np.ndarray, np.ndarray | None, np.ndarray, tuple[str, ...], tuple[str, ...]]
+SETTING = "modelnet40.points"
 OPENSHAPE_RGB_SCALE = 255.0  # OpenShape's ModelNet40 file stores colour as 100: /255 (~0.39)
 
 
@@ -105,16 +120,11 @@ class ModelNet40(Dataset[ModelNet40Config]):
             raise UsageError(f"Unknown split '{split}' for modelnet40; use 'train' or 'test'.")
         root = self.root()
         layout = self.layout(root)
-        if layout == "h5":
-            clouds, labels, names, ids = _read_h5(root, split)
-        elif layout == "resampled":
-            clouds, labels, names, ids = _read_resampled(root, split)
-        elif layout == "ulip":
-            clouds, labels, names, ids = _read_ulip(root, split)
-        else:
-            if split != "test":
-                raise UsageError("OpenShape's ModelNet40 files hold the test split only.")
-            clouds, labels, names, ids = _read_openshape(root)
+        if layout == "openshape" and split != "test":
+            raise UsageError("OpenShape's ModelNet40 files hold the test split only.")
+        reader = {"h5": _read_h5, "resampled": _read_resampled, "ulip": _read_ulip,
+                  "openshape": _read_openshape}[layout]  # fmt: skip
+        xyz, rgb, labels, names, ids = reader(root, split, self.config)
         published = PUBLISHED_SIZES[layout, split]
         if len(labels) != published:
             log.warning(
@@ -125,7 +135,7 @@ class ModelNet40(Dataset[ModelNet40Config]):
                 layout,
                 published,
             )
-        points = self._finish(clouds, root)
+        points = finished_clouds(xyz, rgb, self.config.rgb)
         fingerprint = fingerprint_arrays(points, labels, names)
         return CloudSet(points, labels, names, ids, fingerprint)
 
@@ -150,65 +160,48 @@ class ModelNet40(Dataset[ModelNet40Config]):
             f" {PUBLISHED['h5']} or {PUBLISHED['resampled']} there, or {PUBLISHED['openshape']}."
         )
 
-    def _finish(self, clouds: list[np.ndarray], root: Path) -> np.ndarray:
-        """First `points` points of each cloud, unit sphere, colour channels if asked."""
-        count = self.config.points or min(len(c) for c in clouds)
-        short = [i for i, c in enumerate(clouds) if len(c) < count]
-        if short:
-            raise DataError(
-                f"Cloud {short[0]} in {root} has {len(clouds[short[0]])} points, fewer than the"
-                f" {count} asked for (modelnet40.points)."
-            )
-        kept = np.stack([cloud[:count] for cloud in clouds])
-        colours = kept[..., 3:6] if kept.shape[2] >= 6 else None
-        return finished_clouds(
-            kept, colours, 0, self.config.rgb, f"ModelNet40 {root}", "modelnet40.points"
-        )
-
 
 def _class_names(path: Path) -> tuple[str, ...]:
     names = tuple(
-        line.strip().replace("_", " ") for line in _text(path).splitlines() if line.strip()
+        line.strip().replace("_", " ") for line in read_text(path).splitlines() if line.strip()
     )
     if len(names) != 40:
         raise DataError(f"{path} lists {len(names)} class names; ModelNet40 has 40.")
     return names
 
 
-def _read_h5(root: Path, split: str) -> Read:
-    import h5py
-
+def _read_h5(root: Path, split: str, config: ModelNet40Config) -> Read:
     names = _class_names(root / MARKERS["h5"])
     listing = root / f"{split}_files.txt"
-    clouds, labels, ids = [], [], []
-    for line in _text(listing).split():
+    files = read_text(listing).split()
+    if not files:
+        raise DataError(f"{listing} lists no h5 files.")
+    clouds: list[np.ndarray] = []
+    sources: list[str] = []
+    labels, ids = [], []
+    for line in files:
         path = root / Path(line).name  # the listing names them under data/...; they sit here
         if not path.is_file():
             raise UsageError(f"{path}, listed in {listing}, is missing.")
-        try:
-            with h5py.File(path, "r") as file:
-                data = np.asarray(file["data"])
-                label = np.asarray(file["label"]).reshape(-1)
-        except (OSError, KeyError) as error:
-            raise DataError(
-                f"{path} is not a ModelNet40 h5 file with 'data' and 'label' ({error})."
-            ) from None
-        if data.ndim != 3 or data.shape[2] < 3 or len(data) != len(label):
-            raise DataError(
-                f"{path} holds data {data.shape} and label {label.shape}; expected N x P x 3 and N."
-            )
-        clouds += list(data)
-        labels += label.astype(np.int64).tolist()
+        stored = read_h5(path, ("data", "label"), "ModelNet40")
+        data = read_clouds(stored["data"], f"'data' in {path}")
+        labels.append(read_labels(stored["label"], f"'label' in {path}", len(data), len(names)))
+        clouds += list(first_points(data, config.points, f"Each cloud in {path}", SETTING))
+        sources += [f"Cloud {i} of {path}" for i in range(len(data))]
         ids += [f"modelnet40/{split}/{path.stem}/{i:04d}" for i in range(len(data))]
-    return clouds, np.asarray(labels, dtype=np.int64), names, tuple(ids)
+    xyz = stack_clouds(clouds, sources, SETTING)
+    return xyz, None, np.concatenate(labels), names, tuple(ids)
 
 
-def _read_resampled(root: Path, split: str) -> Read:
+def _read_resampled(root: Path, split: str, config: ModelNet40Config) -> Read:
     names = _class_names(root / MARKERS["resampled"])
     index = {name.replace(" ", "_"): i for i, name in enumerate(names)}
     listing = root / f"modelnet40_{split}.txt"
-    clouds, labels, ids = [], [], []
-    for shape in _text(listing).split():
+    shapes = read_text(listing).split()
+    if not shapes:
+        raise DataError(f"{listing} lists no shapes.")
+    clouds, sources, labels, ids = [], [], [], []
+    for shape in shapes:
         category = shape.rsplit("_", 1)[0]
         if category not in index:
             raise DataError(
@@ -216,22 +209,28 @@ def _read_resampled(root: Path, split: str) -> Read:
             )
         path = root / category / f"{shape}.txt"
         try:
-            cloud = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+            with warnings.catch_warnings():  # an empty file is refused below, not warned about
+                warnings.simplefilter("ignore", UserWarning)
+                rows = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
         except FileNotFoundError:
             raise UsageError(f"{path}, listed in {listing}, is missing.") from None
         except ValueError as error:
+            reason = str(error).split(";")[0]  # numpy's advice on `usecols` is not the user's
             raise DataError(
-                f"{path} is not comma-separated x, y, z, nx, ny, nz ({error})."
+                f"{path} is not comma-separated x, y, z, nx, ny, nz ({reason})."
             ) from None
-        if cloud.shape[1] != 6:
-            raise DataError(f"{path} has {cloud.shape[1]} columns; the resampled files have 6.")
-        clouds.append(cloud[:, :3])  # the normals are not colour
+        if len(rows) and rows.shape[1] != 6:
+            raise DataError(f"{path} has {rows.shape[1]} columns; the resampled files have 6.")
+        cloud = read_cloud(rows, str(path), channels=(6,))[:, :3]  # the normals are not colour
+        clouds.append(first_points(cloud, config.points, str(path), SETTING))
+        sources.append(str(path))
         labels.append(index[category])
         ids.append(f"modelnet40/{split}/{shape}")
-    return clouds, np.asarray(labels, dtype=np.int64), names, tuple(ids)
+    xyz = stack_clouds(clouds, sources, SETTING)
+    return xyz, None, np.asarray(labels, dtype=np.int64), names, tuple(ids)
 
 
-def _read_ulip(root: Path, split: str) -> Read:
+def _read_ulip(root: Path, split: str, config: ModelNet40Config) -> Read:
     names = _class_names(root / MARKERS["resampled"])
     path = root / f"modelnet40_{split}_8192pts_fps.dat"
     if not path.is_file():
@@ -240,21 +239,30 @@ def _read_ulip(root: Path, split: str) -> Read:
     if not (isinstance(stored, list | tuple) and len(stored) == 2):
         raise DataError(f"{path} is not a pickle of [clouds, labels], as ULIP's files are.")
     clouds, labels = stored
-    if len(clouds) != len(labels):
-        raise DataError(f"{path} holds {len(clouds)} clouds but {len(labels)} labels.")
-    clouds = [np.asarray(c, dtype=np.float64)[:, :3] for c in clouds]  # normals are not colour
-    flat = np.asarray([int(np.asarray(label).reshape(-1)[0]) for label in labels], dtype=np.int64)
+    listed = isinstance(clouds, list | tuple) or isinstance(clouds, np.ndarray) and clouds.ndim
+    if not listed:
+        raise DataError(f"{path} holds {type(clouds).__name__} where ULIP's hold a list of clouds.")
+    if len(clouds) == 0:
+        raise DataError(f"{path} holds no clouds.")
+    sources = [f"Cloud {i} of {path}" for i in range(len(clouds))]
+    kept = [
+        first_points(read_cloud(cloud, source, (3, 6))[:, :3], config.points, source, SETTING)
+        for cloud, source in zip(clouds, sources, strict=True)
+    ]  # the normals are not colour
+    flat = read_labels(labels, f"The label list of {path}", len(kept), len(names))
     ids = tuple(f"modelnet40/{split}/ulip/{i:05d}" for i in range(len(flat)))
-    return clouds, flat, names, ids
+    return stack_clouds(kept, sources, SETTING), None, flat, names, ids
 
 
-def _read_openshape(root: Path) -> Read:
+def _read_openshape(root: Path, split: str, config: ModelNet40Config) -> Read:
     split_path, clouds_path = root / "test_split.json", root / "test_pc.npy"
     try:
-        split = json.loads(_text(split_path))
-        entries = [(str(e["name"]), str(e["category"]).replace("_", " ")) for e in split]
+        listed = json.loads(read_text(split_path))
+        entries = [(str(e["name"]), str(e["category"]).replace("_", " ")) for e in listed]
     except (ValueError, TypeError, KeyError) as error:
         raise DataError(f"{split_path} is not a list of {{name, category}} ({error}).") from None
+    if not entries:
+        raise DataError(f"{split_path} lists no clouds.")
     names_path = root / "modelnet40_shape_names.txt"
     if names_path.is_file():
         names = _class_names(names_path)
@@ -266,32 +274,34 @@ def _read_openshape(root: Path) -> Read:
             f"{clouds_path} is missing: it is published with {PUBLISHED['openshape']}."
         )
     stored = load_npy(clouds_path)
+    if stored.ndim != 1:
+        raise DataError(
+            f"{clouds_path} holds an array of shape {stored.shape}, not one dict per cloud."
+        )
     if len(stored) != len(entries):
         raise DataError(
             f"{clouds_path} holds {len(stored)} clouds but {split_path} lists {len(entries)}."
         )
-    clouds = []
+    clouds, colours, sources = [], [], []
     for position, item in enumerate(stored):
+        entry = f"entry {position} of {clouds_path}"
         if not isinstance(item, dict) or "xyz" not in item:
             raise DataError(f"Entry {position} of {clouds_path} is not a dict with 'xyz'.")
-        xyz = np.asarray(item["xyz"], dtype=np.float64)
-        rgb = item.get("rgb")
-        if rgb is not None:
-            rgb = np.asarray(rgb, dtype=np.float64) / OPENSHAPE_RGB_SCALE
-            xyz = np.concatenate([xyz, rgb], axis=1)
-        clouds.append(xyz)
+        xyz = read_cloud(item["xyz"], f"'xyz' in {entry}")
+        clouds.append(first_points(xyz, config.points, f"'xyz' in {entry}", SETTING))
+        sources.append(f"'xyz' in {entry}")
+        if config.rgb and "rgb" in item:
+            colour = read_colours(item["rgb"], f"'rgb' in {entry}", xyz.shape)
+            colours.append(first_points(colour, config.points, f"'rgb' in {entry}", SETTING))
+        elif colours:  # some entries coloured, others not
+            raise DataError(f"Entry {position} of {clouds_path} has no 'rgb' where others do.")
     unknown = [c for _, c in entries if c not in index]
     if unknown:
         raise DataError(f"{split_path} has category {unknown[0]!r}, not one of the 40 class names.")
     labels = np.asarray([index[c] for _, c in entries], dtype=np.int64)
     ids = tuple(f"modelnet40/test/{name}" for name, _ in entries)
-    return clouds, labels, names, ids
-
-
-def _text(path: Path) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        raise UsageError(f"{path} is missing.") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"{path} cannot be read as text ({error}).") from None
+    xyz = stack_clouds(clouds, sources, SETTING)  # before the colours, which match them
+    if colours and len(colours) < len(clouds):
+        raise DataError(f"Entry 0 of {clouds_path} has no 'rgb' where others do.")
+    rgb = np.stack(colours) / OPENSHAPE_RGB_SCALE if colours else None  # none: the constant
+    return xyz, rgb, labels, names, ids

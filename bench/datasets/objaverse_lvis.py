@@ -28,7 +28,15 @@ import numpy as np
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
-from bench.data.public_files import data_root, finished_clouds
+from bench.data.public_files import (
+    data_root,
+    finished_clouds,
+    first_points,
+    read_cloud,
+    read_colours,
+    read_text,
+    stack_clouds,
+)
 from bench.storage.restricted_pickle import load_npy
 
 log = logging.getLogger(__name__)
@@ -36,6 +44,7 @@ log = logging.getLogger(__name__)
 ENV_VAR = "BENCH_OBJAVERSE_LVIS"
 LISTINGS = {"openshape": ("lvis.json", "split/lvis.json"), "uni3d": ("lvis_testset.txt",)}
 PUBLISHED_SIZE = 46832
+SETTING = "objaverse_lvis.points"
 PUBLISHED = (
     "OpenShape's training data (meta_data.zip for split/lvis.json, the Objaverse tarballs for"
     " the objects) or Uni3D's data/test_datasets.zip (objaverse_lvis/)"
@@ -84,6 +93,8 @@ class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
         root = self.root()
         listing = self.listing(root)
         entries = _read_listing(listing)
+        if not entries:
+            raise DataError(f"{listing} lists no objects.")
         if len(entries) != PUBLISHED_SIZE:
             log.warning(
                 "%s lists %d objects; the published listing has %d.",
@@ -99,13 +110,13 @@ class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
                     chosen.append(entry)
             entries = chosen
         index = {name: i for i, name in enumerate(names)}
-        read = [self._cloud(root / relative, listing) for _, _, relative in entries]
-        xyz = np.stack([cloud for cloud, _ in read])
+        paths = [root / relative for _, _, relative in entries]
+        read = [self._cloud(path, listing) for path in paths]
+        sources = [f"'xyz' in {path}" for path in paths]
+        xyz = stack_clouds([cloud for cloud, _ in read], sources, SETTING)
         # With rgb asked for, `_cloud` returns every cloud's colours (or raises).
         colours = np.stack([rgb for _, rgb in read if rgb is not None]) if self.config.rgb else None
-        points = finished_clouds(
-            xyz, colours, 0, self.config.rgb, f"Objaverse-LVIS {root}", "objaverse_lvis.points"
-        )
+        points = finished_clouds(xyz, colours, self.config.rgb)
         labels = np.asarray([index[category] for category, _, _ in entries], dtype=np.int64)
         ids = tuple(f"objaverse_lvis/{uid}" for _, uid, _ in entries)
         return CloudSet(points, labels, names, ids, fingerprint_arrays(points, labels, names))
@@ -137,26 +148,19 @@ class ObjaverseLvis(Dataset[ObjaverseLvisConfig]):
         content = stored.item() if stored.shape == () else None
         if not isinstance(content, dict) or "xyz" not in content:
             raise DataError(f"{path} is not a dict with 'xyz', as the published objects are.")
-        xyz = np.asarray(content["xyz"], dtype=np.float64)
-        count = self.config.points or len(xyz)
-        if xyz.ndim != 2 or xyz.shape[1] != 3 or len(xyz) < count:
-            raise DataError(f"{path} holds xyz {xyz.shape}; expected at least {count} x 3.")
-        if not np.isfinite(xyz).all():
-            raise DataError(f"{path} has NaN or infinite coordinates.")
+        xyz = read_cloud(content["xyz"], f"'xyz' in {path}")
+        kept = first_points(xyz, self.config.points, f"'xyz' in {path}", SETTING)
         if not self.config.rgb:
-            return xyz[:count], None
-        rgb = content.get("rgb")
-        if rgb is None:
+            return kept, None
+        if content.get("rgb") is None:
             raise DataError(f"{path} has no 'rgb', and objaverse_lvis.rgb asks for colour.")
-        return xyz[:count], np.asarray(rgb, dtype=np.float64)[:count]
+        rgb = read_colours(content["rgb"], f"'rgb' in {path}", xyz.shape)
+        return kept, first_points(rgb, self.config.points, f"'rgb' in {path}", SETTING)
 
 
 def _read_listing(path: Path) -> list[tuple[str, str, Path]]:
     """(category, object id, relative .npy path) per listed object, in listing order."""
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"{path} cannot be read as text ({error}).") from None
+    text = read_text(path)
     if path.suffix == ".json":
         try:
             return [

@@ -28,7 +28,15 @@ import numpy as np
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import ConfigError, DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
-from bench.data.public_files import data_root, finished_clouds
+from bench.data.public_files import (
+    data_root,
+    finished_clouds,
+    first_points,
+    read_clouds,
+    read_colours,
+    read_h5,
+    read_labels,
+)
 from bench.storage.restricted_pickle import load_npy
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,7 @@ PUBLISHED_SIZES = {
 }  # fmt: skip
 OPENSHAPE_UNION = 2309 + 581  # OBJ_ONLY train + test
 VARIANTS = (*FILES, "openshape")
+SETTING = "scanobjectnn.points"
 PUBLISHED = (
     "the ScanObjectNN release (h5_files.zip, by request from its authors), or OpenShape's"
     " meta_data (scanobjectnn/xyz_label.npy)"
@@ -106,7 +115,7 @@ class ScanObjectNN(Dataset[ScanObjectNNConfig]):
             directory, suffix = FILES[variant]
             prefix = "training" if split == "train" else "test"
             path = root / directory / f"{prefix}_objectdataset{suffix}.h5"
-            xyz, labels = _read_h5(path, variant)
+            xyz, labels = _read_h5(path, variant, self.config.points)
             colours, stem = None, path.stem
             published = PUBLISHED_SIZES[variant, split]
             if len(labels) != published:
@@ -118,10 +127,7 @@ class ScanObjectNN(Dataset[ScanObjectNNConfig]):
                     split,
                     published,
                 )
-        points = finished_clouds(
-            xyz, colours, self.config.points, self.config.rgb, f"ScanObjectNN {root}",
-            "scanobjectnn.points",
-        )  # fmt: skip
+        points = finished_clouds(xyz, colours, self.config.rgb)
         ids = tuple(f"scanobjectnn/{variant}/{split}/{stem}/{i:05d}" for i in range(len(labels)))
         fingerprint = fingerprint_arrays(points, labels, CLASS_NAMES)
         return CloudSet(points, labels, CLASS_NAMES, ids, fingerprint)
@@ -136,8 +142,8 @@ class ScanObjectNN(Dataset[ScanObjectNNConfig]):
         content = stored.item() if stored.shape == () else None
         if not isinstance(content, dict) or "xyz" not in content or "label" not in content:
             raise DataError(f"{path} is not a dict with 'xyz' and 'label', as OpenShape's is.")
-        xyz = np.asarray(content["xyz"], dtype=np.float64)
-        labels = np.asarray(content["label"]).reshape(-1).astype(np.int64)
+        xyz = read_clouds(content["xyz"], f"'xyz' in {path}")
+        labels = read_labels(content["label"], f"'label' in {path}", len(xyz), len(CLASS_NAMES))
         if len(xyz) == OPENSHAPE_UNION and not self.config.allow_union:
             raise DataError(
                 f"{path} holds {OPENSHAPE_UNION:,} clouds: OBJ_ONLY's 2,309 training plus 581 test"
@@ -145,21 +151,17 @@ class ScanObjectNN(Dataset[ScanObjectNNConfig]):
                 " h5 test file (variant obj_only), or set scanobjectnn.allow_union=true to"
                 " evaluate on the union anyway (the label says so)."
             )
-        rgb = content.get("rgb")
-        return xyz, labels, None if rgb is None else np.asarray(rgb, dtype=np.float64)
+        kept = first_points(xyz, self.config.points, f"Each cloud in {path}", SETTING)
+        if not self.config.rgb or content.get("rgb") is None:
+            return kept, labels, None
+        rgb = read_colours(content["rgb"], f"'rgb' in {path}", xyz.shape)
+        return kept, labels, first_points(rgb, self.config.points, f"'rgb' in {path}", SETTING)
 
 
-def _read_h5(path: Path, variant: str) -> tuple[np.ndarray, np.ndarray]:
-    import h5py
-
+def _read_h5(path: Path, variant: str, points: int) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise UsageError(f"{path} is missing: the {variant} variant is published in {PUBLISHED}.")
-    try:
-        with h5py.File(path, "r") as file:
-            xyz = np.asarray(file["data"], dtype=np.float64)
-            labels = np.asarray(file["label"]).reshape(-1).astype(np.int64)
-    except (OSError, KeyError) as error:
-        raise DataError(
-            f"{path} is not a ScanObjectNN h5 file with 'data' and 'label' ({error})."
-        ) from None
-    return xyz, labels
+    stored = read_h5(path, ("data", "label"), "ScanObjectNN")
+    xyz = read_clouds(stored["data"], f"'data' in {path}")
+    labels = read_labels(stored["label"], f"'label' in {path}", len(xyz), len(CLASS_NAMES))
+    return first_points(xyz, points, f"Each cloud in {path}", SETTING), labels

@@ -21,7 +21,14 @@ import numpy as np
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
-from bench.data.public_files import data_root, finished_clouds
+from bench.data.public_files import (
+    data_root,
+    finished_clouds,
+    first_points,
+    read_cloud,
+    read_text,
+    stack_clouds,
+)
 
 log = logging.getLogger(__name__)
 ENV_VAR = "BENCH_SHAPENET55"
@@ -30,6 +37,7 @@ PUBLISHED = (
     " with ShapeNetCore v2's taxonomy.json"
 )
 PUBLISHED_SIZES = {"train": 41952, "test": 10518}
+SETTING = "shapenet55.points"
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,9 @@ class ShapeNet55(Dataset[ShapeNet55Config]):
         listing = root / f"{split}.txt"
         if not listing.is_file():
             raise UsageError(f"{listing} is missing; it is part of {PUBLISHED}.")
-        files = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+        files = [line.strip() for line in read_text(listing).splitlines() if line.strip()]
+        if not files:
+            raise DataError(f"{listing} lists no clouds.")
         if len(files) != PUBLISHED_SIZES[split]:
             log.warning(
                 "%s lists %d clouds; the published list has %d.",
@@ -71,11 +81,13 @@ class ShapeNet55(Dataset[ShapeNet55Config]):
             raise DataError(f"{listing} names synsets missing from taxonomy.json: {unknown[:5]}.")
         index = {synset: i for i, synset in enumerate(synsets)}
         # Cut each cloud as it is read: all 41,952 at 8,192 points are 4 GB of float32.
-        keep = self.config.points or None
-        xyz = np.stack([_cloud(root / "shapenet_pc" / name, listing)[:keep] for name in files])
-        points = finished_clouds(
-            xyz, None, self.config.points, False, f"ShapeNet-55 {root}", "shapenet55.points"
-        )
+        paths = [root / "shapenet_pc" / name for name in files]
+        clouds = [
+            first_points(_cloud(path, listing), self.config.points, str(path), SETTING)
+            for path in paths
+        ]
+        xyz = stack_clouds(clouds, [str(path) for path in paths], SETTING)
+        points = finished_clouds(xyz, None, False)
         labels = np.asarray([index[name.split("-", 1)[0]] for name in files], dtype=np.int64)
         classes = tuple(names[s] for s in synsets)
         ids = tuple(f"shapenet55/{Path(name).stem}" for name in files)
@@ -88,7 +100,7 @@ def _synset_names(root: Path) -> dict[str, str]:
     if not path.is_file():
         raise UsageError(f"{path} is missing; it is ShapeNetCore v2's taxonomy, {PUBLISHED}.")
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
+        entries = json.loads(read_text(path))
         return {e["synsetId"]: e["name"].split(",")[0].strip() for e in entries}
     except (ValueError, KeyError, TypeError, AttributeError):
         raise DataError(f"{path} is not a list of {{synsetId, name}} entries.") from None
@@ -99,8 +111,6 @@ def _cloud(path: Path, listing: Path) -> np.ndarray:
         raise UsageError(f"{path}, listed in {listing}, is missing.")
     try:
         cloud = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError) as error:
         raise DataError(f"{path} is not a numpy array file ({error}).") from None
-    if cloud.ndim != 2 or cloud.shape[1] < 3:
-        raise DataError(f"{path} holds an array of shape {cloud.shape}, not N x 3.")
-    return cloud[:, :3]
+    return read_cloud(cloud, str(path))
