@@ -24,8 +24,19 @@ log = logging.getLogger("bench")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.home:
+    previous_home = os.environ.get("BENCH_HOME")
+    if args.home:  # for this call only: an in-process caller's next call keeps its own home
         os.environ["BENCH_HOME"] = str(Path(args.home).expanduser().resolve())
+    try:
+        return _dispatch(args)
+    finally:
+        if previous_home is None:
+            os.environ.pop("BENCH_HOME", None)
+        else:
+            os.environ["BENCH_HOME"] = previous_home
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
     )

@@ -294,3 +294,12 @@ def test_a_home_that_is_a_file_or_missing_is_one_sentence(tmp_path: Path) -> Non
     assert len(ran.stderr.strip().splitlines()) == 1
     missing = bench("--home", str(tmp_path / "typo"), "results")
     assert missing.returncode == 2 and "does not exist: nothing has been run" in missing.stderr
+
+
+def test_home_applies_to_one_in_process_call_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = os.environ.get("BENCH_HOME")
+    (tmp_path / "elsewhere").mkdir()
+    assert main(["--home", str(tmp_path / "elsewhere"), "list"]) == 0
+    assert os.environ.get("BENCH_HOME") == before  # the caller's next call keeps its own home
