@@ -194,13 +194,16 @@ EPOCHS = integer(1, 10_000)
 STEPS = integer(0, 100_000)  # 0: the attack returns the clean clouds (a zero budget)
 BATCH_SIZE = integer(1, 65_536)
 EOT_DRAWS = integer(0, 10_000)  # 0: automatic
+RESTARTS = integer(1, 1_000)
 EPS = number(0, 1_000)  # an L2 budget over a whole cloud of a few thousand points stays below
 POINTS = integer(1, 1_000_000)
+KEPT_POINTS = integer(0, 1_000_000)  # a dataset's first N points of each cloud; 0 keeps all
 WIDTH = integer(1, 16_384)
 DEPTH = integer(1, 256)
 HEADS = integer(1, 1_024)
 FRACTION = number(0, 1)
 LOGIT_SCALE = number(0, 1_000, low_open=True)  # CLIP clamps its learned scale at 100
+FLAG = one_of(False, True)  # a bool given by a Python caller, where no type check ran
 DEVICE = Matches(r"cpu|cuda(?::[0-9]{1,3})?|mps", "a device such as cpu, cuda, cuda:1 or mps")
 
 Rules = Mapping[str, Rule | Sequence[Rule]]
