@@ -115,6 +115,22 @@ class Matches:
 
 
 @dataclass(frozen=True)
+class FilePath:
+    """Text the operating system can take as a path (empty: unset), so that a pasted blob is
+    one sentence here rather than "File name too long" or "embedded null byte" in a cell."""
+
+    def problem(self, value: Any, config: Any) -> str | None:
+        if isinstance(value, str) and "\0" not in value and len(value.encode()) <= PATH_BYTES:
+            names = re.split(r"[/\\]", value)
+            if all(len(name.encode()) <= NAME_BYTES for name in names):
+                return None
+        return f"a file path (at most {PATH_BYTES} bytes, {NAME_BYTES} per name)"
+
+
+PATH_BYTES, NAME_BYTES = 4_096, 255  # PATH_MAX and NAME_MAX of Linux and macOS
+
+
+@dataclass(frozen=True)
 class Divides:
     """A positive integer that divides another field (attention heads split a width evenly)."""
 
@@ -205,6 +221,8 @@ FRACTION = number(0, 1)
 LOGIT_SCALE = number(0, 1_000, low_open=True)  # CLIP clamps its learned scale at 100
 FLAG = one_of(False, True)  # a bool given by a Python caller, where no type check ran
 DEVICE = Matches(r"cpu|cuda(?::[0-9]{1,3})?|mps", "a device such as cpu, cuda, cuda:1 or mps")
+PATH = FilePath()
+RUN_DEVICE = Matches(r"cpu|cuda(?::[0-9]{1,3})?", "cpu, cuda or cuda:N")  # where cells run
 
 Rules = Mapping[str, Rule | Sequence[Rule]]
 
@@ -245,6 +263,11 @@ def require(config: Any, plugin: str, rules: Rules) -> None:
     for field, rule_or_rules in rules.items():
         value = getattr(config, field)
         for rule in (rule_or_rules,) if not isinstance(rule_or_rules, Sequence) else rule_or_rules:
-            problem = rule.problem(value, config)
-            if problem is not None:
-                raise ConfigError(f"{plugin}.{field} must be {problem}, not {shown(value)}.")
+            check(value, rule, f"{plugin}.{field}", config)
+
+
+def check(value: Any, rule: Rule, name: str, config: Any = None) -> None:
+    """Raise one ConfigError sentence when `value` (called `name`) is outside `rule`."""
+    problem = rule.problem(value, config)
+    if problem is not None:
+        raise ConfigError(f"{name} must be {problem}, not {shown(value)}.")

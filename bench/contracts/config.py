@@ -92,8 +92,12 @@ def parse_value(text: str) -> Any:
         raise ConfigError(f"Cannot parse the value {shown(text)}: {yaml_problem(error)}.") from None
 
 
-def build_config(cls: type, params: Mapping[str, Any], where: str) -> Any:
-    """Instantiate the Config dataclass `cls` from user params; unknown keys and bad types fail."""
+def build_config(cls: type, params: Mapping[str, Any], where: str, name: str = "") -> Any:
+    """Instantiate the Config dataclass `cls` from user params; unknown keys and bad types fail.
+
+    `where` names the plugin in sentences ("method 'ulip'"); a bad value is `name.key` (the
+    plugin's name, as `bench.contracts.bounds` names it), or `where.key` without a name.
+    """
     if not isinstance(params, Mapping):
         raise ConfigError(f"The parameters of {where} must be a mapping, not {shown(params)}.")
     hints = typing.get_type_hints(cls)
@@ -105,7 +109,7 @@ def build_config(cls: type, params: Mapping[str, Any], where: str) -> Any:
             hint = f" Did you mean '{close[0]}'?" if close else ""
             known = ", ".join(fields) or "none"
             raise ConfigError(f"{where} has no parameter {shown(key)}.{hint} Known: {known}.")
-        values[key] = _coerce(value, hints[key], f"{where}.{key}")
+        values[key] = _coerce(value, hints[key], f"{name or where}.{key}")
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:

@@ -36,9 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.contracts.bounds import FLAG, KEPT_POINTS, Rules, one_of, require
+from bench.contracts.bounds import FLAG, KEPT_POINTS, PATH, Rules, one_of, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import DataError, UsageError
+from bench.contracts.errors import DataError, UsageError, shown
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.data.public_files import (
     data_root,
@@ -89,7 +89,12 @@ class ModelNet40Config:
     rgb: bool = False
 
     def __post_init__(self) -> None:
-        rules: Rules = {"format": one_of(*FORMATS), "points": KEPT_POINTS, "rgb": FLAG}
+        rules: Rules = {
+            "root": PATH,
+            "format": one_of(*FORMATS),
+            "points": KEPT_POINTS,
+            "rgb": FLAG,
+        }
         require(self, "modelnet40", rules)
 
 
@@ -112,7 +117,7 @@ class ModelNet40(Dataset[ModelNet40Config]):
 
     def load(self, split: str) -> CloudSet:
         if split not in ("train", "test"):
-            raise UsageError(f"Unknown split '{split}' for modelnet40; use 'train' or 'test'.")
+            raise UsageError(f"Unknown split {shown(split)} for modelnet40; use 'train' or 'test'.")
         root = self.root()
         layout = self.layout(root)
         if layout == "openshape" and split != "test":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.contracts.bounds import FLAG, KEPT_POINTS, Rules, integer, require
+from bench.contracts.bounds import FLAG, KEPT_POINTS, PATH, Rules, integer, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
@@ -61,7 +61,13 @@ class ObjaverseLvisConfig:
     rgb: bool = False
 
     def __post_init__(self) -> None:
-        rules: Rules = {"per_class": integer(0, 1_000_000), "points": KEPT_POINTS, "rgb": FLAG}
+        rules: Rules = {
+            "root": PATH,
+            "listing": PATH,
+            "per_class": integer(0, 1_000_000),
+            "points": KEPT_POINTS,
+            "rgb": FLAG,
+        }
         require(self, "objaverse_lvis", rules)
 
 

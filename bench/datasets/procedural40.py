@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.contracts.bounds import FLAG, SEED, integer, number, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import UsageError
+from bench.contracts.errors import UsageError, shown
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.contracts.runtime import progress
 from bench.data.classes import MODELNET40 as CLASS_NAMES
@@ -81,7 +81,9 @@ class Procedural40(Dataset[Procedural40Config]):
 
     def load(self, split: str) -> CloudSet:
         if split not in SPLITS:
-            raise UsageError(f"Unknown split '{split}' for {self.name}; use 'train' or 'test'.")
+            raise UsageError(
+                f"Unknown split {shown(split)} for {self.name}; use 'train' or 'test'."
+            )
         per_class = self.config.train_per_class if split == "train" else self.config.test_per_class
         labels = np.repeat(np.arange(len(CLASS_NAMES), dtype=np.int64), per_class)
         ids = tuple(

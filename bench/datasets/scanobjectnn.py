@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.contracts.bounds import FLAG, KEPT_POINTS, one_of, require
+from bench.contracts.bounds import FLAG, KEPT_POINTS, PATH, one_of, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import DataError, UsageError
+from bench.contracts.errors import DataError, UsageError, shown
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.data.public_files import (
     data_root,
@@ -77,6 +77,7 @@ class ScanObjectNNConfig:
             self,
             "scanobjectnn",
             {
+                "root": PATH,
                 "variant": one_of(*VARIANTS),
                 "points": KEPT_POINTS,
                 "rgb": FLAG,
@@ -105,7 +106,9 @@ class ScanObjectNN(Dataset[ScanObjectNNConfig]):
 
     def load(self, split: str) -> CloudSet:
         if split not in ("train", "test"):
-            raise UsageError(f"Unknown split '{split}' for scanobjectnn; use 'train' or 'test'.")
+            raise UsageError(
+                f"Unknown split {shown(split)} for scanobjectnn; use 'train' or 'test'."
+            )
         root = self.root()
         variant = self.config.variant
         if variant == "openshape":

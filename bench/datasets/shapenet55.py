@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.contracts.bounds import KEPT_POINTS, require
+from bench.contracts.bounds import KEPT_POINTS, PATH, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
@@ -47,7 +47,7 @@ class ShapeNet55Config:
     points: int = 0  # the first N points of each cloud; 0 keeps all 8,192
 
     def __post_init__(self) -> None:
-        require(self, "shapenet55", {"points": KEPT_POINTS})
+        require(self, "shapenet55", {"root": PATH, "points": KEPT_POINTS})
 
 
 @DATASETS.register("shapenet55")

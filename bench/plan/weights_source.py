@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bench.contracts.bounds import PATH, check
 from bench.contracts.errors import SpecError
 from bench.contracts.plugins import METHODS
 from bench.contracts.releases import MINIATURE, Release, release_of
@@ -38,6 +39,7 @@ def weights_source(entry: Mapping[str, Any], where: str) -> WeightsSource:
         raise SpecError(f"{where}: 'training_processes' must be a positive integer.")
     if not isinstance(weights, str) or not isinstance(checkpoint, str):
         raise SpecError(f"{where}: 'weights' and 'checkpoint' must be text.")
+    check(checkpoint, PATH, f"{where}: 'checkpoint'")
     if not isinstance(trust, bool):
         raise SpecError(f"{where}: 'trust_pickle' must be true or false.")
     if not isinstance(entry.get("name"), str):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from bench.contracts.bounds import DEVICE, require
+from bench.contracts.bounds import DEVICE, PATH, require
 from bench.contracts.errors import ConfigError, WeightsError
 from bench.contracts.plugins import TEXT_ENCODERS, PluginInfo, TextEncoder
 from bench.storage.file_hashes import cached_sha256
@@ -61,7 +61,7 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
         device: str = "cpu"
 
         def __post_init__(self) -> None:
-            require(self, "open_clip", {"device": DEVICE})
+            require(self, "open_clip", {"pretrained": PATH, "device": DEVICE})
 
         allow_random: bool = False  # random weights are useless as a teacher; for tests only
 

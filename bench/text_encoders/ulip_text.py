@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from bench.contracts.bounds import DEVICE, require
+from bench.contracts.bounds import DEVICE, PATH, require
 from bench.contracts.errors import WeightsError
 from bench.contracts.plugins import METHODS, TEXT_ENCODERS, Method, PluginInfo, TextEncoder
 from bench.contracts.releases import PublishedLayout
@@ -43,7 +43,7 @@ class UlipText(TextEncoder["UlipText.Config"]):
         device: str = "cpu"
 
         def __post_init__(self) -> None:
-            require(self, "ulip_text", {"device": DEVICE})
+            require(self, "ulip_text", {"checkpoint": PATH, "device": DEVICE})
 
     version = 1
     runtime_fields = frozenset({"checkpoint", "trust_pickle", "device"})  # the file: by sha256
