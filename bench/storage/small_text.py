@@ -27,12 +27,15 @@ def read_small_text(path: Path, limit: int, what: str, error: type[UsageError]) 
     naming `what` the file was meant to be. OSError and UnicodeDecodeError reach the caller,
     which knows how to word them."""
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(descriptor, "rb") as file:
-        mode = os.fstat(file.fileno()).st_mode
+    try:
+        mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
             kind = KINDS.get(stat.S_IFMT(mode), "not a regular file")
             raise error(f"The {what} {clipped(str(path))} is {kind}; give a regular file.")
-        data = file.read(limit + 1)
+        with os.fdopen(descriptor, "rb", closefd=False) as file:
+            data = file.read(limit + 1)
+    finally:
+        os.close(descriptor)
     if len(data) > limit:
         raise error(
             f"The {what} {clipped(str(path))} is larger than {_size(limit)}; is it the right file?"
