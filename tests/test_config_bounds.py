@@ -31,6 +31,7 @@ from bench.contracts.bounds import (
 )
 from bench.contracts.config import build_config
 from bench.contracts.errors import ConfigError, shown
+from bench.testing.conformance import unbounded_fields
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ class Sizes:
             {
                 "width": integer(1, 1024),
                 "heads": (integer(1, 64), divides("width")),
-                "points": integer(1),
-                "groups": at_most("points"),
+                "points": integer(1, 4096),
+                "groups": (integer(1, 4096), at_most("points")),
                 "widths": each(integer(1, 1024)),
                 "lr": LR,
                 "step": optional(number(0, 1, low_open=True)),
@@ -229,3 +230,24 @@ def test_values_at_the_bounds_still_plan(capsys: pytest.CaptureFixture[str]) -> 
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "ulip(heads=8, lr=10.0, weight_decay=0.0)" in out and "(seed 4294967295)" in out
+
+
+@dataclass(frozen=True)
+class Unbounded:
+    eps: float = 0.05
+    steps: int = 10
+    widths: tuple[int, int] = (8, 8)
+    step: float | None = None
+    name: str = "x"
+
+    def __post_init__(self) -> None:
+        if self.eps < 0 or self.steps < 0:  # the usual ad hoc check: a sign, no range
+            raise ConfigError("eps and steps must be >= 0.")
+
+
+def test_the_conformance_suite_finds_fields_without_bounds() -> None:
+    accepted = unbounded_fields(Unbounded())
+    assert "eps=1e+30" in accepted and "eps=nan" in accepted and "eps=-1e+30" not in accepted
+    assert f"steps={2**64}" in accepted and f"widths={(2**64, 2**64)}" in accepted
+    assert "step=inf" in accepted and not any(entry.startswith("name=") for entry in accepted)
+    assert unbounded_fields(Sizes()) == []
