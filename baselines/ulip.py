@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.contracts.bounds import PATCH_RULES, POINT_BERT_RULES, TRAINING_RULES, require
+from bench.contracts.bounds import (
+    LOGIT_SCALE,
+    PATCH_RULES,
+    POINT_BERT_RULES,
+    TRAINING_RULES,
+    require,
+)
 from bench.contracts.plugins import METHODS, Method, PluginInfo
 from bench.contracts.releases import release_table
 
@@ -45,7 +51,7 @@ class UlipConfig:
     augment: bool = True
 
     def __post_init__(self) -> None:
-        require(self, "ulip", {**POINT_BERT_RULES, **TRAINING_RULES})
+        require(self, "ulip", {**POINT_BERT_RULES, **TRAINING_RULES, "logit_scale": LOGIT_SCALE})
         require(self, "ulip", PATCH_RULES)
 
 

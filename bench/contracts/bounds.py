@@ -114,6 +114,9 @@ class Matches:
         return self.description
 
 
+PATH_BYTES, NAME_BYTES = 4_096, 255  # PATH_MAX and NAME_MAX of Linux and macOS
+
+
 @dataclass(frozen=True)
 class FilePath:
     """Text the operating system can take as a path (empty: unset), so that a pasted blob is
@@ -125,9 +128,6 @@ class FilePath:
             if all(len(name.encode()) <= NAME_BYTES for name in names):
                 return None
         return f"a file path (at most {PATH_BYTES} bytes, {NAME_BYTES} per name)"
-
-
-PATH_BYTES, NAME_BYTES = 4_096, 255  # PATH_MAX and NAME_MAX of Linux and macOS
 
 
 @dataclass(frozen=True)
@@ -217,12 +217,11 @@ KEPT_POINTS = integer(0, 1_000_000)  # a dataset's first N points of each cloud;
 WIDTH = integer(1, 16_384)
 DEPTH = integer(1, 256)
 HEADS = integer(1, 1_024)
-FRACTION = number(0, 1)
 LOGIT_SCALE = number(0, 1_000, low_open=True)  # CLIP clamps its learned scale at 100
 FLAG = one_of(False, True)  # a bool given by a Python caller, where no type check ran
 DEVICE = Matches(r"cpu|cuda(?::[0-9]{1,3})?|mps", "a device such as cpu, cuda, cuda:1 or mps")
-PATH = FilePath()
 RUN_DEVICE = Matches(r"cpu|cuda(?::[0-9]{1,3})?", "cpu, cuda or cuda:N")  # where cells run
+PATH = FilePath()
 
 Rules = Mapping[str, Rule | Sequence[Rule]]
 
@@ -250,7 +249,6 @@ PATCH_RULES: Rules = {
     "num_points": POINTS,
     "num_groups": at_most("num_points"),
     "group_size": at_most("num_points"),
-    "logit_scale": LOGIT_SCALE,
 }
 
 

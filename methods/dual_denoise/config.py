@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from bench.contracts.bounds import (
     DEPTH,
     HEADS,
+    LOGIT_SCALE,
     PATCH_RULES,
     POINT_BERT_RULES,
     SEED,
     TRAINING_RULES,
     WIDTH,
+    Rules,
     divides,
     integer,
     number,
@@ -85,7 +87,8 @@ class DualDenoiseConfig:
     augment: bool = True
 
     def __post_init__(self) -> None:
-        require(self, "dual_denoise", {**POINT_BERT_RULES, **TRAINING_RULES})
+        rules: Rules = {**POINT_BERT_RULES, **TRAINING_RULES, "logit_scale": LOGIT_SCALE}
+        require(self, "dual_denoise", rules)
         require(self, "dual_denoise", PATCH_RULES)
         require(
             self,
