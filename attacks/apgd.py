@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
+from bench.contracts.bounds import EOT_DRAWS, EPS, RESTARTS, STEPS, integer, number, one_of, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
@@ -47,22 +48,20 @@ class APGDConfig:
     eot_draws: int = 0
 
     def __post_init__(self) -> None:
-        if self.norm not in NORMS:
-            raise ConfigError(f"APGD norm must be 'linf' or 'l2', not {self.norm!r}.")
-        if not (math.isfinite(self.eps) and self.eps >= 0):
-            raise ConfigError(f"APGD eps must be a finite number >= 0, not {self.eps}.")
-        if self.steps < 0:
-            raise ConfigError(f"APGD steps must be >= 0, not {self.steps}.")
-        if self.loss not in LOSSES:
-            raise ConfigError(f"APGD loss must be 'ce' or 'dlr', not {self.loss!r}.")
-        if self.target_classes < 1:
-            raise ConfigError(f"APGD target_classes must be >= 1, not {self.target_classes}.")
-        if self.restarts < 1:
-            raise ConfigError(f"APGD restarts must be >= 1, not {self.restarts}.")
-        if not (0 < self.rho <= 1):
-            raise ConfigError(f"APGD rho must be in (0, 1], not {self.rho}.")
-        if self.eot_draws < 0:
-            raise ConfigError(f"APGD eot_draws must be >= 0 (0: automatic), not {self.eot_draws}.")
+        require(
+            self,
+            "apgd",
+            {
+                "norm": one_of(*NORMS),
+                "eps": EPS,
+                "steps": STEPS,
+                "loss": one_of(*LOSSES),
+                "target_classes": integer(1, 1_000),
+                "restarts": RESTARTS,
+                "rho": number(0, 1, low_open=True),
+                "eot_draws": EOT_DRAWS,
+            },
+        )
 
 
 def checkpoints(steps: int) -> list[int]:

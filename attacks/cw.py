@@ -7,12 +7,11 @@ point-addition attack, which optimises added points instead of a perturbation.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from bench.contracts.errors import ConfigError
+from bench.contracts.bounds import EOT_DRAWS, LR, STEPS, Rules, at_most, integer, number, require
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
 if TYPE_CHECKING:
@@ -23,6 +22,17 @@ if TYPE_CHECKING:
     from bench.contracts.victim import Victim
 
 INIT_SCALE = 1e-7  # std of the noise each binary step restarts from (Xiang; IF-Defense port)
+
+
+# The settings `penalised_search` runs with, shared by C&W and point addition.
+LAMBDA = number(0, 1e6, low_open=True)
+SEARCH_RULES: Rules = {
+    "kappa": number(0, 1_000),
+    "lr": LR,
+    "binary_steps": integer(1, 100),
+    "steps": STEPS,
+    "eot_draws": EOT_DRAWS,
+}
 
 
 @dataclass(frozen=True)
@@ -43,46 +53,8 @@ class CWConfig:
     eot_draws: int = 0
 
     def __post_init__(self) -> None:
-        check_search_settings(
-            "C&W",
-            self.kappa,
-            self.lr,
-            self.binary_steps,
-            self.steps,
-            self.initial_lambda,
-            self.max_lambda,
-            self.eot_draws,
-        )
-
-
-def check_search_settings(
-    attack: str,
-    kappa: float,
-    lr: float,
-    binary_steps: int,
-    steps: int,
-    initial_lambda: float,
-    max_lambda: float,
-    eot_draws: int,
-) -> None:
-    """Raise a one-sentence ConfigError for settings `penalised_search` cannot run with."""
-    if not (math.isfinite(kappa) and kappa >= 0):
-        raise ConfigError(f"{attack} kappa must be a finite number >= 0, not {kappa}.")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ConfigError(f"{attack} lr must be a finite number > 0, not {lr}.")
-    if binary_steps < 1:
-        raise ConfigError(f"{attack} binary_steps must be >= 1, not {binary_steps}.")
-    if steps < 0:
-        raise ConfigError(f"{attack} steps must be >= 0, not {steps}.")
-    if not (math.isfinite(max_lambda) and max_lambda > 0):
-        raise ConfigError(f"{attack} max_lambda must be a finite number > 0, not {max_lambda}.")
-    if not (math.isfinite(initial_lambda) and 0 < initial_lambda <= max_lambda):
-        raise ConfigError(
-            f"{attack} initial_lambda must be > 0 and at most max_lambda ({max_lambda}),"
-            f" not {initial_lambda}."
-        )
-    if eot_draws < 0:
-        raise ConfigError(f"{attack} eot_draws must be >= 0 (0: automatic), not {eot_draws}.")
+        rules: Rules = {"max_lambda": LAMBDA, "initial_lambda": (LAMBDA, at_most("max_lambda"))}
+        require(self, "cw", {**SEARCH_RULES, **rules})
 
 
 @ATTACKS.register("cw")

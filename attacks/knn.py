@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
+from bench.contracts.bounds import EOT_DRAWS, EPS, LR, STEPS, integer, number, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
@@ -42,24 +42,21 @@ class KNNConfig:
     eot_draws: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("eps", "kappa", "chamfer_weight", "knn_weight"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"kNN attack {name} must be a finite number >= 0, not {value}.")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"kNN attack lr must be a finite number > 0, not {self.lr}.")
-        if not math.isfinite(self.knn_alpha):
-            raise ConfigError(
-                f"kNN attack knn_alpha must be a finite number, not {self.knn_alpha}."
-            )
-        if self.steps < 0:
-            raise ConfigError(f"kNN attack steps must be >= 0, not {self.steps}.")
-        if self.knn_k < 1:
-            raise ConfigError(f"kNN attack knn_k must be >= 1, not {self.knn_k}.")
-        if self.eot_draws < 0:
-            raise ConfigError(
-                f"kNN attack eot_draws must be >= 0 (0: automatic), not {self.eot_draws}."
-            )
+        require(
+            self,
+            "knn",
+            {
+                "eps": EPS,
+                "steps": STEPS,
+                "lr": LR,
+                "kappa": number(0, 1_000),
+                "chamfer_weight": number(0, 10_000),
+                "knn_weight": number(0, 10_000),
+                "knn_k": integer(1, 1_024),
+                "knn_alpha": number(-100, 100),
+                "eot_draws": EOT_DRAWS,
+            },
+        )
 
 
 @ATTACKS.register("knn")

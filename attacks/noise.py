@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench.contracts.errors import ConfigError
+from bench.contracts.bounds import EPS, Rules, one_of, require
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
 if TYPE_CHECKING:
@@ -28,14 +27,8 @@ class NoiseConfig:
     distribution: str = "vertex"
 
     def __post_init__(self) -> None:
-        if self.norm not in NORMS:
-            raise ConfigError(f"Noise norm must be 'linf' or 'l2', not {self.norm!r}.")
-        if not (math.isfinite(self.eps) and self.eps >= 0):
-            raise ConfigError(f"Noise eps must be a finite number >= 0, not {self.eps}.")
-        if self.distribution not in DISTRIBUTIONS:
-            raise ConfigError(
-                f"Noise distribution must be 'vertex' or 'uniform', not {self.distribution!r}."
-            )
+        rules: Rules = {"norm": one_of(*NORMS), "eps": EPS, "distribution": one_of(*DISTRIBUTIONS)}
+        require(self, "noise", rules)
 
 
 @ATTACKS.register("noise")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from bench.contracts.errors import ConfigError
+from bench.contracts.bounds import (
+    EOT_DRAWS,
+    EPS,
+    RESTARTS,
+    STEPS,
+    number,
+    one_of,
+    optional,
+    require,
+)
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
 if TYPE_CHECKING:
@@ -39,22 +47,18 @@ class PGDConfig:
     eot_draws: int = 0
 
     def __post_init__(self) -> None:
-        if self.norm not in NORMS:
-            raise ConfigError(f"PGD norm must be 'linf' or 'l2', not {self.norm!r}.")
-        if not (math.isfinite(self.eps) and self.eps >= 0):
-            raise ConfigError(f"PGD eps must be a finite number >= 0, not {self.eps}.")
-        if self.steps < 0:
-            raise ConfigError(f"PGD steps must be >= 0, not {self.steps}.")
-        if self.restarts < 1:
-            raise ConfigError(f"PGD restarts must be >= 1, not {self.restarts}.")
-        if self.eot_draws < 0:
-            raise ConfigError(f"PGD eot_draws must be >= 0 (0: automatic), not {self.eot_draws}.")
-        if self.step_size is not None and not (
-            math.isfinite(self.step_size) and self.step_size > 0
-        ):
-            raise ConfigError(
-                f"PGD step_size must be a finite number > 0 or None, not {self.step_size}."
-            )
+        require(
+            self,
+            "pgd",
+            {
+                "norm": one_of(*NORMS),
+                "eps": EPS,
+                "steps": STEPS,
+                "step_size": optional(number(0, 1_000, low_open=True)),
+                "restarts": RESTARTS,
+                "eot_draws": EOT_DRAWS,
+            },
+        )
 
     def alpha(self) -> float:
         """The step size actually taken."""

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from attacks.cw import INIT_SCALE, Schedule, check_search_settings, penalised_search
+from attacks.cw import INIT_SCALE, LAMBDA, SEARCH_RULES, Schedule, penalised_search
+from bench.contracts.bounds import POINTS, Rules, divides, integer, one_of, optional, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
@@ -47,27 +48,23 @@ class PointAddConfig:
     eot_draws: int = 0
 
     def __post_init__(self) -> None:
-        if self.points < 1:
-            raise ConfigError(f"Point addition adds at least 1 point, not {self.points}.")
-        if self.distance not in LAMBDAS:
+        rules: Rules = {
+            "points": POINTS,
+            "distance": one_of(*LAMBDAS),
+            "clusters": integer(1, 1_024),
+            **SEARCH_RULES,
+            "initial_lambda": optional(LAMBDA),
+            "max_lambda": optional(LAMBDA),
+        }
+        require(self, "point_add", rules)
+        if self.distance == "cluster":  # the points split into equal clusters
+            require(self, "point_add", {"clusters": divides("points")})
+        initial, maximum = self.lambdas()
+        if initial > maximum:
             raise ConfigError(
-                "Point addition distance must be 'chamfer', 'hausdorff' or 'cluster', not"
-                f" {self.distance!r}."
+                f"point_add.initial_lambda must be at most max_lambda ({maximum:g}), not"
+                f" {initial:g}."
             )
-        if self.distance == "cluster" and (self.clusters < 1 or self.points % self.clusters):
-            raise ConfigError(
-                f"Cluster addition splits its {self.points} points into equal clusters:"
-                f" clusters must be >= 1 and divide them, not {self.clusters}."
-            )
-        check_search_settings(
-            "Point addition",
-            self.kappa,
-            self.lr,
-            self.binary_steps,
-            self.steps,
-            *self.lambdas(),
-            self.eot_draws,
-        )
 
     def lambdas(self) -> tuple[float, float]:
         """The lambda the search starts from and its upper bound."""

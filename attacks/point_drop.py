@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from bench.contracts.bounds import EOT_DRAWS, POINTS, number, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
@@ -29,16 +29,16 @@ class PointDropConfig:
     eot_draws: int = 0
 
     def __post_init__(self) -> None:
-        if self.points < 1:
-            raise ConfigError(f"point_drop points must be >= 1, not {self.points}.")
-        if self.per_round < 1:
-            raise ConfigError(f"point_drop per_round must be >= 1, not {self.per_round}.")
-        if not (math.isfinite(self.alpha) and self.alpha >= 0):
-            raise ConfigError(f"point_drop alpha must be a finite number >= 0, not {self.alpha}.")
-        if self.eot_draws < 0:
-            raise ConfigError(
-                f"point_drop eot_draws must be >= 0 (0: automatic), not {self.eot_draws}."
-            )
+        require(
+            self,
+            "point_drop",
+            {
+                "points": POINTS,
+                "per_round": POINTS,
+                "alpha": number(0, 100),
+                "eot_draws": EOT_DRAWS,
+            },
+        )
 
     @property
     def rounds(self) -> int:

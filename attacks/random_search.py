@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bench.contracts.errors import ConfigError
+from bench.contracts.bounds import EOT_DRAWS, EPS, STEPS, number, one_of, require
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
 if TYPE_CHECKING:
@@ -51,18 +51,17 @@ class RandomSearchConfig:
     eot_draws: int = 0
 
     def __post_init__(self) -> None:
-        if self.norm not in NORMS:
-            raise ConfigError(f"Random search norm must be 'linf' or 'l2', not {self.norm!r}.")
-        if not (math.isfinite(self.eps) and self.eps >= 0):
-            raise ConfigError(f"Random search eps must be a finite number >= 0, not {self.eps}.")
-        if self.steps < 0:
-            raise ConfigError(f"Random search steps must be >= 0, not {self.steps}.")
-        if not (0 < self.p_init <= 1):
-            raise ConfigError(f"Random search p_init must be in (0, 1], not {self.p_init}.")
-        if self.eot_draws < 0:
-            raise ConfigError(
-                f"Random search eot_draws must be >= 0 (0: automatic), not {self.eot_draws}."
-            )
+        require(
+            self,
+            "random_search",
+            {
+                "norm": one_of(*NORMS),
+                "eps": EPS,
+                "steps": STEPS,
+                "p_init": number(0, 1, low_open=True),
+                "eot_draws": EOT_DRAWS,
+            },
+        )
 
 
 def patch_fraction(p_init: float, step: int, steps: int) -> float:

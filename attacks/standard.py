@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from bench.contracts.bounds import EOT_DRAWS, EPS, Rules, one_of, require
 from bench.contracts.config import build_config
-from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
 if TYPE_CHECKING:
@@ -35,14 +34,8 @@ class StandardConfig:
     eot_draws: int = 0
 
     def __post_init__(self) -> None:
-        if self.norm not in ("linf", "l2"):
-            raise ConfigError(f"standard.norm must be 'linf' or 'l2', not {self.norm!r}.")
-        if not (math.isfinite(self.eps) and self.eps >= 0):
-            raise ConfigError(f"standard.eps must be a finite number >= 0, not {self.eps}.")
-        if self.eot_draws < 0:
-            raise ConfigError(
-                f"standard.eot_draws must be >= 0 (0: automatic), not {self.eot_draws}."
-            )
+        rules: Rules = {"norm": one_of("linf", "l2"), "eps": EPS, "eot_draws": EOT_DRAWS}
+        require(self, "standard", rules)
 
 
 @ATTACKS.register("standard")

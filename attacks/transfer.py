@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
+from bench.contracts.bounds import EPS, optional, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import ATTACKS, METHODS, Attack, AttackOutput, PluginInfo, ThreatModel
 
@@ -25,6 +26,7 @@ class TransferConfig:
     eps: float | None = None  # overrides the crafting attack's eps when set
 
     def __post_init__(self) -> None:
+        require(self, "transfer", {"eps": optional(EPS)})
         METHODS.get(self.source)  # an unknown name is one sentence with suggestions
         crafting = ATTACKS.get(self.attack).cls
         if crafting.access not in ("gradient", "scores"):
@@ -36,11 +38,8 @@ class TransferConfig:
                 f"Attack {self.attack!r} has no preset {self.preset!r}; presets:"
                 f" {sorted(crafting.presets) or 'none'}."
             )
-        if self.eps is not None:
-            if "eps" not in {f.name for f in fields(crafting.Config)}:
-                raise ConfigError(f"transfer.eps is set but attack {self.attack!r} has no eps.")
-            if not (self.eps >= 0 and self.eps != float("inf")):
-                raise ConfigError(f"transfer.eps must be a finite number >= 0, not {self.eps}.")
+        if self.eps is not None and "eps" not in {f.name for f in fields(crafting.Config)}:
+            raise ConfigError(f"transfer.eps is set but attack {self.attack!r} has no eps.")
 
 
 @ATTACKS.register("transfer")

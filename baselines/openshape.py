@@ -33,7 +33,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from bench.contracts.errors import ConfigError, DataError
+from bench.contracts.bounds import (
+    DEPTH,
+    HEADS,
+    LOGIT_SCALE,
+    POINTS,
+    TRAINING_RULES,
+    WIDTH,
+    at_most,
+    divides,
+    integer,
+    number,
+    one_of,
+    require,
+)
+from bench.contracts.errors import DataError
 from bench.contracts.plugins import METHODS, Method, PluginInfo
 from bench.contracts.releases import release_table
 
@@ -81,37 +95,26 @@ class OpenShapeConfig:
     neighbour_classes: int = 5  # nearest classes a group's other shapes are drawn from
 
     def __post_init__(self) -> None:
-        positive = (
-            "num_points",
-            "patches",
-            "nsample",
-            "width",
-            "depth",
-            "heads",
-            "mlp_dim",
-            "sa_dim",
-            "epochs",
-            "batch_size",
-            "group_size",
-            "neighbour_classes",
+        require(self, "openshape", TRAINING_RULES)
+        require(
+            self,
+            "openshape",
+            {
+                "num_points": POINTS,
+                "patches": (integer(1, 8_192), at_most("num_points")),
+                "radius": number(0, 2, low_open=True),  # 2 holds all of a unit-sphere cloud
+                "nsample": (integer(1, 1_024), at_most("num_points")),
+                "width": WIDTH,
+                "depth": DEPTH,
+                "heads": (HEADS, divides("width")),
+                "mlp_dim": WIDTH,
+                "sa_dim": WIDTH,
+                "fps_start": one_of("first", "random"),
+                "logit_scale": LOGIT_SCALE,
+                "group_size": (integer(1, 1_024), at_most("batch_size")),
+                "neighbour_classes": integer(1, 10_000),
+            },
         )
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(
-                    f"openshape.{name} must be at least 1, not {getattr(self, name)}."
-                )
-        if self.patches > self.num_points or self.nsample > self.num_points:
-            raise ConfigError("openshape.patches and openshape.nsample must not exceed num_points.")
-        if self.width % self.heads:
-            raise ConfigError(
-                f"openshape.width {self.width} must be divisible by heads {self.heads}."
-            )
-        if self.group_size > self.batch_size:
-            raise ConfigError("openshape.group_size must not exceed batch_size.")
-        if not (math.isfinite(self.radius) and self.radius > 0):
-            raise ConfigError(f"openshape.radius must be a positive number, not {self.radius}.")
-        if self.lr <= 0 or self.logit_scale <= 0:
-            raise ConfigError("openshape.lr and openshape.logit_scale must be positive.")
 
 
 RELEASE_TABLE = Path(__file__).with_name("releases.yaml")

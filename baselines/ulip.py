@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.contracts.errors import ConfigError
+from bench.contracts.bounds import (
+    LOGIT_SCALE,
+    PATCH_RULES,
+    POINT_BERT_RULES,
+    TRAINING_RULES,
+    require,
+)
 from bench.contracts.plugins import METHODS, Method, PluginInfo
 from bench.contracts.releases import release_table
 
@@ -45,14 +51,8 @@ class UlipConfig:
     augment: bool = True
 
     def __post_init__(self) -> None:
-        positive = ("num_points", "num_groups", "group_size", "width", "depth", "heads", "epochs")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"ulip.{name} must be at least 1, not {getattr(self, name)}.")
-        if self.group_size > self.num_points or self.num_groups > self.num_points:
-            raise ConfigError("ulip.num_groups and ulip.group_size must not exceed num_points.")
-        if self.lr <= 0 or self.logit_scale <= 0:
-            raise ConfigError("ulip.lr and ulip.logit_scale must be positive.")
+        require(self, "ulip", {**POINT_BERT_RULES, **TRAINING_RULES, "logit_scale": LOGIT_SCALE})
+        require(self, "ulip", PATCH_RULES)
 
 
 RELEASE_TABLE = Path(__file__).with_name("releases.yaml")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.contracts.bounds import LOGIT_SCALE, Rules, integer, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import METHODS, Method, PluginInfo
 from bench.contracts.releases import release_table
@@ -30,8 +31,9 @@ class Ulip2Config:
     logit_scale: float = 100.0
 
     def __post_init__(self) -> None:
-        if self.num_points < 512 or self.logit_scale <= 0:
-            raise ConfigError("ulip2.num_points must be at least 512 and logit_scale positive.")
+        # The released backbone cuts every cloud into 512 patches.
+        rules: Rules = {"num_points": integer(512, 1_000_000), "logit_scale": LOGIT_SCALE}
+        require(self, "ulip2", rules)
 
 
 RELEASE_TABLE = Path(__file__).with_name("releases.yaml")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.contracts.bounds import LOGIT_SCALE, Rules, integer, one_of, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import METHODS, Method, PluginInfo
 from bench.contracts.releases import release_table
@@ -35,10 +36,13 @@ class Uni3dMethodConfig:
     logit_scale: float = 100.0
 
     def __post_init__(self) -> None:
-        if self.size not in SIZES:
-            raise ConfigError(f"uni3d.size must be one of {', '.join(SIZES)}, not {self.size!r}.")
-        if self.num_points < 1 or self.logit_scale <= 0:
-            raise ConfigError("uni3d.num_points and uni3d.logit_scale must be positive.")
+        # Every released size cuts a cloud into 512 patches.
+        rules: Rules = {
+            "size": one_of(*SIZES),
+            "num_points": integer(512, 1_000_000),
+            "logit_scale": LOGIT_SCALE,
+        }
+        require(self, "uni3d", rules)
 
 
 RELEASE_TABLE = Path(__file__).with_name("releases.yaml")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from bench.contracts.errors import ConfigError, UsageError
+from bench.contracts.errors import ConfigError, UsageError, shown
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
             args.attack,
             args.dataset,
             args.defense,
-            args.seed,
+            _seed(args.seed),
             args.preset,
             args.settings,
             args.classes,
@@ -79,10 +79,10 @@ def train(args: argparse.Namespace) -> int:
         if setting.split(".")[0] not in ("method", "text_encoder", "corpus", args.method):
             raise ConfigError(
                 "bench train takes --set method.key=value, text_encoder.key=value or"
-                f" corpus.key=value, not {setting!r}."
+                f" corpus.key=value, not {shown(setting)}."
             )
     spec = single_cell_spec(
-        args.method, "none", "procedural40", "none", args.seed, None, args.settings
+        args.method, "none", "procedural40", "none", _seed(args.seed), None, args.settings
     )
     training = expand_trainings(spec, where="the command line")[0]
     if world is not None:
@@ -312,15 +312,24 @@ def gallery(args: argparse.Namespace) -> int:
 
 def _device(name: str, local: bool = True) -> str:
     """The device, checked here when cells run here (Ray workers may see GPUs this host lacks)."""
+    from bench.contracts.bounds import RUN_DEVICE, check
+
+    check(name, RUN_DEVICE, "--device")
     if name == "cpu":
         return name
-    if name.startswith("cuda"):
-        import torch
+    import torch
 
-        if torch.cuda.is_available() or not local:
-            return name
-        raise UsageError(f"--device {name} asked for CUDA, but torch sees no CUDA device here.")
-    raise UsageError(f"--device must be cpu, cuda or cuda:N, not {name!r}.")
+    if torch.cuda.is_available() or not local:
+        return name
+    raise UsageError(f"--device {name} asked for CUDA, but torch sees no CUDA device here.")
+
+
+def _seed(seed: int) -> int:
+    """A seed every generator takes (numpy's are 32-bit), checked before anything runs."""
+    from bench.contracts.bounds import SEED, check
+
+    check(seed, SEED, "--seed")
+    return seed
 
 
 def _ray_executor(args: argparse.Namespace) -> Any:
@@ -334,9 +343,14 @@ def _ray_executor(args: argparse.Namespace) -> Any:
     if args.ray_runtime_env is not None:
         import yaml
 
+        from bench.storage.small_text import read_small_text
+
         try:
-            runtime_env = yaml.safe_load(args.ray_runtime_env.read_text())
-        except (OSError, yaml.YAMLError) as error:
+            text = read_small_text(
+                args.ray_runtime_env, 1 << 20, "Ray runtime environment", UsageError
+            )
+            runtime_env = yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
             raise UsageError(f"--ray-runtime-env {args.ray_runtime_env}: {error}") from None
         if not isinstance(runtime_env, dict):
             raise UsageError(

@@ -110,7 +110,7 @@ def test_miniature_is_small_and_trains() -> None:
 
 
 def test_bad_inputs_are_reported() -> None:
-    with pytest.raises(ConfigError, match="divisible"):
+    with pytest.raises(ConfigError, match="heads must be a divisor of width"):
         replace(MINIATURE, heads=3)
     with pytest.raises(ConfigError, match="in_channels"):
         replace(MINIATURE, in_channels=4)

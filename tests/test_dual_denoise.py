@@ -35,12 +35,12 @@ def clouds(batch: int = 3) -> torch.Tensor:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("copies", 0, "copies must be at least 1"),
-        ("t_star", 0.0, "t_star must be in"),
-        ("noise", "sometimes", "noise must be one of random, fixed"),
-        ("mask_ratio", 1.0, "mask_ratio must be in"),
+        ("copies", 0, r"copies must be an integer in \[1, 1024\], not 0"),
+        ("t_star", 0.0, r"t_star must be a finite number in \(0, 1\]"),
+        ("noise", "sometimes", "noise must be one of 'random', 'fixed'"),
+        ("mask_ratio", 1.0, r"mask_ratio must be a finite number in \[0, 1\)"),
         ("sigma_max", float("nan"), "sigma_max must be a finite number"),
-        ("fd_width", 30, "fd_width by fd_heads"),
+        ("fd_width", 30, r"fd_heads must be a divisor of fd_width \(30\)"),
     ],
 )
 def test_bad_config_values_get_one_sentence(field: str, value: object, message: str) -> None:

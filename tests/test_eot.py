@@ -7,6 +7,7 @@ import torch
 
 from attacks.pgd import PGD, PGDConfig
 from bench.adversarial.eot import DEFAULT_EOT_DRAWS, attack_draws, naive_variant, resolve_draws
+from bench.contracts.errors import ConfigError
 from bench.testing.toys import ToyVictim, toy_clouds
 
 
@@ -47,7 +48,7 @@ def test_automatic_draws_and_the_naive_variant_on_a_stochastic_victim() -> None:
     naive = naive_variant(attack, victim)
     assert naive is not None and naive.config.eot_draws == 1
     assert naive_variant(PGD(PGDConfig(eot_draws=1)), victim) is None
-    with pytest.raises(Exception, match="eot_draws must be >= 0"):
+    with pytest.raises(ConfigError, match=r"eot_draws must be an integer in \[0, 10000\]"):
         PGDConfig(eot_draws=-1)
 
 

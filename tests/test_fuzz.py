@@ -12,8 +12,10 @@ must give back exactly what was written (centred and scaled), never a reshaped, 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
+import math
 import pickle
 import random
 from pathlib import Path
@@ -26,12 +28,14 @@ import yaml
 
 from bench.cli import main
 from bench.contracts.cloudset import CloudSet
+from bench.contracts.config import config_to_dict
 from bench.contracts.errors import BenchError
+from bench.contracts.plugins import REGISTRIES
 from bench.data.public_files import unit_sphere
 from bench.datasets.modelnet40 import ModelNet40, ModelNet40Config
 from bench.datasets.objaverse_lvis import ObjaverseLvis, ObjaverseLvisConfig
 from bench.datasets.shapenet55 import ShapeNet55, ShapeNet55Config
-from bench.plan.spec import load_spec
+from bench.plan.spec import load_spec, resolve
 from bench.testing.public_formats import (
     write_modelnet40_h5,
     write_modelnet40_ulip,
@@ -110,6 +114,8 @@ FLAGS = ["--method", "--attack", "--dataset", "--classes", "--defense", "--prese
 FLAGS += ["--spec", "--set", "--device", "--batch-size", "--format", "--layout", "--outcome"]
 VALUES = ["ulip", "pgd", "none", "0", "-3", "x", "attack.eps=abc", "method.x=1", "cpu", "tpu"]
 VALUES += ["comparison", "json", "wide", "robust", "=", ".", "", "attack.=1", "corpus.classes=1"]
+VALUES += ["method.lr=1e30", "method.lr=.nan", "method.heads=3", "1" * 23, "cuda:x"]
+VALUES += ["text_encoder.device=tpu", "method.encoder_widths=[1]", "dataset.seed=-1"]
 
 
 @pytest.mark.parametrize("chunk", range(2))
@@ -139,6 +145,45 @@ def test_random_command_lines_give_a_result_or_one_sentence(tmp_path: Path, chun
         assert "Traceback" not in stderr.getvalue(), args
         codes.append(code)
     assert codes.count(0) > 10 and codes.count(2) > 10  # both sides are reached
+
+
+ABSURD: list[Any] = [0, -1, 3, 2**32, 10**23, -(10**23), 0.0, -1.0, 1e30, -1e30, 1e-300]
+ABSURD += [float("nan"), float("inf"), "", "tpu", "x" * 20_000, [1], [0, 0, 0], None, True]
+
+
+def sane(value: Any) -> bool:
+    """A value no config should hold: a non-finite or astronomically large number."""
+    if isinstance(value, list):
+        return all(sane(item) for item in value)
+    if isinstance(value, float):
+        return math.isfinite(value) and abs(value) <= 1e6
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) < 2**32
+    return True
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRIES))
+def test_random_config_values_give_a_sane_config_or_one_sentence(kind: str) -> None:
+    """Edge values in random fields of every plugin's config, as a spec or `--set` gives them:
+    each is a config holding only sane numbers, or one short sentence."""
+    rng = random.Random(kind)
+    outcomes = {"configs": 0, "refused": 0}
+    for name in REGISTRIES[kind].names():
+        fields = [f.name for f in dataclasses.fields(REGISTRIES[kind].get(name).cls.Config)]
+        for _ in range(40 if fields else 0):
+            chosen = rng.sample(fields, rng.randint(1, min(3, len(fields))))
+            params = {field: rng.choice(ABSURD) for field in chosen}
+            try:
+                choice = resolve(kind[:-1], {"name": name, "params": params}, "the fuzz")[0]
+            except BenchError as error:
+                message = str(error)
+                assert message and "\n" not in message and len(message) < 600, message
+                outcomes["refused"] += 1
+                continue
+            config = config_to_dict(choice.config)
+            assert all(sane(value) for value in config.values()), (name, config)
+            outcomes["configs"] += 1
+    assert outcomes["configs"] > 0 and outcomes["refused"] > 0  # the fuzz reaches both sides
 
 
 def test_random_non_finite_weights_and_clouds_never_give_a_verdict() -> None:

@@ -161,7 +161,7 @@ def test_bad_inputs_and_configs_are_reported() -> None:
     encoder = method.build_encoder(8)
     with pytest.raises(DataError, match=r"\[B, N, 6\]"):
         encoder(torch.randn(2, 64, 3))
-    with pytest.raises(ConfigError, match="divisible"):
+    with pytest.raises(ConfigError, match="heads must be a divisor of width"):
         OpenShapeConfig(heads=3)
     with pytest.raises(ConfigError, match="radius"):
         OpenShapeConfig(radius=0.0)

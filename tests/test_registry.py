@@ -153,12 +153,16 @@ PLUGIN_PACKAGE = '''
 """A third-party package adding an attack and a broken method through entry points."""
 from __future__ import annotations
 from dataclasses import dataclass
+from bench.contracts.bounds import number, require
 from bench.contracts.plugins import Attack, PluginInfo, ThreatModel, AttackOutput
 
 
 @dataclass(frozen=True)
 class ShiftConfig:
     eps: float = 0.01
+
+    def __post_init__(self) -> None:
+        require(self, "shift", {"eps": number(0, 1)})
 
 
 class Shift(Attack[ShiftConfig]):

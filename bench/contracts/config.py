@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -17,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from bench.contracts.errors import ConfigError
+from bench.contracts.errors import ConfigError, shown
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -88,23 +89,27 @@ def parse_value(text: str) -> Any:
     try:
         return load_yaml(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"Cannot parse the value {text!r}: {yaml_problem(error)}.") from None
+        raise ConfigError(f"Cannot parse the value {shown(text)}: {yaml_problem(error)}.") from None
 
 
-def build_config(cls: type, params: Mapping[str, Any], where: str) -> Any:
-    """Instantiate the Config dataclass `cls` from user params; unknown keys and bad types fail."""
+def build_config(cls: type, params: Mapping[str, Any], where: str, name: str = "") -> Any:
+    """Instantiate the Config dataclass `cls` from user params; unknown keys and bad types fail.
+
+    `where` names the plugin in sentences ("method 'ulip'"); a bad value is `name.key` (the
+    plugin's name, as `bench.contracts.bounds` names it), or `where.key` without a name.
+    """
     if not isinstance(params, Mapping):
-        raise ConfigError(f"The parameters of {where} must be a mapping, not {params!r}.")
+        raise ConfigError(f"The parameters of {where} must be a mapping, not {shown(params)}.")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values = {}
     for key, value in params.items():
         if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            close = difflib.get_close_matches(str(key)[:100], list(fields), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             known = ", ".join(fields) or "none"
-            raise ConfigError(f"{where} has no parameter '{key}'.{hint} Known: {known}.")
-        values[key] = _coerce(value, hints[key], f"{where}.{key}")
+            raise ConfigError(f"{where} has no parameter {shown(key)}.{hint} Known: {known}.")
+        values[key] = _coerce(value, hints[key], f"{name or where}.{key}")
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:
@@ -138,12 +143,24 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if origin is typing.Literal:
         if value in args:
             return value
-        raise ConfigError(f"{where} must be one of {', '.join(map(repr, args))}, not {value!r}.")
+        raise ConfigError(
+            f"{where} must be one of {', '.join(map(repr, args))}, not {shown(value)}."
+        )
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"{where} must be a list, not {value!r}.")
-        element = args[0] if args else Any
-        return tuple(_coerce(v, element, f"{where}[{i}]") for i, v in enumerate(value))
+            raise ConfigError(f"{where} must be a list, not {shown(value)}.")
+        if len(args) == 2 and args[1] is Ellipsis or not args:
+            elements = [args[0] if args else Any] * len(value)
+        elif len(value) != len(args):
+            raise ConfigError(
+                f"{where} must be a list of {len(args)} values, not {len(value)}: {shown(value)}."
+            )
+        else:
+            elements = list(args)
+        return tuple(
+            _coerce(v, element, f"{where}[{i}]")
+            for i, (v, element) in enumerate(zip(value, elements, strict=True))
+        )
     if annotation is Any:
         return value
     if annotation is bool:
@@ -154,12 +171,17 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             return value
     elif annotation is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{where} must be a finite number, not {value}.")
+            try:
+                return float(value)
+            except OverflowError:
+                raise ConfigError(f"{where} must be a finite number, not {shown(value)}.") from None
     elif annotation is str:
         if isinstance(value, str):
             return value
     else:
         raise ConfigError(f"{where} has an unsupported type {annotation!r}.")
     raise ConfigError(
-        f"{where} must be of type {annotation.__name__}, not {type(value).__name__} {value!r}."
+        f"{where} must be of type {annotation.__name__}, not {type(value).__name__} {shown(value)}."
     )

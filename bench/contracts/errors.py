@@ -66,3 +66,17 @@ class StoreError(BenchError):
 
 class ThreatModelViolation(BenchError):
     """An adversarial example that leaves its attack's declared threat model."""
+
+
+SHOWN_LENGTH = 80
+
+
+def shown(value: object) -> str:
+    """A value as an error message quotes it: its repr, cut to 80 characters with "…", so a
+    20 kB value pasted by mistake does not bury the sentence that says what is wrong."""
+    return clipped(repr(value))
+
+
+def clipped(text: str) -> str:
+    """Text a user gave (a path, say), cut to 80 characters with "…"."""
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 1] + "…"

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from bench.contracts.bounds import EPS, Rules, integer, one_of, require
 from bench.contracts.registry import Registry
 from bench.contracts.releases import Release
 
@@ -108,10 +109,14 @@ class ThreatModel:
     penalised: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.norm not in NORMS:
-            raise ValueError(f"Unknown threat-model norm {self.norm!r}; expected one of {NORMS}.")
-        if self.points_added < 0 or self.points_dropped < 0:
-            raise ValueError("A threat model adds or drops a non-negative number of points.")
+        counts = integer(0, 1_000_000)
+        rules: Rules = {
+            "norm": one_of(*NORMS),
+            "eps": EPS,
+            "points_added": counts,
+            "points_dropped": counts,
+        }
+        require(self, "threat_model", rules)
         if self.points_added and self.points_dropped:
             raise ValueError("A threat model may add points or drop points, not both.")
 

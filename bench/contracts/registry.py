@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from bench.contracts.errors import PluginLoadError, UnknownPluginError
+from bench.contracts.errors import PluginLoadError, UnknownPluginError, shown
 
 T = TypeVar("T", bound=type)
 
@@ -85,11 +85,11 @@ class Registry(Generic[T]):
             raise PluginLoadError(
                 f"The {self.kind} '{name}' ({failure.origin}) failed to import: {failure.error}"
             )
-        hints = difflib.get_close_matches(name, self.names(), n=3)
+        hints = difflib.get_close_matches(str(name)[:100], self.names(), n=3)
         hint = f" Did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
         raise UnknownPluginError(
-            f"Unknown {self.kind} '{name}'.{hint} {len(self.names())} {self.plural} registered;"
-            f" see 'bench list {self.plural}'."
+            f"Unknown {self.kind} {shown(name)}.{hint} {len(self.names())} {self.plural}"
+            f" registered; see 'bench list {self.plural}'."
         )
 
     def names(self) -> list[str]:

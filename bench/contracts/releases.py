@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bench.contracts.errors import ConfigError
+from bench.contracts.errors import ConfigError, shown
 
 MINIATURE = "miniature"  # the weights the harness trains itself
 OFFICIAL = "official"  # the method's first release
@@ -165,7 +165,9 @@ def release_of(releases: Mapping[str, Release], weights: str, method: str) -> Re
         return next(iter(releases.values()))
     if weights not in releases:
         known = ", ".join([OFFICIAL, *releases])
-        raise ConfigError(f"The method '{method}' has no release '{weights}'; it has: {known}.")
+        raise ConfigError(
+            f"The method '{method}' has no release {shown(weights)}; it has: {known}."
+        )
     return releases[weights]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Collection
 import numpy as np
 
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import DataError, UsageError
+from bench.contracts.errors import DataError, UsageError, shown
 
 MODELNET40 = (
     "airplane",
@@ -82,7 +82,7 @@ def subset_names(
     if subset == "all":
         return class_names
     if subset not in SUBSETS:
-        raise UsageError(f"Unknown class subset '{subset}'; choose from {', '.join(SUBSETS)}.")
+        raise UsageError(f"Unknown class subset {shown(subset)}; choose from {', '.join(SUBSETS)}.")
     if subset in RELATIVE:
         if trained is None:
             raise UsageError(f"The class subset '{subset}' needs a training corpus to refer to.")

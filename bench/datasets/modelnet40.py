@@ -36,8 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.contracts.bounds import FLAG, KEPT_POINTS, PATH, Rules, one_of, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import ConfigError, DataError, UsageError
+from bench.contracts.errors import DataError, UsageError, shown
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.data.public_files import (
     data_root,
@@ -88,14 +89,13 @@ class ModelNet40Config:
     rgb: bool = False
 
     def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise ConfigError(
-                f"modelnet40.format must be one of {', '.join(FORMATS)}, not {self.format!r}."
-            )
-        if not isinstance(self.points, int) or self.points < 0:
-            raise ConfigError(f"modelnet40.points must be an integer >= 0, not {self.points!r}.")
-        if not isinstance(self.rgb, bool):
-            raise ConfigError(f"modelnet40.rgb must be true or false, not {self.rgb!r}.")
+        rules: Rules = {
+            "root": PATH,
+            "format": one_of(*FORMATS),
+            "points": KEPT_POINTS,
+            "rgb": FLAG,
+        }
+        require(self, "modelnet40", rules)
 
 
 @DATASETS.register("modelnet40")
@@ -117,7 +117,7 @@ class ModelNet40(Dataset[ModelNet40Config]):
 
     def load(self, split: str) -> CloudSet:
         if split not in ("train", "test"):
-            raise UsageError(f"Unknown split '{split}' for modelnet40; use 'train' or 'test'.")
+            raise UsageError(f"Unknown split {shown(split)} for modelnet40; use 'train' or 'test'.")
         root = self.root()
         layout = self.layout(root)
         if layout == "openshape" and split != "test":

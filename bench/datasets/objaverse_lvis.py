@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.contracts.bounds import FLAG, KEPT_POINTS, PATH, Rules, integer, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import ConfigError, DataError, UsageError
+from bench.contracts.errors import DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.data.public_files import (
     data_root,
@@ -60,12 +61,14 @@ class ObjaverseLvisConfig:
     rgb: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("per_class", "points"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ConfigError(f"objaverse_lvis.{name} must be an integer >= 0, not {value!r}.")
-        if not isinstance(self.rgb, bool):
-            raise ConfigError(f"objaverse_lvis.rgb must be true or false, not {self.rgb!r}.")
+        rules: Rules = {
+            "root": PATH,
+            "listing": PATH,
+            "per_class": integer(0, 1_000_000),
+            "points": KEPT_POINTS,
+            "rgb": FLAG,
+        }
+        require(self, "objaverse_lvis", rules)
 
 
 @DATASETS.register("objaverse_lvis")

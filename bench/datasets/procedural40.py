@@ -15,12 +15,13 @@ import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
+from bench.contracts.bounds import FLAG, SEED, integer, number, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import ConfigError, UsageError
+from bench.contracts.errors import UsageError, shown
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.contracts.runtime import progress
 from bench.data.classes import MODELNET40 as CLASS_NAMES
@@ -33,22 +34,13 @@ GENERATOR_VERSION = 2  # bump whenever a shape, sampler, corruption or caption c
 CAPTION_POINTS = 256  # points sampled to measure a shape's proportions for its caption
 SPLITS = {"train": 0, "test": 1}
 SHAPE, TURN, NOISE, SCAN = range(4)  # independent random streams of one sample
-
-
-def check_int(config: Any, name: str, low: int) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}.")
-
-
-def check_float(config: Any, name: str, low: float, high: float) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}.")
+CLOUD_POINTS = integer(1, 65_536)  # 2,400 generated clouds of this many points fit in memory
+PER_CLASS = integer(1, 10_000)
 
 
 @dataclass(frozen=True)
 class Procedural40Config:
+    plugin: ClassVar[str] = "procedural40"  # the name its errors give
     points: int = 1024
     train_per_class: int = 60
     test_per_class: int = 50  # 50 per class: a useful interval on the 10 unseen classes
@@ -57,13 +49,18 @@ class Procedural40Config:
     rotate_up: bool = False  # random rotation about the y (up) axis; ModelNet40 is aligned
 
     def __post_init__(self) -> None:
-        check_int(self, "points", 1)
-        check_int(self, "train_per_class", 1)
-        check_int(self, "test_per_class", 1)
-        check_int(self, "seed", 0)
-        check_float(self, "noise", 0.0, 0.2)
-        if not isinstance(self.rotate_up, bool):
-            raise ConfigError(f"rotate_up must be true or false, got {self.rotate_up!r}.")
+        require(
+            self,
+            self.plugin,
+            {
+                "points": CLOUD_POINTS,
+                "train_per_class": PER_CLASS,
+                "test_per_class": PER_CLASS,
+                "seed": SEED,
+                "noise": number(0, 0.2),
+                "rotate_up": FLAG,
+            },
+        )
 
 
 @DATASETS.register("procedural40")
@@ -84,7 +81,9 @@ class Procedural40(Dataset[Procedural40Config]):
 
     def load(self, split: str) -> CloudSet:
         if split not in SPLITS:
-            raise UsageError(f"Unknown split '{split}' for {self.name}; use 'train' or 'test'.")
+            raise UsageError(
+                f"Unknown split {shown(split)} for {self.name}; use 'train' or 'test'."
+            )
         per_class = self.config.train_per_class if split == "train" else self.config.test_per_class
         labels = np.repeat(np.arange(len(CLASS_NAMES), dtype=np.int64), per_class)
         ids = tuple(

@@ -12,19 +12,15 @@ from typing import ClassVar
 
 import numpy as np
 
+from bench.contracts.bounds import at_most, integer, number, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import DATASETS, PluginInfo
-from bench.datasets.procedural40 import (
-    SCAN,
-    Procedural40,
-    Procedural40Config,
-    check_float,
-    check_int,
-)
+from bench.datasets.procedural40 import SCAN, Procedural40, Procedural40Config
 
 
 @dataclass(frozen=True)
 class Procedural40ScanConfig(Procedural40Config):
+    plugin: ClassVar[str] = "procedural40_scan"
     oversample: int = 8  # dense points per output point before visibility is decided
     elevation_min: float = 5.0  # camera elevation above the horizon, degrees
     elevation_max: float = 50.0
@@ -37,20 +33,25 @@ class Procedural40ScanConfig(Procedural40Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_int(self, "oversample", 1)
-        check_float(self, "elevation_min", 0.0, 89.0)
-        check_float(self, "elevation_max", 0.0, 89.0)
-        if self.elevation_min > self.elevation_max:
-            raise ConfigError("elevation_min must not exceed elevation_max.")
-        check_float(self, "view_cell", 1e-3, 0.5)
-        check_float(self, "occlusion_prob", 0.0, 1.0)
-        check_float(self, "occlusion_max", 0.05, 0.9)
-        check_float(self, "jitter", 0.0, 0.2)
-        check_float(self, "floor", 0.0, 0.5)
-        check_float(self, "clutter", 0.0, 0.5)
+        require(
+            self,
+            self.plugin,
+            {
+                "oversample": integer(1, 64),
+                "elevation_max": number(0, 89),  # degrees above the horizon
+                "elevation_min": (number(0, 89), at_most("elevation_max")),
+                "view_cell": number(1e-3, 0.5),
+                "occlusion_prob": number(0, 1),
+                "occlusion_max": number(0.05, 0.9),
+                "jitter": number(0, 0.2),
+                "floor": number(0, 0.5),
+                "clutter": number(0, 0.5),
+            },
+        )
         if self.floor + self.clutter > 0.8:
             raise ConfigError(
-                "floor + clutter must leave at least 20% of the points to the object."
+                "procedural40_scan.floor + clutter must be at most 0.8 (the object keeps at least"
+                f" 20% of the points), not {self.floor + self.clutter:g}."
             )
 
 

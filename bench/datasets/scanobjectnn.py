@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.contracts.bounds import FLAG, KEPT_POINTS, PATH, one_of, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import ConfigError, DataError, UsageError
+from bench.contracts.errors import DataError, UsageError, shown
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.data.public_files import (
     data_root,
@@ -72,15 +73,17 @@ class ScanObjectNNConfig:
     allow_union: bool = False  # accept OpenShape's 2,890-cloud train+test file as the test set
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ConfigError(
-                f"scanobjectnn.variant must be one of {', '.join(VARIANTS)}, not {self.variant!r}."
-            )
-        if not isinstance(self.points, int) or self.points < 0:
-            raise ConfigError(f"scanobjectnn.points must be an integer >= 0, not {self.points!r}.")
-        for name in ("rgb", "allow_union"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"scanobjectnn.{name} must be true or false.")
+        require(
+            self,
+            "scanobjectnn",
+            {
+                "root": PATH,
+                "variant": one_of(*VARIANTS),
+                "points": KEPT_POINTS,
+                "rgb": FLAG,
+                "allow_union": FLAG,
+            },
+        )
 
 
 @DATASETS.register("scanobjectnn")
@@ -103,7 +106,9 @@ class ScanObjectNN(Dataset[ScanObjectNNConfig]):
 
     def load(self, split: str) -> CloudSet:
         if split not in ("train", "test"):
-            raise UsageError(f"Unknown split '{split}' for scanobjectnn; use 'train' or 'test'.")
+            raise UsageError(
+                f"Unknown split {shown(split)} for scanobjectnn; use 'train' or 'test'."
+            )
         root = self.root()
         variant = self.config.variant
         if variant == "openshape":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.contracts.bounds import KEPT_POINTS, PATH, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.errors import DataError, UsageError
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
@@ -44,6 +45,9 @@ SETTING = "shapenet55.points"
 class ShapeNet55Config:
     root: str = ""  # the shapenet-55 directory; empty: $BENCH_SHAPENET55
     points: int = 0  # the first N points of each cloud; 0 keeps all 8,192
+
+    def __post_init__(self) -> None:
+        require(self, "shapenet55", {"root": PATH, "points": KEPT_POINTS})
 
 
 @DATASETS.register("shapenet55")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bench.contracts.bounds import FLAG, integer, number, one_of, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import DEFENSES, Defense, PluginInfo
 
@@ -28,14 +29,17 @@ class SORConfig:
     bpda: bool = True
 
     def __post_init__(self) -> None:
-        if self.k < 1:
-            raise ConfigError(f"sor.k must be >= 1, not {self.k}.")
-        if not self.alpha == self.alpha or abs(self.alpha) == float("inf"):
-            raise ConfigError(f"sor.alpha must be a finite number, not {self.alpha}.")
-        if self.distance not in DISTANCES:
-            raise ConfigError(f"sor.distance must be one of {DISTANCES}, not {self.distance!r}.")
-        if self.padding not in PADDINGS:
-            raise ConfigError(f"sor.padding must be one of {PADDINGS}, not {self.padding!r}.")
+        require(
+            self,
+            "sor",
+            {
+                "k": integer(1, 1_024),
+                "alpha": number(-100, 100),  # standard deviations above the mean distance
+                "distance": one_of(*DISTANCES),
+                "padding": one_of(*PADDINGS),
+                "bpda": FLAG,
+            },
+        )
 
 
 @DEFENSES.register("sor")

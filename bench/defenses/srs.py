@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bench.contracts.bounds import integer, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import DEFENSES, Defense, PluginInfo
 
@@ -21,8 +22,7 @@ class SRSConfig:
     drop: int = 500
 
     def __post_init__(self) -> None:
-        if self.drop < 0:
-            raise ConfigError(f"srs.drop must be >= 0, not {self.drop}.")
+        require(self, "srs", {"drop": integer(0, 1_000_000)})
 
 
 @DEFENSES.register("srs")

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.contracts.errors import ConfigError, DataError
+from bench.contracts.bounds import POINT_BERT_RULES, WIDTH, Rules, number, one_of, require
+from bench.contracts.errors import DataError
 from bench.nn.pointops import FpsStart, farthest_point_sample, gather, knn
 
 
@@ -36,12 +37,14 @@ class PointBertConfig:
     fps_start: FpsStart = "first"
 
     def __post_init__(self) -> None:
-        if self.in_channels not in (3, 6):
-            raise ConfigError(f"in_channels must be 3 (xyz) or 6 (xyz+rgb), got {self.in_channels}")
-        if self.width % self.heads:
-            raise ConfigError(f"width {self.width} must be divisible by heads {self.heads}")
-        if self.fps_start not in ("first", "random"):
-            raise ConfigError(f"fps_start must be 'first' or 'random', got {self.fps_start!r}")
+        rules: Rules = {
+            **POINT_BERT_RULES,
+            "proj_dim": WIDTH,
+            "in_channels": one_of(3, 6),  # xyz, or xyz + rgb
+            "mlp_ratio": number(0, 64, low_open=True),
+            "fps_start": one_of("first", "random"),
+        }
+        require(self, "point_bert", rules)
 
 
 # ULIP-1 PointBERT (xyz, 8k points in the official evaluation), projection to SLIP's 512.

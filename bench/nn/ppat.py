@@ -16,7 +16,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.contracts.errors import ConfigError, DataError
+from bench.contracts.bounds import (
+    DEPTH,
+    HEADS,
+    WIDTH,
+    Rules,
+    each,
+    integer,
+    number,
+    one_of,
+    require,
+)
+from bench.contracts.errors import DataError
 from bench.contracts.randomness import RandomSource
 from bench.nn.pointops import FpsStart, ball_query, farthest_point_sample, gather
 
@@ -43,16 +54,22 @@ class PpatConfig:
     fps_start: FpsStart = "random"
 
     def __post_init__(self) -> None:
-        if self.in_channels not in (3, 6):
-            raise ConfigError(f"in_channels must be 3 (xyz) or 6 (xyz+rgb), got {self.in_channels}")
-        if self.fps_start not in ("first", "random"):
-            raise ConfigError(f"fps_start must be 'first' or 'random', got {self.fps_start!r}")
-        sizes = ("dim", "depth", "heads", "mlp_dim", "sa_dim", "patches", "nsample", "dim_head")
-        for name in sizes:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"PPAT {name} must be at least 1, got {getattr(self, name)}")
-        if not self.radius > 0:
-            raise ConfigError(f"PPAT radius must be positive, got {self.radius}")
+        rules: Rules = {
+            "dim": WIDTH,
+            "depth": DEPTH,
+            "heads": HEADS,
+            "mlp_dim": WIDTH,
+            "sa_dim": WIDTH,
+            "patches": integer(1, 8_192),
+            "radius": number(0, 2, low_open=True),
+            "nsample": integer(1, 1_024),
+            "proj_dim": WIDTH,
+            "dim_head": WIDTH,
+            "in_channels": one_of(3, 6),  # xyz, or xyz + rgb
+            "sa_widths": each(WIDTH),
+            "fps_start": one_of("first", "random"),
+        }
+        require(self, "ppat", rules)
 
 
 # OpenShape PointBERT G14 (`make` with scaling 4): 384 patches of 64 points within radius 0.2,

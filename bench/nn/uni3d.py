@@ -19,7 +19,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.contracts.errors import ConfigError, DataError
+from bench.contracts.bounds import (
+    DEPTH,
+    HEADS,
+    WIDTH,
+    Rules,
+    divides,
+    each,
+    integer,
+    one_of,
+    require,
+)
+from bench.contracts.errors import DataError
 from bench.nn.backbone import MiniPointNet
 from bench.nn.pointops import farthest_point_sample, gather, knn
 
@@ -44,12 +55,22 @@ class Uni3dConfig:
     encoder_widths: tuple[int, int, int] = (128, 256, 512)
 
     def __post_init__(self) -> None:
-        if self.block not in BLOCKS:
-            raise ConfigError(
-                f"Uni3D block must be one of {', '.join(BLOCKS)}, not {self.block!r}."
-            )
-        if self.width % self.heads:
-            raise ConfigError(f"Uni3D width {self.width} must be divisible by heads {self.heads}.")
+        rules: Rules = {
+            "num_groups": integer(1, 8_192),
+            "group_size": integer(1, 1_024),
+            "encoder_dims": WIDTH,
+            "width": WIDTH,
+            "depth": DEPTH,
+            "heads": (HEADS, divides("width")),
+            "mlp_hidden": WIDTH,
+            "block": one_of(*BLOCKS),
+            "proj_dim": WIDTH,
+            "image_tokens": integer(1, 1_000_000),
+            "patch_size": integer(1, 1_024),
+            "head_classes": integer(0, 1_000_000),
+            "encoder_widths": each(WIDTH),
+        }
+        require(self, "uni3d", rules)
 
 
 def _sizes(width: int, depth: int, heads: int, hidden: int, block: str, image: int, patch: int,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench.contracts.config import parse_value
-from bench.contracts.errors import ConfigError
+from bench.contracts.errors import ConfigError, shown
 from bench.contracts.plugins import METHODS
 from bench.contracts.releases import MINIATURE, release_of
 from bench.plan.corpus import DEFAULT_CORPUS
@@ -82,12 +82,12 @@ def _split_setting(
     prefix, dot, key = path.partition(".")
     if not sep or not dot or not key:
         raise ConfigError(
-            f"--set expects plugin.key=value (e.g. attack.eps=0.02), not {setting!r}."
+            f"--set expects plugin.key=value (e.g. attack.eps=0.02), not {shown(setting)}."
         )
     for kind, entry in entries.items():
         if prefix in (kind, entry["name"]):
             return entry, key, parse_value(raw)
     raise ConfigError(
-        f"--set {setting!r}: '{prefix}' is none of method, text_encoder, corpus, dataset,"
+        f"--set {shown(setting)}: {shown(prefix)} is none of method, text_encoder, corpus, dataset,"
         " attack, defense or the name of a chosen plugin."
     )

@@ -19,13 +19,14 @@ from typing import Any, TypeVar
 
 import yaml
 
+from bench.contracts.bounds import SEED, check
 from bench.contracts.config import (
     build_config,
     config_to_dict,
     load_yaml,
     yaml_problem,
 )
-from bench.contracts.errors import ConfigError, SpecError
+from bench.contracts.errors import ConfigError, SpecError, clipped, shown
 from bench.contracts.plugins import Plugin
 from bench.data.classes import RELATIVE, SUBSETS
 from bench.plan.cells import DEFAULT_CLASSES, Cell
@@ -34,6 +35,8 @@ from bench.plan.corpus import DEFAULT_CORPUS, TEXT_SOURCES, Corpus
 from bench.plan.resolve import Resolver
 from bench.plan.training import Training
 from bench.plan.weights_source import WEIGHTS_KEYS, WeightsSource, weights_source
+from bench.storage.small_text import read_small_text
+from bench.text.templates import templates
 
 SPEC_KEYS = {
     "name",
@@ -68,18 +71,20 @@ def resolve(
         )
     name = entry["name"]
     if not isinstance(name, str):
-        raise SpecError(f"{where}: 'name' must be a plugin name, not {name!r}.")
+        raise SpecError(f"{where}: 'name' must be a plugin name, not {shown(name)}.")
     cls = KINDS[kind].get(name).cls
     label = f"{kind} '{name}'"
     preset = entry.get("preset")
     if preset is not None and not isinstance(preset, str):
-        raise SpecError(f"{where}: 'preset' must be a preset name, not {preset!r}.")
+        raise SpecError(f"{where}: 'preset' must be a preset name, not {shown(preset)}.")
     if base is not None and preset is not None:
         raise SpecError(f"{where}: a method with released weights takes no preset.")
     base = base if base is not None else _preset(cls, preset, label)
     given = entry.get("params") or {}
     if not isinstance(given, Mapping):
-        raise SpecError(f"{where}: 'params' must map parameter names to values, not {given!r}.")
+        raise SpecError(
+            f"{where}: 'params' must map parameter names to values, not {shown(given)}."
+        )
     params = {**config_to_dict(base), **given}
     sweep = entry.get("sweep") or {}
     if not isinstance(sweep, Mapping) or not all(isinstance(v, list) and v for v in sweep.values()):
@@ -89,7 +94,7 @@ def resolve(
         raise SpecError(f"{where} sets {both} in both 'params' and 'sweep'; keep one.")
     keys = list(sweep)
     return [
-        Choice(kind, name, build_config(cls.Config, {**params, **swept}, label))
+        Choice(kind, name, build_config(cls.Config, {**params, **swept}, label, name))
         for swept in (
             dict(zip(keys, values, strict=True))
             for values in itertools.product(*(sweep[k] for k in keys))
@@ -169,7 +174,7 @@ def _entries(spec: Mapping[str, Any], where: str) -> Iterator[_Entry]:
         )
     for text in ("name", "description"):
         if text in spec and not isinstance(spec[text], str):
-            raise SpecError(f"{where}: '{text}' must be text, not {spec[text]!r}.")
+            raise SpecError(f"{where}: '{text}' must be text, not {shown(spec[text])}.")
     for required in ("methods", "attacks"):
         if not spec.get(required):
             raise SpecError(f"{where} needs a non-empty '{required}' list.")
@@ -190,12 +195,14 @@ def _entries(spec: Mapping[str, Any], where: str) -> Iterator[_Entry]:
         isinstance(s, int) and not isinstance(s, bool) for s in seeds
     ):
         raise SpecError(f"{where}: 'seeds' must be a list of integers.")
+    for index, seed in enumerate(seeds):
+        check(seed, SEED, f"{where}: seeds[{index}]")
     used = {method.config.text_encoder for method, _ in methods}
     for name in teachers:
         if name not in used:
             raise SpecError(
-                f"{where}: 'teachers' configures {name!r}, which is not the text encoder of any"
-                f" method here (they use {', '.join(sorted(used))})."
+                f"{where}: 'teachers' configures {shown(name)}, which is not the text encoder of"
+                f" any method here (they use {', '.join(sorted(used))})."
             )
     also = spec.get("also", [])
     if not isinstance(also, list) or not all(isinstance(part, Mapping) for part in also):
@@ -230,6 +237,7 @@ def teacher_choice(
 
 
 SHIPPED_SPECS = Path(__file__).parent.parent / "specs"
+MAX_SPEC_BYTES = 1 << 20  # a spec of a thousand entries is a few tens of kB
 
 
 def shipped_specs() -> list[str]:
@@ -240,14 +248,15 @@ def shipped_specs() -> list[str]:
 def load_spec(path: Path) -> list[Cell]:
     """Cells of a YAML spec file, or of a shipped spec given by its name (a name that is also a
     directory here, such as `attacks` in a source checkout, still means the shipped spec)."""
-    if not path.is_file() and str(path) in shipped_specs():
-        path = SHIPPED_SPECS / f"{path}.yaml"
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file() and str(path) in shipped_specs():
+            path = SHIPPED_SPECS / f"{path}.yaml"
+        text = read_small_text(path, MAX_SPEC_BYTES, "spec file", SpecError)
     except OSError as error:
         shipped = ", ".join(shipped_specs())
         raise SpecError(
-            f"Cannot read the spec file {path}: {error.strerror} (shipped specs: {shipped})."
+            f"Cannot read the spec file {clipped(str(path))}: {error.strerror} (shipped specs:"
+            f" {shipped})."
         ) from None
     except UnicodeDecodeError:
         raise SpecError(f"{path} is not a text file; a spec is a YAML text file.") from None
@@ -272,7 +281,10 @@ def _methods(entries: Any, where: str) -> list[tuple[Choice, WeightsSource]]:
         source = weights_source(entry, label)
         rest = {k: v for k, v in entry.items() if k not in WEIGHTS_KEYS}
         base = None if source.release is None else source.release.config
-        found += [(choice, source) for choice in resolve("method", rest, label, base)]
+        choices = resolve("method", rest, label, base)
+        for choice in choices:
+            templates(choice.config.templates)  # an unknown set is a sentence now, not in a cell
+        found += [(choice, source) for choice in choices]
     return found
 
 
@@ -330,7 +342,9 @@ def _corpora(entries: Any, where: str) -> list[Corpus]:
 
 def _subset(value: Any, where: str) -> str:
     if value not in SUBSETS:
-        raise SpecError(f"{where}: 'classes' must be one of {', '.join(SUBSETS)}, not {value!r}.")
+        raise SpecError(
+            f"{where}: 'classes' must be one of {', '.join(SUBSETS)}, not {shown(value)}."
+        )
     return str(value)
 
 
@@ -339,5 +353,5 @@ def _preset(cls: type[Plugin[Any]], preset: str | None, label: str) -> Any:
         return cls.Config()
     if preset not in cls.presets:
         known = ", ".join(cls.presets) or "none"
-        raise ConfigError(f"The {label} has no preset '{preset}'; presets: {known}.")
+        raise ConfigError(f"The {label} has no preset {shown(preset)}; presets: {known}.")
     return cls.presets[preset]

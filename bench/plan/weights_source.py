@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bench.contracts.bounds import PATH, check, integer
 from bench.contracts.errors import SpecError
 from bench.contracts.plugins import METHODS
 from bench.contracts.releases import MINIATURE, Release, release_of
@@ -34,10 +35,10 @@ def weights_source(entry: Mapping[str, Any], where: str) -> WeightsSource:
     checkpoint = entry.get("checkpoint", "") or ""
     trust = entry.get("trust_pickle", False)
     processes = entry.get("training_processes", 1)
-    if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
-        raise SpecError(f"{where}: 'training_processes' must be a positive integer.")
+    check(processes, integer(1, 4_096), f"{where}: 'training_processes'")
     if not isinstance(weights, str) or not isinstance(checkpoint, str):
         raise SpecError(f"{where}: 'weights' and 'checkpoint' must be text.")
+    check(checkpoint, PATH, f"{where}: 'checkpoint'")
     if not isinstance(trust, bool):
         raise SpecError(f"{where}: 'trust_pickle' must be true or false.")
     if not isinstance(entry.get("name"), str):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import tempfile
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import torch
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.config import build_config, config_to_dict
+from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import (
     ATTACKS,
     DATASETS,
@@ -73,6 +76,48 @@ def check_metadata(kind: str, name: str) -> None:
         assert dataclasses.is_dataclass(config) and params is not None and params.frozen
         rebuilt = build_config(cls.Config, config_to_dict(config), name)
         assert rebuilt == config, f"{name}: config does not round-trip through a mapping"
+    check_config_bounds(kind, name)
+
+
+# Numbers no config field should take: they fail deep in a cell, or give NaN weights a number.
+ABSURD: dict[type, tuple[Any, ...]] = {
+    float: (math.nan, math.inf, -math.inf, 1e30, -1e30),
+    int: (2**64, -(2**64)),
+}
+
+
+def check_config_bounds(kind: str, name: str) -> None:
+    """Every number field (also inside `X | None` and tuples) refuses absurd values with a
+    ConfigError when the config is built: bound it with `bench.contracts.bounds.require`."""
+    cls = REGISTRIES[kind].get(name).cls
+    accepted = unbounded_fields(smoke_config(cls))
+    assert not accepted, (
+        f"{name}: its Config accepts {', '.join(accepted)}; bound these fields in __post_init__"
+        " with bench.contracts.bounds.require"
+    )
+
+
+def unbounded_fields(config: Any) -> list[str]:
+    """ "field=value" for each absurd number that a copy of `config` takes without a ConfigError."""
+    hints = typing.get_type_hints(type(config))
+    accepted = []
+    for field in dataclasses.fields(config):
+        for value in _absurd_values(hints[field.name], getattr(config, field.name)):
+            try:
+                dataclasses.replace(config, **{field.name: value})
+            except ConfigError:
+                continue
+            accepted.append(f"{field.name}={value!r}")
+    return accepted
+
+
+def _absurd_values(annotation: Any, default: Any) -> tuple[Any, ...]:
+    if annotation in ABSURD:
+        return ABSURD[annotation]
+    args = [a for a in typing.get_args(annotation) if a is not type(None) and a is not Ellipsis]
+    if typing.get_origin(annotation) is tuple and args:
+        return tuple((value,) * max(len(default or ()), 1) for value in ABSURD.get(args[0], ()))
+    return tuple(value for arm in args for value in ABSURD.get(arm, ()))
 
 
 def check_method(name: str) -> None:

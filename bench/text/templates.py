@@ -12,7 +12,7 @@ import json
 from functools import cache
 from importlib import resources
 
-from bench.contracts.errors import UsageError
+from bench.contracts.errors import UsageError, shown
 
 _FILE = "templates.json"
 
@@ -33,6 +33,6 @@ def templates(name: str) -> tuple[str, ...]:
     sets = _sets()
     if name in sets:
         return sets[name]
-    hints = difflib.get_close_matches(name, sets, n=3)
+    hints = difflib.get_close_matches(str(name)[:100], sets, n=3)
     hint = f" Did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
-    raise UsageError(f"Unknown template set '{name}'.{hint} Available: {', '.join(names())}.")
+    raise UsageError(f"Unknown template set {shown(name)}.{hint} Available: {', '.join(names())}.")

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench.contracts.errors import ConfigError, WeightsError
+from bench.contracts.bounds import DEVICE, require
+from bench.contracts.errors import WeightsError
 from bench.contracts.plugins import TEXT_ENCODERS, PluginInfo, TextEncoder
 from bench.storage.file_hashes import cached_sha256
 
@@ -54,6 +55,9 @@ class MiniLM(TextEncoder["MiniLM.Config"]):
     @dataclass(frozen=True)
     class Config:
         device: str = "cpu"
+
+        def __post_init__(self) -> None:
+            require(self, "minilm", {"device": DEVICE})
 
     version = 1
     runtime_fields = frozenset({"device"})
@@ -102,11 +106,7 @@ class MiniLM(TextEncoder["MiniLM.Config"]):
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
-        try:
-            device = torch.device(self.config.device)
-        except RuntimeError as error:
-            message = f"Unknown device '{self.config.device}' for minilm: {error}"
-            raise ConfigError(message) from error
+        device = torch.device(self.config.device)  # its Config admits only names torch knows
         bars_were_on = transformers_logging.is_progress_bar_enabled()
         transformers_logging.disable_progress_bar()  # library code does not print
         try:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from bench.contracts.bounds import DEVICE, PATH, require
 from bench.contracts.errors import ConfigError, WeightsError
 from bench.contracts.plugins import TEXT_ENCODERS, PluginInfo, TextEncoder
 from bench.storage.file_hashes import cached_sha256
@@ -58,6 +59,10 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
         model: str = "ViT-B-16"
         pretrained: str = ""  # an open_clip tag such as laion2b_s34b_b88k, or a weights file
         device: str = "cpu"
+
+        def __post_init__(self) -> None:
+            require(self, "open_clip", {"pretrained": PATH, "device": DEVICE})
+
         allow_random: bool = False  # random weights are useless as a teacher; for tests only
 
     version = 1
@@ -150,11 +155,7 @@ class OpenClipText(TextEncoder["OpenClipText.Config"]):
         import open_clip
         import torch
 
-        try:
-            device = torch.device(self.config.device)
-        except RuntimeError as error:
-            message = f"Unknown device '{self.config.device}' for open_clip: {error}"
-            raise ConfigError(message) from error
+        device = torch.device(self.config.device)  # its Config admits only names torch knows
         if open_clip.get_model_config(self.config.model) is None:
             raise ConfigError(
                 f"Unknown open_clip architecture '{self.config.model}';"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.contracts.bounds import PATH, require
 from bench.contracts.errors import WeightsError
 from bench.contracts.plugins import TEXT_ENCODERS, PluginInfo, TextEncoder
 from bench.storage.file_hashes import cached_sha256
@@ -26,6 +27,9 @@ class PrecomputedText(TextEncoder["PrecomputedText.Config"]):
         path: str = ""  # e.g. meta_data/modelnet40/cat_name_pt_feat.npy
         allow_pickle: bool = False  # for a file that names code; only from a trusted source
         space: str = ""  # the teacher the file was made with, for tables (e.g. ViT-bigG-14)
+
+        def __post_init__(self) -> None:
+            require(self, "precomputed", {"path": PATH})
 
     version = 1
     runtime_fields = frozenset({"path", "allow_pickle"})  # the file counts by its sha256

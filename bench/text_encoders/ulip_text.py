@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from bench.contracts.bounds import DEVICE, PATH, require
 from bench.contracts.errors import WeightsError
 from bench.contracts.plugins import METHODS, TEXT_ENCODERS, Method, PluginInfo, TextEncoder
 from bench.contracts.releases import PublishedLayout
@@ -40,6 +41,9 @@ class UlipText(TextEncoder["UlipText.Config"]):
         trust_pickle: bool = False  # ULIP-1 files pickle their argparse arguments
         model: str = "ViT-B-16-quickgelu"  # the open_clip architecture of the stored tower
         device: str = "cpu"
+
+        def __post_init__(self) -> None:
+            require(self, "ulip_text", {"checkpoint": PATH, "device": DEVICE})
 
     version = 1
     runtime_fields = frozenset({"checkpoint", "trust_pickle", "device"})  # the file: by sha256

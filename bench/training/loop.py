@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bench.contracts.bounds import SEED, TRAINING_RULES, require
 from bench.contracts.errors import NonFiniteError
 from bench.contracts.train_context import TrainContext
 from bench.storage.atomic import write_bytes_atomic
@@ -41,6 +42,9 @@ class Schedule:
     lr: float
     weight_decay: float
     seed: int
+
+    def __post_init__(self) -> None:  # a recipe may build one from values no Config checked
+        require(self, "training", {**TRAINING_RULES, "seed": SEED})
 
 
 class _Step(torch.nn.Module):

@@ -8,14 +8,31 @@ the paper's own values are unpublished.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from bench.contracts.errors import ConfigError
+from bench.contracts.bounds import (
+    DEPTH,
+    HEADS,
+    LOGIT_SCALE,
+    PATCH_RULES,
+    POINT_BERT_RULES,
+    SEED,
+    TRAINING_RULES,
+    WIDTH,
+    Rules,
+    divides,
+    integer,
+    number,
+    one_of,
+    optional,
+    require,
+)
 
 INIT_FROM = ("estimate", "noise")
 NOISE_MODES = ("random", "fixed")
 FD_LOSSES = ("cosine", "mse")
+LOSS_WEIGHT = number(0, 1_000)
+COPIES = integer(1, 1_024)  # noisy copies per cloud, batched in one pass
 
 
 @dataclass(frozen=True)
@@ -70,57 +87,35 @@ class DualDenoiseConfig:
     augment: bool = True
 
     def __post_init__(self) -> None:
-        positive = (
-            "num_points",
-            "num_groups",
-            "group_size",
-            "width",
-            "depth",
-            "heads",
-            "decoder_width",
-            "fd_width",
-            "fd_depth",
-            "fd_heads",
-            "copies",
-            "train_copies",
-            "epochs",
-            "batch_size",
+        rules: Rules = {**POINT_BERT_RULES, **TRAINING_RULES, "logit_scale": LOGIT_SCALE}
+        require(self, "dual_denoise", rules)
+        require(self, "dual_denoise", PATCH_RULES)
+        require(
+            self,
+            "dual_denoise",
+            {
+                "corrupt_fraction": number(0, 1, low_open=True),
+                "sigma_max": number(0, 1),
+                "mask_ratio": number(0, 1, high_open=True),
+                "decoder_width": WIDTH,
+                "lambda_rec": LOSS_WEIGHT,
+                "fd_width": WIDTH,
+                "fd_depth": DEPTH,
+                "fd_heads": (HEADS, divides("fd_width")),
+                "fd_loss": one_of(*FD_LOSSES),
+                "lambda_fd": LOSS_WEIGHT,
+                "copies": COPIES,
+                "train_copies": COPIES,
+                "t_star": number(0, 1, low_open=True),
+                "sigma_f": optional(number(0, 10)),
+                "init_from": one_of(*INIT_FROM),
+                "noise": one_of(*NOISE_MODES),
+                "noise_seed": SEED,
+            },
         )
-        for name in positive:
-            if getattr(self, name) < 1:
-                _fail(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.group_size > self.num_points or self.num_groups > self.num_points:
-            _fail("num_groups and group_size must not exceed num_points")
-        if self.width % self.heads or self.fd_width % self.fd_heads:
-            _fail("width must be divisible by heads, and fd_width by fd_heads")
-        for name in ("sigma_max", "lambda_rec", "lambda_fd", "weight_decay"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                _fail(f"{name} must be a finite number >= 0, not {value}")
-        if self.sigma_f is not None and not (math.isfinite(self.sigma_f) and self.sigma_f >= 0):
-            _fail(f"sigma_f must be a finite number >= 0 or None, not {self.sigma_f}")
-        if not 0 < self.corrupt_fraction <= 1:
-            _fail(f"corrupt_fraction must be in (0, 1], not {self.corrupt_fraction}")
-        if not 0 <= self.mask_ratio < 1:
-            _fail(f"mask_ratio must be in [0, 1), not {self.mask_ratio}")
-        if not 0 < self.t_star <= 1:
-            _fail(f"t_star must be in (0, 1], not {self.t_star}")
-        if self.lr <= 0 or self.logit_scale <= 0:
-            _fail("lr and logit_scale must be positive")
-        for name, allowed in (
-            ("init_from", INIT_FROM),
-            ("noise", NOISE_MODES),
-            ("fd_loss", FD_LOSSES),
-        ):
-            if getattr(self, name) not in allowed:
-                _fail(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
 
     @property
     def stochastic(self) -> bool:
         """Random at inference: the denoiser runs on freshly drawn noise at every call."""
         noisy = self.init_from == "noise" or self.sigma_f != 0
         return self.feature_denoiser and self.noise == "random" and noisy
-
-
-def _fail(message: str) -> None:
-    raise ConfigError(f"dual_denoise.{message}.")

@@ -12,7 +12,7 @@ import torch
 
 from bench.adversarial.eot import resolve_draws
 from bench.adversarial.losses import cross_entropy
-from bench.contracts.errors import ConfigError
+from bench.contracts.bounds import EOT_DRAWS, integer, number, require
 from bench.contracts.plugins import Attack, AttackOutput, PluginInfo, ThreatModel
 from bench.contracts.randomness import RandomSource, rand
 from bench.contracts.victim import Victim
@@ -25,8 +25,11 @@ class RandomNoiseConfig:
     eot_draws: int = 0  # noise draws of a stochastic victim averaged per query (0: automatic)
 
     def __post_init__(self) -> None:
-        if self.eps < 0 or self.tries < 1 or self.eot_draws < 0:
-            raise ConfigError("random_noise needs eps >= 0, tries >= 1 and eot_draws >= 0.")
+        require(
+            self,
+            "random_noise",
+            {"eps": number(0, 2), "tries": integer(1, 1000), "eot_draws": EOT_DRAWS},
+        )
 
 
 class RandomNoise(Attack[RandomNoiseConfig]):

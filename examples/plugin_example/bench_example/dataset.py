@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.contracts.bounds import SEED, Rules, integer, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import ConfigError, UsageError
+from bench.contracts.errors import UsageError
 from bench.contracts.plugins import Dataset, PluginInfo
 
 CLASSES = ("sphere", "cube", "cylinder")
@@ -23,8 +24,8 @@ class SolidsConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.per_class < 1 or self.points < 1:
-            raise ConfigError("solids needs per_class >= 1 and points >= 1.")
+        rules: Rules = {"per_class": integer(1, 1000), "points": integer(1, 100_000), "seed": SEED}
+        require(self, "solids", rules)
 
 
 class Solids(Dataset[SolidsConfig]):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.contracts.errors import ConfigError
+from bench.contracts.bounds import LOGIT_SCALE, POINTS, TRAINING_RULES, integer, require
 from bench.contracts.plugins import Method, PluginInfo
 from bench.contracts.train_context import TrainContext
 
@@ -28,8 +28,17 @@ class TinyPointNetConfig:
     weight_decay: float = 0.05
 
     def __post_init__(self) -> None:
-        if self.width < 1 or self.num_points < 1 or self.epochs < 1:
-            raise ConfigError("tiny_pointnet needs width, num_points and epochs >= 1.")
+        # Every number gets a range: `lr=1e30` would train NaN weights that still give a number.
+        require(
+            self,
+            "tiny_pointnet",
+            {
+                "width": integer(1, 4096),
+                "num_points": POINTS,
+                "logit_scale": LOGIT_SCALE,
+                **TRAINING_RULES,  # epochs, batch_size, lr, weight_decay
+            },
+        )
 
 
 class PointNet(torch.nn.Module):
