@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.evaluation.statistics import wilson_interval
+from bench.contracts.accuracy import wilson_interval
 
 
 def record_metrics(n: int, clean_acc: float, robust_acc: float, **extra: Any) -> dict[str, Any]:
