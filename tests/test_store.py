@@ -148,7 +148,7 @@ def test_readers_racing_on_a_damaged_record_do_not_crash(tmp_path: Path) -> None
 
 
 def test_saved_batches_round_trip_and_a_damaged_file_is_set_aside(tmp_path: Path) -> None:
-    partial = PartialResults(tmp_path / "partial" / "cell.json")
+    partial = PartialResults(tmp_path / "partial" / "cell.json", HASH)
     assert partial.load() == SavedBatches()
     saved = SavedBatches({"adv_pred": {3: 1, 7: 0}, "l2": {3: 0.25, 7: float("nan")}}, 12, 1.5)
     partial.save(saved)
@@ -161,6 +161,19 @@ def test_saved_batches_round_trip_and_a_damaged_file_is_set_aside(tmp_path: Path
     assert partial.path.with_suffix(".unreadable").exists()
     partial.discard()
     partial.discard()  # gone already: not an error
+
+
+def test_saved_batches_edited_or_of_another_cell_are_set_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    partial = PartialResults(tmp_path / "cell.json", HASH)
+    partial.save(SavedBatches({"adv_pred": {3: 1}}, 12, 1.5))
+    partial.path.write_text(partial.path.read_text().replace('"3": 1', '"3": 0'))
+    assert partial.load() == SavedBatches()
+    assert "do not match the hash they were saved with" in caplog.text
+    PartialResults(partial.path, "cd" * 32).save(SavedBatches({"adv_pred": {3: 1}}, 12, 1.5))
+    assert partial.load() == SavedBatches() and not partial.path.exists()
+    assert "were saved for another cell (cdcdcdcdcdcdcdcd)" in caplog.text
 
 
 def test_an_ok_record_whose_metrics_do_not_fit_their_schema_is_set_aside(tmp_path: Path) -> None:

@@ -21,7 +21,6 @@ from bench.plan.cells import Cell
 from bench.plan.choice import KINDS
 from bench.running.provenance import code_version, environment, utc_now
 from bench.storage.claims import claim
-from bench.storage.partial import PartialResults
 from bench.storage.store import Record, Store
 
 log = logging.getLogger(__name__)
@@ -47,6 +46,7 @@ def claim_and_compute(
             return None
         finished = None if runtime.rerun else store.get(cell.hash)
         if finished is not None and finished.status == "ok":
+            store.partial(cell.hash).discard()  # left by a driver killed after storing
             return Outcome(finished, reused=True)
         return Outcome(compute_and_store(cell, runtime, store_root), reused=False)
 
@@ -60,7 +60,7 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
     """
     started = utc_now()
     store = Store(store_root)
-    partial = PartialResults(store.partial_path(cell.hash))
+    partial = store.partial(cell.hash)
     if runtime.rerun:
         partial.discard()
     try:
@@ -81,6 +81,17 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
         log.info("Cell %s failed: %s", cell.label(), error)  # the command reports it
         partial.discard()  # a failed cell is retried from scratch, after whatever fixed it
         return store_failure(cell, runtime, store_root, error, started)
+
+
+def discard_leftover(store: Store, cell_hash: str) -> None:
+    """Remove the saved batches of a cell whose ok record is stored: a driver killed between
+    storing the record and removing them leaves them behind. Only under the cell's claim, so
+    the batches of a `--rerun` computing the cell elsewhere stay."""
+    partial = store.partial(cell_hash)
+    if partial.path.exists():
+        with claim(store.claim_path(cell_hash), wait=False) as held:
+            if held:
+                partial.discard()
 
 
 def store_failure(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bench.contracts.errors import StoreError
 from bench.storage.atomic import write_text_atomic
+from bench.storage.partial import PartialResults
 from bench.storage.record import Record
 from bench.storage.validation import InvalidRecord, read_record
 
@@ -38,9 +39,10 @@ class Store:
         """The lock file of a cell's claim (`bench.storage.claims`)."""
         return self.root / "claims" / cell_hash[:2] / f"{cell_hash[:16]}.lock"
 
-    def partial_path(self, cell_hash: str) -> Path:
+    def partial(self, cell_hash: str) -> PartialResults:
         """The finished batches of a cell being computed (`bench.storage.partial`)."""
-        return self.root / "partial" / cell_hash[:2] / f"{cell_hash[:16]}.json"
+        path = self.root / "partial" / cell_hash[:2] / f"{cell_hash[:16]}.json"
+        return PartialResults(path, cell_hash)
 
     def get(self, cell_hash: str) -> Record | None:
         """The valid record of a cell, or None; an invalid one is set aside with a warning.
