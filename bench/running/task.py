@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.contracts.errors import DiskFull
 from bench.contracts.runtime import Runtime
 from bench.evaluation.cell import evaluate_cell
 from bench.plan.cells import Cell
@@ -55,8 +56,9 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
     """Evaluate one cell, turning any failure into a failed record, and store the record,
     unless it is a failure and the store holds an ok record of the cell (a `--rerun`).
 
-    A result the store refuses (a NaN metric) is such a failure, not a crashed run. The
-    caller holds the cell's claim.
+    A result the store refuses (a NaN metric) is such a failure, not a crashed run. A full disk
+    is not: it stops the run (DiskFull), the cell's saved batches kept. The caller holds the
+    cell's claim.
     """
     started = utc_now()
     store = Store(store_root)
@@ -77,6 +79,8 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
         store.put(record)
         partial.discard()
         return record
+    except DiskFull:  # not the cell's failure: its saved batches stay, for the rerun
+        raise
     except Exception as error:  # any failure is stored as a visible, retryable failed cell
         log.info("Cell %s failed: %s", cell.label(), error)  # the command reports it
         partial.discard()  # a failed cell is retried from scratch, after whatever fixed it
