@@ -34,6 +34,12 @@ PERTURBATION_COLUMNS = (
     "points_dropped",
 )
 SIZE_POINTS = 20  # points of the robust-accuracy-versus-size curve
+# The per-sample column of each distance an attack may penalise, for that curve.
+SIZE_METRIC = {
+    "l2": "l2",
+    "chamfer": "chamfer_sq_two_sided",
+    "hausdorff": "hausdorff_sq_adv_to_clean",
+}
 
 
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from bench.contracts.accuracy import (
+    SIZE_METRIC,
     attack_success,
     correct,
     harmonic_mean,
@@ -52,11 +53,6 @@ UNBOUNDED_RESIDUAL = 0.01
 # A gradient-free member of a sequence fooling more than this share of the samples the gradient
 # members missed flags masking (AutoAttack's Square adds well under 1% on honest models).
 MASKING_SHARE = 0.01
-SIZE_METRIC = {
-    "l2": "l2",
-    "chamfer": "chamfer_sq_two_sided",
-    "hausdorff": "hausdorff_sq_adv_to_clean",
-}
 
 
 def summarize(

@@ -10,7 +10,8 @@ A record is served (tables, comparisons, the leaderboard, the reuse of a finishe
 - every number its per-sample outcomes determine is what they give: n, each accuracy with its
   interval, attack success, perturbation means, the curves by step, by size and by member,
   the generalised harmonic means, the per-sample `robust` verdicts and the list of runs. They
-  are recomputed by the code the evaluation computed them with (`bench.contracts.accuracy`).
+  are recomputed by the code the evaluation computed them with (`bench.contracts.accuracy`);
+- the threat model its metrics name is the one its provenance declares.
 
 Anything else is one sentence (`InvalidRecord`); the store sets the file aside and the next run
 recomputes the cell. Numbers agree to 1e-9 relative, so a record computed with another numpy
@@ -28,6 +29,7 @@ from typing import Any
 from bench.contracts.accuracy import (
     ACCURACIES,
     PERTURBATION_COLUMNS,
+    SIZE_METRIC,
     correct,
     harmonic_mean,
     robust_after,
@@ -37,6 +39,7 @@ from bench.contracts.accuracy import (
 from bench.contracts.errors import DataError, StoreError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.metrics import CellMetrics
+from bench.contracts.plugins import ThreatModel
 from bench.storage.record import SCHEMA_VERSION, Record
 from bench.storage.schema import (
     COLUMN_KINDS,
@@ -203,23 +206,37 @@ def _check_numbers(record: Record) -> None:
     runs = ["adaptive"] + [run for run in ("naive", "unaware") if f"adv_pred_{run}" in samples]
     if metrics.get("runs") != runs:
         raise _Invalid(f"names the runs {show(metrics.get('runs'))} where its samples hold {runs}")
-    by_size = metrics.get("robust_acc_by_size")
-    if by_size is not None:
-        metric = by_size.get("metric")
-        if not isinstance(metric, str) or metric not in samples:
-            raise _Invalid(f"has a robust_acc_by_size curve of {show(metric)}, not of a column")
-        _agree("robust_acc_by_size", by_size, robust_by_size(samples, metric) or ABSENT, n)
+    _check_by_size(metrics.get("robust_acc_by_size"), samples, record.provenance)
     after = metrics.get("robust_acc_after")
-    if after is not None:
-        if "fooled_by" not in samples:
-            raise _Invalid("has robust_acc_after without the per-sample column fooled_by")
+    if after is not None or "fooled_by" in samples:  # a sequence of attacks has both
+        fooled_by = [v for v in samples.get("fooled_by", []) if v is not None]
+        if after is None or "fooled_by" not in samples or max(fooled_by, default=-1) >= len(after):
+            raise _Invalid("has robust_acc_after and fooled_by that do not go together")
         _agree("robust_acc_after", after, robust_after(samples, list(after)), n)
-    _check_generalised(metrics)
+    _check_generalised(metrics, n)
+    _check_threat_model(metrics, record.provenance)
 
 
-def _check_generalised(metrics: dict[str, Any]) -> None:
+def _check_by_size(by_size: Any, samples: dict[str, list[Any]], provenance: dict[str, Any]) -> None:
+    """The curve by perturbation size is the one the samples give, and it is there whenever
+    the declared threat model penalises a distance the samples measure and some are fooled."""
+    penalised = provenance.get("threat_model", {}).get("penalised") or [None]
+    expected = SIZE_METRIC.get(penalised[0])
+    if by_size is None:
+        derived = robust_by_size(samples, expected) if expected in samples else None
+        if derived is not None:
+            raise _Invalid("lacks robust_acc_by_size, which its samples give")
+        return
+    metric = by_size.get("metric")
+    if not isinstance(metric, str) or metric not in samples or expected not in (None, metric):
+        raise _Invalid(f"has a robust_acc_by_size curve of {show(metric)}, not of its penalty")
+    _agree("robust_acc_by_size", by_size, robust_by_size(samples, metric) or ABSENT, 0)
+
+
+def _check_generalised(metrics: dict[str, Any], n: int) -> None:
     """Seen and unseen accuracies need the class names to recompute; what they must satisfy
-    is checked: all or none present, harmonic means, the overall accuracy between the two."""
+    is checked: all or none present, harmonic means, and some number k of seen samples for
+    which every accuracy is a whole count over its group and the overall ones their sum."""
     names = [f"{o}_acc_{part}" for o in ("clean", "robust") for part in GENERALISED]
     present = [metrics.get(name) is not None for name in names]
     if not any(present):
@@ -228,12 +245,50 @@ def _check_generalised(metrics: dict[str, Any]) -> None:
         raise _Invalid("has some of the seen/unseen accuracies and not the others")
     for outcome in ("clean", "robust"):
         seen, unseen, harmonic = (metrics[f"{outcome}_acc_{part}"] for part in GENERALISED)
-        if not (0 <= seen <= 1 and 0 <= unseen <= 1):
-            raise _Invalid(f"has {outcome} seen/unseen accuracies outside [0, 1]")
         _agree(f"{outcome}_acc_harmonic", harmonic, harmonic_mean(seen, unseen), 0)
-        overall = metrics[f"{outcome}_acc"]
-        if not min(seen, unseen) - 1e-12 <= overall <= max(seen, unseen) + 1e-12:
-            raise _Invalid(f"has {outcome}_acc {overall} outside its seen and unseen accuracies")
+    if not any(_seen_count_fits(metrics, n, k) for k in range(1, n)):
+        raise _Invalid("has seen/unseen accuracies that no split of its samples gives")
+
+
+def _seen_count_fits(metrics: dict[str, Any], n: int, k: int) -> bool:
+    """Whether k seen samples (n - k unseen) give the record's seen, unseen and overall
+    accuracies, clean and robust."""
+    for outcome in ("clean", "robust"):
+        seen, unseen = metrics[f"{outcome}_acc_seen"], metrics[f"{outcome}_acc_unseen"]
+        right_seen, right_unseen = seen * k, unseen * (n - k)
+        if not (_whole(right_seen) and _whole(right_unseen) and 0 <= seen <= 1 >= unseen >= 0):
+            return False
+        if abs(metrics[f"{outcome}_acc"] * n - right_seen - right_unseen) > 1e-6:
+            return False
+    return True
+
+
+def _whole(count: float) -> bool:
+    return abs(count - round(count)) < 1e-6
+
+
+def _check_threat_model(metrics: dict[str, Any], provenance: dict[str, Any]) -> None:
+    """The threat model the tables group by is the one the record's provenance declares."""
+    declared = provenance.get("threat_model")
+    if declared is None and "threat_model" not in metrics:
+        return
+    if declared is None or "threat_model" not in metrics:
+        raise _Invalid("names a threat model in its metrics or its provenance, not in both")
+    try:
+        threat = ThreatModel(
+            declared["norm"],
+            declared["eps"],
+            declared.get("points_added", 0),
+            declared.get("points_dropped", 0),
+            tuple(declared.get("penalised", ())),
+        )
+    except ValueError as error:
+        raise _Invalid(f"declares a threat model that is none ({error})") from None
+    if metrics["threat_model"] != threat.describe():
+        raise _Invalid(
+            f"says its threat model is {show(metrics['threat_model'])} where its provenance"
+            f" declares {threat.describe()!r}"
+        )
 
 
 def _agree(name: str, stored: Any, derived: Any, n: int) -> None:
@@ -243,20 +298,20 @@ def _agree(name: str, stored: Any, derived: Any, n: int) -> None:
         raise _Invalid(f"lacks {name}, which its samples give")
     if derived is ABSENT:
         raise _Invalid(f"has {name}, which its samples do not give")
-    if not _same(stored, derived):
+    if not same(stored, derived):
         raise _Invalid(f"says {name} is {show(stored)} where its {n} samples give {show(derived)}")
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON values, numbers to RELATIVE_TOLERANCE."""
+def same(a: Any, b: Any) -> bool:
+    """Equal as JSON values, numbers to RELATIVE_TOLERANCE: what "the same number" means here."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
     if isinstance(a, int | float) and isinstance(b, int | float):
         return math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     return type(a) is type(b) and a == b
 
 
