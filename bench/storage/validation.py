@@ -99,7 +99,7 @@ def read_record(text: str | bytes, source: str) -> Record:
     try:
         data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
         record = _typed(data)
-        check_record(record)
+        _check_record(record)
     except _Invalid as problem:
         raise InvalidRecord(source, str(problem)) from None
     except ValueError as error:  # not JSON, not UTF-8
@@ -107,7 +107,7 @@ def read_record(text: str | bytes, source: str) -> Record:
     return record
 
 
-def check_record(record: Record) -> None:
+def _check_record(record: Record) -> None:
     """Raise _Invalid unless the well-typed `record` is consistent with itself."""
     if record.cell_hash != sha256_of(record.cell):
         raise _Invalid(f"has cell_hash {record.cell_hash[:16]}, which is not the hash of its cell")
