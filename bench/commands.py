@@ -213,7 +213,7 @@ def _stored_records(spec: Any) -> list[Any]:
     records = []
     for item in Store(existing_home() / "store").scan():
         if not isinstance(item, Record):
-            print(f"warning: {item} It is left out.", file=sys.stderr)
+            print(f"warning: {item}", file=sys.stderr)
         elif wanted is None or item.cell_hash in wanted:
             records.append(item)
     if wanted is not None and len(records) < len(wanted):
@@ -251,13 +251,10 @@ def _weights_rebuilt(record: Any) -> bool:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from bench.plan.spec import load_spec
-    from bench.storage.home import existing_home
-    from bench.storage.store import Record, Store
     from leaderboard.compare import across_seeds, all_pairs, seeds_to_markdown, to_markdown
     from leaderboard.compare import compare as compare_pair
 
-    records = [item for item in Store(existing_home() / "store").scan() if isinstance(item, Record)]
+    records = _stored_records(args.spec if not args.cells else None)
     if args.cells:
         if len(args.cells) != 2:
             raise UsageError("bench compare takes two cell hashes (or prefixes), or --spec.")
@@ -267,9 +264,6 @@ def compare(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise UsageError(str(error)) from None
     else:
-        if args.spec:
-            wanted = {cell.hash for cell in load_spec(args.spec)}
-            records = [r for r in records if r.cell_hash in wanted]
         comparisons = all_pairs(records, args.outcome)
     if not comparisons:
         print("No two stored cells share a setting (dataset, attack, defense) and seed to compare.")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.contracts.accuracy import correct
 from bench.evaluation.statistics import PairedComparison, paired_comparison
-from bench.evaluation.summary import correct
 from bench.storage.store import Record
 
 SETTING = ("dataset", "attack", "defense")  # labels that must agree for a comparison

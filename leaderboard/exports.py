@@ -3,11 +3,13 @@ store as Parquet (one row per cell, one per sample) for pandas users. No torch h
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from bench.storage.atomic import write_bytes_atomic
 from bench.storage.store import Record
 from leaderboard.tables import rows
 from leaderboard.tracks import Entry, Track
@@ -127,6 +129,8 @@ def write_parquet(records: Sequence[Record], directory: Path) -> tuple[Path, Pat
         ignore_index=True,
     )
     paths = directory / "cells.parquet", directory / "samples.parquet"
-    cells.to_parquet(paths[0], index=False)
-    samples.to_parquet(paths[1], index=False)
+    for frame, path in zip((cells, samples), paths, strict=True):
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        write_bytes_atomic(path, buffer.getvalue())  # never half a file, even on a full disk
     return paths

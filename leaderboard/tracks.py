@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.contracts.accuracy import correct, wilson_interval
 from bench.contracts.hashing import canonical_json, sha256_of
-from bench.evaluation.statistics import PairedComparison, wilson_interval
-from bench.evaluation.summary import correct
+from bench.evaluation.statistics import PairedComparison
 from bench.storage.store import Record
 from leaderboard.compare import paired_on_shared_ids
 from leaderboard.tables import protocol_label

@@ -254,28 +254,12 @@ def test_dry_run_says_what_each_cell_needs() -> None:
 
 
 def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
-    from bench.storage.store import Record, Store
+    from bench.storage.store import Store
+    from bench.testing.records import stored_record
 
     store = Store(tmp_path / "store")
-    for i in range(3):
-        n = 5000  # several pipe buffers of JSON
-        store.put(
-            Record(
-                cell_hash=f"{i:064x}",
-                cell={"seed": i},
-                labels={"method": "m", "dataset": "d", "attack": "a", "defense": "none"},
-                status="ok",
-                metrics={
-                    "n": n,
-                    "clean_acc": 1.0,
-                    "clean_acc_ci": [0.99, 1.0],
-                    "robust_acc": 1.0,
-                    "robust_acc_ci": [0.99, 1.0],
-                    "attack_success_rate": 0.0,
-                },
-                samples={"id": [f"s{j}" for j in range(n)], "label": [0] * n},
-            )
-        )
+    for seed in range(3):
+        store.put(stored_record([0] * 5000, seed=seed))  # several pipe buffers of JSON
     env = {**os.environ, "BENCH_HOME": str(tmp_path)}
     command = [sys.executable, "-m", "bench.cli", "results", "--format", "json"]
     reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)

@@ -8,19 +8,11 @@ import sys
 from pathlib import Path
 
 from bench.storage.store import Record, Store
-from bench.testing.records import record_metrics
+from bench.testing.records import stored_record
 
 
 def record(method: str, adv_pred: list[int], ids: list[str], seed: int = 0) -> Record:
-    n = len(adv_pred)
-    return Record(
-        cell_hash=(method.encode().hex() + str(seed) + "0" * 64)[:64],
-        cell={"seed": seed},
-        labels={"method": method, "dataset": "d", "attack": "pgd", "defense": "none"},
-        status="ok",
-        metrics=record_metrics(n, 1.0, adv_pred.count(0) / n),
-        samples={"id": ids, "label": [0] * n, "clean_pred": [0] * n, "adv_pred": adv_pred},
-    )
+    return stored_record(adv_pred, ids=ids, method=method, seed=seed)
 
 
 def bench(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,9 +26,10 @@ def test_pairs_within_a_setting_with_interval_p_value_and_verdict(tmp_path: Path
     store = Store(tmp_path / "store")
     ids = [f"s{i}" for i in range(40)]
     # a: robust on 30; b: robust on the same 30 minus 12 (a strictly better on 12 samples).
-    store.put(record("a", [0] * 30 + [1] * 10, ids))
-    store.put(record("b", [0] * 18 + [1] * 22, ids))
-    store.put(record("c", [0] * 29 + [1] * 11, list(reversed(ids))))  # same samples, reordered
+    a = record("a", [0] * 30 + [1] * 10, ids)
+    b = record("b", [0] * 18 + [1] * 22, ids)
+    for cell in (a, b, record("c", [0] * 29 + [1] * 11, list(reversed(ids)))):  # c: reordered
+        store.put(cell)
     result = bench(tmp_path, "compare")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -47,12 +40,13 @@ def test_pairs_within_a_setting_with_interval_p_value_and_verdict(tmp_path: Path
     a_c = next(line for line in lines if "| a | c |" in line)
     assert "no significant difference" in a_c
 
-    by_hash = bench(tmp_path, "compare", "61", "62", "--outcome", "clean")
+    by_hash = bench(tmp_path, "compare", a.cell_hash[:4], b.cell_hash[:4], "--outcome", "clean")
     assert by_hash.returncode == 0, by_hash.stderr
     assert "| +0.0 [" in by_hash.stdout and "no significant difference" in by_hash.stdout
-    missing = bench(tmp_path, "compare", "ff", "62")
+    missing = bench(tmp_path, "compare", "ffffffff", b.cell_hash[:4])
     assert (
-        missing.returncode == 2 and "no stored cells match the hash prefix 'ff'" in missing.stderr
+        missing.returncode == 2
+        and "no stored cells match the hash prefix 'ffffffff'" in missing.stderr
     )
 
 

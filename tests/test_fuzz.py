@@ -7,6 +7,8 @@ that are not YAML at all. Every outcome must be cells or a `BenchError`: never a
 exception, which would reach the user as a traceback. Dataset files are written for real in
 their published layouts with arrays of random rank, extents, dtype and values; a file that loads
 must give back exactly what was written (centred and scaled), never a reshaped, cut or cast copy.
+Stored records and saved batches, edited at random, are served with exactly the numbers they
+were written with or set aside.
 """
 
 from __future__ import annotations
@@ -27,21 +29,34 @@ import pytest
 import yaml
 
 from bench.cli import main
+from bench.contracts.accuracy import correct
 from bench.contracts.cloudset import CloudSet
 from bench.contracts.config import config_to_dict
-from bench.contracts.errors import BenchError
-from bench.contracts.plugins import REGISTRIES
+from bench.contracts.errors import BenchError, StoreError
+from bench.contracts.hashing import sha256_of
+from bench.contracts.plugins import REGISTRIES, ThreatModel
 from bench.data.public_files import unit_sphere
 from bench.datasets.modelnet40 import ModelNet40, ModelNet40Config
 from bench.datasets.objaverse_lvis import ObjaverseLvis, ObjaverseLvisConfig
 from bench.datasets.shapenet55 import ShapeNet55, ShapeNet55Config
+from bench.evaluation.summary import by_member, generalised, summarize
 from bench.plan.spec import load_spec, resolve
+from bench.storage.partial import PartialResults, SavedBatches
+from bench.storage.record import Record
+from bench.storage.store import Store
+from bench.storage.validation import DERIVED, GENERALISED, same
+from bench.testing.conformance import smoke_flags
 from bench.testing.public_formats import (
     write_modelnet40_h5,
     write_modelnet40_ulip,
     write_objaverse_lvis_openshape,
     write_shapenet55_ulip,
 )
+from bench.testing.records import saved_batches
+from leaderboard.compare import all_pairs
+from leaderboard.indicators import cross_cell_warnings
+from leaderboard.tables import rows, to_csv, to_markdown, to_markdown_wide
+from leaderboard.tracks import tracks
 
 KEYS = ["name", "description", "methods", "datasets", "attacks", "defenses", "seeds"]
 KEYS += ["teachers", "corpus", "params", "sweep", "preset", "classes", "split", "text", "bogus"]
@@ -361,3 +376,183 @@ def test_random_public_files_give_the_written_data_or_one_sentence(
             assert message and "\n" not in message, message
             outcomes["refused"] += 1
     assert outcomes["data"] > 10 and outcomes["refused"] > 10, outcomes
+
+
+def rich_record() -> Record:
+    """A record with every optional metric (a naive and an unaware run, a step curve, a size
+    curve, accuracy after each member of a sequence, seen/unseen accuracies), made by the
+    evaluation's own functions from random per-sample outcomes."""
+    rng = random.Random(7)
+    n, classes = 24, 4
+    label = [rng.randrange(classes) for _ in range(n)]
+
+    def predictions(right: float) -> list[int]:
+        return [y if rng.random() < right else rng.randrange(classes) for y in label]
+
+    samples: dict[str, list[Any]] = {
+        "id": [f"s{i}" for i in range(n)],
+        "label": label,
+        "clean_pred": predictions(0.85),
+        "adv_pred": predictions(0.6),
+        "adv_pred_naive": predictions(0.7),
+        "adv_pred_unaware": predictions(0.7),
+        "l2": [rng.random() for _ in range(n)],
+        "success_step": [rng.choice([-1, 0, 1, 2, 3]) for _ in range(n)],
+        "fooled_by": [rng.choice([-1, 0, 1]) for _ in range(n)],
+        "loss_start": [rng.choice([None, rng.random()]) for _ in range(n)],
+    }
+    threat = ThreatModel("unbounded", penalised=("l2",))
+    metrics = summarize(samples, threat, steps=3)
+    metrics["robust_acc_after"] = by_member(samples, [("a", "gradient"), ("b", "scores")])[
+        "robust_acc_after"
+    ]
+    metrics.update(generalised(samples, ("w", "x", "y", "z"), trained={"w", "x"}))
+    metrics.update(runs=["adaptive", "naive", "unaware"], threat_model=threat.describe())
+    metrics.update(access="gradient", gradient_queries=96, wall_s=1.5, zero_shot=False)
+    cell = {
+        "method": {"name": "m", "version": 1, "config": {}},
+        "attack": {"name": "a", "version": 1, "config": {"steps": 3}},
+        "seed": 0,
+    }
+    labels = {k: k[0] for k in ("method", "teacher", "corpus", "dataset", "attack", "defense")}
+    return Record(
+        cell_hash=sha256_of(cell),
+        cell=cell,
+        labels=labels,
+        status="ok",
+        metrics=metrics,
+        samples=samples,
+        provenance={
+            "finished_at": "2026-01-01T00:00:00+00:00",
+            "threat_model": {"norm": "unbounded", "eps": 0.0, "penalised": ["l2"]},
+            "plugins": {"method": {"name": "m", "version": 1, "origin": "builtin"}},
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def run_record(tmp_path_factory: pytest.TempPathFactory, session_home: Path) -> Record:
+    """The record of a real tiny cell (the session's trained miniature and caches)."""
+    home = tmp_path_factory.mktemp("fuzz_home")
+    for name in ("data", "embeddings", "weights"):
+        (session_home / name).mkdir(exist_ok=True)
+        (home / name).symlink_to(session_home / name)
+    tiny = [*smoke_flags("methods", "ulip"), "--set", "dataset.test_per_class=1"]
+    run = ["run", "--method", "ulip", *tiny, "--attack", "pgd", "--set", "attack.steps=2"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--home", str(home), *run]) == 0
+    (record,) = Store(home / "store").scan()
+    assert isinstance(record, Record) and "robust_acc_by_step" in record.metrics
+    return record
+
+
+REPLACEMENTS: list[Any] = [None, True, False, 0, 1, -1, 0.5, 2.5, 1e300, "", "x", [], {}]
+REPLACEMENTS += [[0.25, 0.75], {"a": 1}, math.nan, math.inf, 10**30]
+
+
+def random_edit(rng: random.Random, data: Any) -> str:
+    """The JSON text of `data` with one random edit: a value deleted, replaced by one of another
+    type, nudged (a number moved, a flag flipped, a list grown or cut), or the text cut short or
+    one character changed."""
+    text = json.dumps(data)
+    roll = rng.random()
+    if roll < 0.05:
+        return text[: rng.randrange(len(text))]
+    if roll < 0.1:
+        at = rng.randrange(len(text))
+        return text[:at] + rng.choice('0 9 " , } ] - e . a'.split()) + text[at + 1 :]
+    edited = json.loads(text)
+    parent, key = rng.choice(list(_places(edited)))
+    value = parent[key]
+    how = rng.choice(["delete", "replace", "nudge", "nudge"])
+    if how == "delete":
+        del parent[key]
+    elif how == "replace":
+        parent[key] = rng.choice(REPLACEMENTS)
+    elif isinstance(value, bool):
+        parent[key] = not value
+    elif isinstance(value, int | float):
+        parent[key] = rng.choice([value + 1, value - 1, -value, value + 1e-3, 2 * value, 0])
+    elif isinstance(value, str):
+        parent[key] = value + "x"
+    elif isinstance(value, list):
+        parent[key] = value[:-1] if value and rng.random() < 0.5 else [*value, *value[:1]]
+    elif isinstance(value, dict):
+        parent[key] = {**value, "extra": 1}
+    return json.dumps(edited)
+
+
+def _places(value: Any) -> Any:
+    """Every (container, key) of a JSON document, below its top level too."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, inner in list(items):
+        yield value, key
+        if isinstance(inner, dict | list):
+            yield from _places(inner)
+
+
+def served_numbers(record: Record) -> dict[str, Any]:
+    """Every number a record's samples determine, as it would be shown, and the per-sample
+    verdicts that paired tests and the leaderboard read."""
+    names = [*DERIVED, "robust_acc_by_size", "robust_acc_after"]
+    names += [f"{o}_acc_{part}" for o in ("clean", "robust") for part in GENERALISED]
+    return {
+        **{name: record.metrics.get(name) for name in names},
+        "clean": correct(record.samples, "clean").tolist(),
+        "robust": record.samples["robust"],
+        "threat_model": record.metrics.get("threat_model"),
+    }
+
+
+@pytest.mark.parametrize("source", ["run", "rich"])
+def test_random_edits_to_a_record_give_its_numbers_or_set_it_aside(
+    source: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Never a crash, never a changed number: an edited record is either served with the
+    numbers it was written with (to the store's 1e-9 relative tolerance; the edit was to what
+    its samples do not determine, like its provenance, or changed nothing) or set aside in one
+    sentence."""
+    record = request.getfixturevalue("run_record") if source == "run" else rich_record()
+    store = Store(tmp_path / "store")
+    path = store.put(record)
+    original = json.loads(path.read_text())
+    expected = served_numbers(record)
+    rng = random.Random(source)
+    outcomes = {"served": 0, "set aside": 0}
+    for _ in range(250):
+        text = random_edit(rng, original)
+        path.write_text(text)
+        (found,) = store.scan()
+        if isinstance(found, Record):
+            assert same(served_numbers(found), expected), text
+            table = rows([found, record], extra_warnings=cross_cell_warnings([found, record]))
+            to_markdown(table), to_markdown_wide(table), to_csv(table)
+            tracks([found, record]), all_pairs([found, record])
+            outcomes["served"] += 1
+        else:
+            assert isinstance(found, StoreError) and "next run recomputes its cell" in str(found)
+            assert not path.exists()
+            path.with_suffix(".unreadable").unlink()
+            outcomes["set aside"] += 1
+    assert min(outcomes.values()) > 25, outcomes  # both kinds of edit were tried
+
+
+def test_random_edits_to_saved_batches_resume_exactly_or_not_at_all(tmp_path: Path) -> None:
+    """A resumed cell takes its saved batches as they are: they must be what was saved, or
+    nothing (set aside; the cell is attacked again and gives the uninterrupted numbers)."""
+    record = rich_record()
+    saved = saved_batches(record)
+    partial = PartialResults(tmp_path / "partial.json", record.cell_hash)
+    partial.save(saved)
+    original = json.loads(partial.path.read_text())
+    rng = random.Random(0)
+    outcomes = {"resumed": 0, "set aside": 0}
+    for _ in range(300):
+        partial.path.write_text(random_edit(rng, original))
+        loaded = partial.load()
+        if loaded == saved:
+            outcomes["resumed"] += 1
+        else:
+            assert loaded == SavedBatches() and not partial.path.exists()
+            outcomes["set aside"] += 1
+    assert outcomes["set aside"] > 200, outcomes

@@ -19,6 +19,7 @@ import pytest
 
 from bench.contracts.hashing import sha256_of
 from bench.storage.store import Record, Store
+from bench.testing.records import stored_record
 from leaderboard import exports
 from leaderboard.site import publish
 from leaderboard.tracks import tracks
@@ -182,7 +183,7 @@ def test_publish_writes_pages_charts_and_tables_with_every_number(tmp_path: Path
 
 def test_bench_publish_from_the_store(tmp_path: Path) -> None:
     store = Store(tmp_path / "store")
-    store.put(record("a", "pgd", [0] * 40))
+    store.put(stored_record([0] * 40, method="a", threat_model="linf 0.01"))
     env = {**os.environ, "BENCH_HOME": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "bench.cli", "publish", "--out", str(tmp_path / "site")],

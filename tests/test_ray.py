@@ -59,7 +59,7 @@ def test_a_cell_whose_worker_dies_is_a_failed_record_and_the_run_goes_on(
     spec = {**SPEC, "attacks": [{"name": "pgd", "params": {"steps": 400}}, "none"]}
     cells = expand(spec)
     store = Store(tmp_path / "store")
-    partial = store.partial_path(cells[0].hash)  # the pgd cell's saved batches
+    partial = store.partial(cells[0].hash).path  # the pgd cell's saved batches
     killed: list[int] = []
 
     def kill_the_attacking_worker() -> None:

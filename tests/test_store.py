@@ -16,35 +16,28 @@ from bench.contracts.errors import StoreError
 from bench.storage.atomic import write_text_atomic
 from bench.storage.partial import PartialResults, SavedBatches
 from bench.storage.store import Record, Store
+from bench.storage.validation import read_record
 from bench.storage.verified import read_verified, sidecar, write_verified
+from bench.testing.records import stored_record
 
 
-def _record(cell_hash: str = "ab" * 32, acc: float = 0.5) -> Record:
-    return Record(
-        cell_hash=cell_hash,
-        cell={"seed": 0},
-        labels={"method": "m", "dataset": "d", "attack": "a", "defense": "none"},
-        status="ok",
-        metrics={
-            "n": 2,
-            "clean_acc": acc,
-            "clean_acc_ci": [0.1, 0.9],
-            "robust_acc": 0.0,
-            "robust_acc_ci": [0.0, 0.8],
-            "attack_success_rate": 1.0,
-        },
-        samples={"label": [0, 1]},
-    )
+def _record(acc: float = 0.5) -> Record:
+    """A valid record whose clean accuracy is `acc` (of 4 samples)."""
+    right = round(acc * 4)
+    return stored_record([0, 1, 1, 1], clean_pred=[0] * right + [2] * (4 - right))
+
+
+HASH = _record().cell_hash
 
 
 def test_round_trip_keeps_numbers_as_numbers(tmp_path: Path) -> None:
     store = Store(tmp_path)
     path = store.put(_record())
     assert json.loads(path.read_text())["metrics"]["clean_acc"] == 0.5
-    assert store.get("ab" * 32) == _record()
+    assert store.get(HASH) == _record()
     assert store.get("cd" * 32) is None
     store.put(_record(acc=0.75))
-    assert store.get("ab" * 32).metrics["clean_acc"] == 0.75
+    assert store.get(HASH).metrics["clean_acc"] == 0.75
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary files left
 
 
@@ -54,14 +47,14 @@ def test_unreadable_record_is_set_aside_not_lost(tmp_path: Path) -> None:
     path.write_text("{not json")
     problems = [item for item in store.scan() if isinstance(item, StoreError)]
     assert len(problems) == 1 and "unreadable" in str(problems[0])
-    assert store.get("ab" * 32) is None
+    assert store.get(HASH) is None
     assert path.with_suffix(".unreadable").read_text() == "{not json"
 
 
 def test_schema_mismatch_is_reported() -> None:
     text = json.dumps({**_record().__dict__, "schema_version": 99})
     with pytest.raises(StoreError, match="schema version 99"):
-        Record.from_json(text, "x.json")
+        read_record(text, "x.json")
 
 
 def test_nan_metrics_are_refused(tmp_path: Path) -> None:
@@ -104,11 +97,11 @@ def test_a_record_copied_under_another_cells_name_is_reported_not_shown(tmp_path
     store.put(_record())
     copy = store.path("cd" * 32)
     copy.parent.mkdir(parents=True)
-    copy.write_text(store.path("ab" * 32).read_text())
+    copy.write_text(store.path(HASH).read_text())
     found = list(store.scan())
-    assert [r.cell_hash for r in found if isinstance(r, Record)] == ["ab" * 32]
+    assert [r.cell_hash for r in found if isinstance(r, Record)] == [HASH]
     (problem,) = [p for p in found if isinstance(p, StoreError)]
-    assert "holds the record of cell abababababababab, which belongs in" in str(problem)
+    assert f"holds the record of cell {HASH[:16]}, which belongs in" in str(problem)
 
 
 def test_a_cache_file_is_served_only_with_the_hash_it_was_written_with(tmp_path: Path) -> None:
@@ -145,7 +138,7 @@ def test_readers_racing_on_a_damaged_record_do_not_crash(tmp_path: Path) -> None
         "import sys; from pathlib import Path; from bench.storage.store import Store\n"
         f"store = Store(Path({str(tmp_path)!r}))\n"
         "for _ in range(200):\n"
-        f"    assert store.get({'ab' * 32!r}) is None\n"
+        f"    assert store.get({HASH!r}) is None\n"
         "    list(store.scan())\n"
     )
     readers = [subprocess.Popen([sys.executable, "-c", reader]) for _ in range(4)]
@@ -155,7 +148,7 @@ def test_readers_racing_on_a_damaged_record_do_not_crash(tmp_path: Path) -> None
 
 
 def test_saved_batches_round_trip_and_a_damaged_file_is_set_aside(tmp_path: Path) -> None:
-    partial = PartialResults(tmp_path / "partial" / "cell.json")
+    partial = PartialResults(tmp_path / "partial" / "cell.json", HASH)
     assert partial.load() == SavedBatches()
     saved = SavedBatches({"adv_pred": {3: 1, 7: 0}, "l2": {3: 0.25, 7: float("nan")}}, 12, 1.5)
     partial.save(saved)
@@ -170,6 +163,19 @@ def test_saved_batches_round_trip_and_a_damaged_file_is_set_aside(tmp_path: Path
     partial.discard()  # gone already: not an error
 
 
+def test_saved_batches_edited_or_of_another_cell_are_set_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    partial = PartialResults(tmp_path / "cell.json", HASH)
+    partial.save(SavedBatches({"adv_pred": {3: 1}}, 12, 1.5))
+    partial.path.write_text(partial.path.read_text().replace('"3": 1', '"3": 0'))
+    assert partial.load() == SavedBatches()
+    assert "do not match the hash they were saved with" in caplog.text
+    PartialResults(partial.path, "cd" * 32).save(SavedBatches({"adv_pred": {3: 1}}, 12, 1.5))
+    assert partial.load() == SavedBatches() and not partial.path.exists()
+    assert "were saved for another cell (cdcdcdcdcdcdcdcd)" in caplog.text
+
+
 def test_an_ok_record_whose_metrics_do_not_fit_their_schema_is_set_aside(tmp_path: Path) -> None:
     store = Store(tmp_path)
     path = store.put(_record())
@@ -178,5 +184,5 @@ def test_an_ok_record_whose_metrics_do_not_fit_their_schema_is_set_aside(tmp_pat
     path.write_text(json.dumps(data))
     problems = [item for item in store.scan() if isinstance(item, StoreError)]
     assert len(problems) == 1 and "robust_acc" in str(problems[0])
-    assert store.get("ab" * 32) is None  # recomputed by the next run, never shown
+    assert store.get(HASH) is None  # recomputed by the next run, never shown
     assert path.with_suffix(".unreadable").is_file()

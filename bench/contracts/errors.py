@@ -10,6 +10,7 @@ BenchError                      anything the harness reports to a user
 ├── WeightsError                missing, corrupt or mismatched weights or checkpoints
 │   └── NonFiniteError          NaN or infinite weights, embeddings, logits or losses
 ├── StoreError                  an unreadable result record
+├── DiskFull                    no room to write a file (also an OSError)
 └── ThreatModelViolation        an adversarial example outside its attack's declared budget
 """
 
@@ -62,6 +63,15 @@ class NonFiniteError(WeightsError):
 
 class StoreError(BenchError):
     """A result record that cannot be read, or a result that cannot be stored."""
+
+
+class DiskFull(BenchError, OSError):
+    """No room to write a file: the disk is full, a quota or the file-size limit is reached.
+
+    Raised by the atomic writes (`bench.storage.atomic`), which leave every file either whole
+    and new or as it was, so the command stops in one sentence and nothing stored is lost. An
+    OSError too, so code that carries on without a cache (a read-only home) still does.
+    """
 
 
 class ThreatModelViolation(BenchError):

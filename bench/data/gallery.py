@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
 import numpy as np
 
 from bench.contracts.cloudset import CloudSet
+from bench.storage.atomic import write_bytes_atomic
 
 
 def draw_gallery(cloudset: CloudSet, out: Path, per_class: int = 1) -> None:
@@ -39,6 +41,7 @@ def draw_gallery(cloudset: CloudSet, out: Path, per_class: int = 1) -> None:
         ax.set_axis_off()
         ax.set_title(name, fontsize=9, pad=-4)
     figure.subplots_adjust(left=0, right=1, bottom=0, top=0.97, wspace=0, hspace=0.05)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out)
+    picture = io.BytesIO()
+    figure.savefig(picture, format="png")
     plt.close(figure)
+    write_bytes_atomic(out, picture.getvalue())  # never half a picture, even on a full disk

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from bench.adversarial.eot import VOTES, attack_draws, has_eot, naive_variant
+from bench.contracts.accuracy import PERTURBATION_COLUMNS
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.config import config_to_dict
 from bench.contracts.errors import DataError, WeightsError
@@ -43,7 +44,7 @@ from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import Runtime, progress
 from bench.evaluation.metrics import perturbation_metrics
-from bench.evaluation.summary import PERTURBATION_COLUMNS, by_member, generalised, summarize
+from bench.evaluation.summary import by_member, generalised, summarize
 from bench.evaluation.threat import check_input_unchanged, check_threat_model
 from bench.evaluation.victim import ZeroShotVictim
 from bench.plan.cells import Cell

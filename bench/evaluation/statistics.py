@@ -1,7 +1,8 @@
 """Uncertainty of accuracies and of differences between two methods on the same samples.
 
-- `wilson_interval`: the 95% Wilson score interval of a proportion (scipy's binomtest), which
-  keeps its coverage near 0% and 100% where the normal approximation collapses to a point.
+- `wilson_interval` (`bench.contracts.accuracy`): the 95% Wilson score interval of a
+  proportion (scipy's binomtest), which keeps its coverage near 0% and 100% where the normal
+  approximation collapses to a point.
 - `paired_comparison`: two classifiers judged on the same samples. The exact McNemar test
   (a two-sided binomial test on the discordant pairs) gives the p-value; the difference of the
   two accuracies gets Newcombe's hybrid score interval (method 10 of Newcombe, Statistics in
@@ -18,15 +19,7 @@ from dataclasses import dataclass
 
 from scipy.stats import binomtest
 
-CONFIDENCE = 0.95
-
-
-def wilson_interval(successes: int, n: int) -> tuple[float, float]:
-    """The 95% Wilson interval of `successes` out of `n` (the whole [0, 1] when n = 0)."""
-    if n == 0:
-        return (0.0, 1.0)
-    interval = binomtest(successes, n).proportion_ci(CONFIDENCE, method="wilson")
-    return (float(interval.low), float(interval.high))
+from bench.contracts.accuracy import CONFIDENCE, wilson_interval
 
 
 @dataclass(frozen=True)

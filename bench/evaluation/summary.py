@@ -31,40 +31,28 @@ from typing import Any
 
 import numpy as np
 
+from bench.contracts.accuracy import (
+    SIZE_METRIC,
+    attack_success,
+    correct,
+    harmonic_mean,
+    robust_after,
+    robust_by_size,
+    run_correct,
+    sample_metrics,
+    statistic,
+)
 from bench.contracts.indicators import warn
 from bench.contracts.plugins import ThreatModel
-from bench.evaluation.statistics import paired_comparison, wilson_interval
+from bench.evaluation.statistics import paired_comparison
 
 # "Not converged": worst-case accuracy fell by more than this over the last half of the steps.
 CONVERGENCE_TOLERANCE = 0.005
 # An unbounded attack should reach about 0%: flagged when the interval's low end is above this.
 UNBOUNDED_RESIDUAL = 0.01
-ACCURACIES = ("clean_acc", "robust_acc", "robust_acc_adaptive", "robust_acc_naive")
-RUN_COLUMNS = {
-    "adv_pred": "robust_acc_adaptive",
-    "adv_pred_naive": "robust_acc_naive",
-    "adv_pred_unaware": "robust_acc_unaware",
-}
-# The per-sample columns of `bench.evaluation.metrics` (which needs torch; this module must not).
-PERTURBATION_COLUMNS = (
-    "linf",
-    "l2",
-    "point_l2",
-    "points_changed",
-    "chamfer_sq_two_sided",
-    "hausdorff_sq_adv_to_clean",
-    "points_added",
-    "points_dropped",
-)
 # A gradient-free member of a sequence fooling more than this share of the samples the gradient
 # members missed flags masking (AutoAttack's Square adds well under 1% on honest models).
 MASKING_SHARE = 0.01
-SIZE_POINTS = 20  # points of the robust-accuracy-versus-size curve
-SIZE_METRIC = {
-    "l2": "l2",
-    "chamfer": "chamfer_sq_two_sided",
-    "hausdorff": "hausdorff_sq_adv_to_clean",
-}
 
 
 def summarize(
@@ -74,37 +62,21 @@ def summarize(
 
     Attack success is the share of clean-correct samples the attack flips (in any run), or for
     a targeted attack (samples carry a `target`), the share of them classified as their target.
+    The numbers come from `bench.contracts.accuracy`; this adds the curves that need the threat
+    model and the attack-failure indicators.
     """
-    label = np.asarray(samples["label"])
     clean_ok = correct(samples, "clean")
-    adv_pred = np.asarray(samples["adv_pred"])
     robust = correct(samples, "robust")
     samples["robust"] = robust.tolist()
-    n = int(label.size)
-    metrics: dict[str, Any] = {
-        "n": n,
-        "clean_acc": float(clean_ok.mean()),
-        "robust_acc": float(robust.mean()),
-    }
-    run_ok = {}
-    for column, name in RUN_COLUMNS.items():
-        if column in samples or name == "robust_acc_naive":
-            run_ok[name] = np.asarray(samples.get(column, adv_pred)) == label
-            metrics[name] = float(run_ok[name].mean())
-    for name in (*ACCURACIES, *(["robust_acc_unaware"] if "robust_acc_unaware" in metrics else [])):
-        metrics[f"{name}_ci"] = list(wilson_interval(round(metrics[name] * n), n))
+    n = len(samples["label"])
+    metrics = sample_metrics(samples, steps)
+    run_ok = run_correct(samples)
     targeted = "target" in samples
-    success = adv_pred == statistic(samples, "target") if targeted else ~robust
-    metrics["attack_success_rate"] = float(success[clean_ok].mean()) if clean_ok.any() else 0.0
-    for name in PERTURBATION_COLUMNS:
-        if name in samples:
-            sizes = np.asarray(samples[name], dtype=float)[clean_ok]
-            metrics[f"{name}_mean"] = float(sizes.mean()) if sizes.size else 0.0
+    success = attack_success(samples, robust)
     budget = _has_budget(threat)
     warnings = []
-    curve = robust_by_step(samples, clean_ok, steps)
+    curve = metrics.get("robust_acc_by_step")
     if curve is not None and steps:
-        metrics["robust_acc_by_step"] = curve
         half, end = curve[steps // 2], curve[steps]
         # More than one sample, so a single late success on a small split is not a trend.
         if half - end > CONVERGENCE_TOLERANCE and round((half - end) * n) > 1:
@@ -116,7 +88,7 @@ def summarize(
         flat = int((clean_ok & (statistic(samples, "zero_gradient") == 1)).sum())
         if 2 * flat > int(clean_ok.sum()):
             warnings.append(warn("zero_gradient", flat=flat, total=int(clean_ok.sum())))
-    by_size = robust_by_size(samples, clean_ok, robust, threat)
+    by_size = _by_size(samples, threat)
     if by_size is not None:
         metrics["robust_acc_by_size"] = by_size
     # Judged on the samples the attack failed on: a fooled sample keeps its first successful
@@ -143,10 +115,7 @@ def by_member(samples: dict[str, list[Any]], members: Sequence[tuple[str, str]])
     gradient members before it had not (more than MASKING_SHARE of them: gradient masking)."""
     fooled_by = statistic(samples, "fooled_by")
     clean_ok = correct(samples, "clean")
-    after = {
-        name: float((clean_ok & ((fooled_by < 0) | (fooled_by > index))).mean())
-        for index, (name, _) in enumerate(members)
-    }
+    after = robust_after(samples, [name for name, _ in members])
     warnings = []
     for index, (name, access) in enumerate(members):
         caught = int((clean_ok & (fooled_by == index)).sum())
@@ -193,27 +162,15 @@ def _worse_run(run_ok: dict[str, np.ndarray], run: str) -> list[str]:
     return []
 
 
-def robust_by_size(
-    samples: dict[str, list[Any]],
-    clean_ok: np.ndarray,
-    robust: np.ndarray,
-    threat: ThreatModel,
-) -> dict[str, Any] | None:
-    """Robust accuracy [SIZE_POINTS] had the perturbation been limited to each size, for
-    attacks that penalise a distance instead of bounding it: a sample counts as broken at size
-    r when the attack fooled it with a perturbation of size at most r."""
+def _by_size(samples: dict[str, list[Any]], threat: ThreatModel) -> dict[str, Any] | None:
+    """Robust accuracy as a function of the perturbation size, for attacks that penalise a
+    distance instead of bounding it (`bench.contracts.accuracy.robust_by_size`)."""
     if not threat.penalised:
         return None
     metric = SIZE_METRIC.get(threat.penalised[0])
     if metric is None or metric not in samples:
         return None
-    size = np.asarray(samples[metric], dtype=float)
-    broken = clean_ok & ~robust
-    if not broken.any():
-        return None
-    sizes = np.quantile(size[broken], np.linspace(0, 1, SIZE_POINTS))
-    accuracy = [float((clean_ok & ~(broken & (size <= r))).mean()) for r in sizes]
-    return {"metric": metric, "sizes": sizes.tolist(), "robust_acc": accuracy}
+    return robust_by_size(samples, metric)
 
 
 def generalised(
@@ -231,41 +188,7 @@ def generalised(
     for outcome in ("clean", "robust"):
         right = correct(samples, outcome)
         on_seen, on_unseen = float(right[seen].mean()), float(right[~seen].mean())
-        total = on_seen + on_unseen
         metrics[f"{outcome}_acc_seen"] = on_seen
         metrics[f"{outcome}_acc_unseen"] = on_unseen
-        metrics[f"{outcome}_acc_harmonic"] = 2 * on_seen * on_unseen / total if total else 0.0
+        metrics[f"{outcome}_acc_harmonic"] = harmonic_mean(on_seen, on_unseen)
     return metrics
-
-
-def statistic(samples: dict[str, list[Any]], column: str) -> np.ndarray:
-    """A per-sample attack statistic as floats, NaN where it does not exist (a sample wrong
-    clean is never attacked): NaN compares false, and only clean-correct samples are read."""
-    return np.array([np.nan if v is None else v for v in samples[column]], dtype=float)
-
-
-def correct(samples: dict[str, list[Any]], outcome: str) -> np.ndarray:
-    """Per-sample correctness: "clean", or "robust" (clean and after every attack run)."""
-    label = np.asarray(samples["label"])
-    clean = np.asarray(samples["clean_pred"]) == label
-    if outcome == "clean":
-        return clean
-    if outcome != "robust":
-        raise ValueError(f"unknown outcome {outcome!r}; use 'clean' or 'robust'")
-    runs = [samples[column] for column in RUN_COLUMNS if column in samples]
-    return clean & np.logical_and.reduce([np.asarray(run) == label for run in runs])
-
-
-def robust_by_step(
-    samples: dict[str, list[Any]], clean_ok: np.ndarray, steps: int | None
-) -> list[float] | None:
-    """Worst-case robust accuracy after k = 0..steps steps, or None without step records."""
-    if not steps or "success_step" not in samples:
-        return None
-    firsts = [statistic(samples, "success_step")]
-    if "success_step_naive" in samples:
-        firsts.append(statistic(samples, "success_step_naive"))
-    never = steps + 1
-    first = np.min([np.where(f < 0, never, f) for f in firsts], axis=0)
-    broken = first[None, :] <= np.arange(steps + 1)[:, None]
-    return [float(v) for v in (clean_ok & ~broken).mean(axis=1)]

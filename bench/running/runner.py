@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from bench.contracts.runtime import Runtime, no_progress, progress
 from bench.plan.cells import Cell
 from bench.running.executors import Executor, InProcess
-from bench.running.task import Outcome
+from bench.running.task import Outcome, discard_leftover
 from bench.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class Runner:
             existing = self.store.get(cell.hash)
             if existing is not None and existing.status == "ok" and not self.runtime.rerun:
                 outcomes[cell.hash] = Outcome(existing, reused=True)
+                discard_leftover(self.store, cell.hash)
             else:
                 todo.append(cell)
         report = progress("cells") if len(todo) > 1 else no_progress("")

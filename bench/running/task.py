@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.contracts.errors import DiskFull
 from bench.contracts.runtime import Runtime
 from bench.evaluation.cell import evaluate_cell
 from bench.plan.cells import Cell
 from bench.plan.choice import KINDS
 from bench.running.provenance import code_version, environment, utc_now
 from bench.storage.claims import claim
-from bench.storage.partial import PartialResults
 from bench.storage.store import Record, Store
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def claim_and_compute(
             return None
         finished = None if runtime.rerun else store.get(cell.hash)
         if finished is not None and finished.status == "ok":
+            store.partial(cell.hash).discard()  # left by a driver killed after storing
             return Outcome(finished, reused=True)
         return Outcome(compute_and_store(cell, runtime, store_root), reused=False)
 
@@ -55,12 +56,13 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
     """Evaluate one cell, turning any failure into a failed record, and store the record,
     unless it is a failure and the store holds an ok record of the cell (a `--rerun`).
 
-    A result the store refuses (a NaN metric) is such a failure, not a crashed run. The
-    caller holds the cell's claim.
+    A result the store refuses (a NaN metric) is such a failure, not a crashed run. A full disk
+    is not: it stops the run (DiskFull), the cell's saved batches kept. The caller holds the
+    cell's claim.
     """
     started = utc_now()
     store = Store(store_root)
-    partial = PartialResults(store.partial_path(cell.hash))
+    partial = store.partial(cell.hash)
     if runtime.rerun:
         partial.discard()
     try:
@@ -77,10 +79,23 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
         store.put(record)
         partial.discard()
         return record
+    except DiskFull:  # not the cell's failure: its saved batches stay, for the rerun
+        raise
     except Exception as error:  # any failure is stored as a visible, retryable failed cell
         log.info("Cell %s failed: %s", cell.label(), error)  # the command reports it
         partial.discard()  # a failed cell is retried from scratch, after whatever fixed it
         return store_failure(cell, runtime, store_root, error, started)
+
+
+def discard_leftover(store: Store, cell_hash: str) -> None:
+    """Remove the saved batches of a cell whose ok record is stored: a driver killed between
+    storing the record and removing them leaves them behind. Only under the cell's claim, so
+    the batches of a `--rerun` computing the cell elsewhere stay."""
+    partial = store.partial(cell_hash)
+    if partial.path.exists():
+        with claim(store.claim_path(cell_hash), wait=False) as held:
+            if held:
+                partial.discard()
 
 
 def store_failure(
