@@ -36,7 +36,7 @@ from bench.contracts.accuracy import (
     robust_by_size,
     sample_metrics,
 )
-from bench.contracts.errors import DataError, StoreError
+from bench.contracts.errors import ConfigError, DataError, StoreError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.metrics import CellMetrics
 from bench.contracts.plugins import ThreatModel
@@ -282,7 +282,7 @@ def _check_threat_model(metrics: dict[str, Any], provenance: dict[str, Any]) -> 
             declared.get("points_dropped", 0),
             tuple(declared.get("penalised", ())),
         )
-    except ValueError as error:
+    except (ValueError, ConfigError) as error:
         raise _Invalid(f"declares a threat model that is none ({error})") from None
     if metrics["threat_model"] != threat.describe():
         raise _Invalid(
