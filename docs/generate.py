@@ -83,11 +83,12 @@ def indicators_table() -> str:
             f"**{i.letter}**",
             i.title,
             "across cells" if i.across_cells else "per cell",
+            i.fires_when + ".",
             i.explanation,
         ]
         for i in INDICATORS
     ]
-    return table(["Letter", "Indicator", "Computed", "What it means"], rows)
+    return table(["Letter", "Indicator", "Computed", "Fires when", "What it means"], rows)
 
 
 GENERATORS: dict[str, Callable[[], str]] = {

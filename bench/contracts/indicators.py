@@ -25,6 +25,7 @@ class Indicator:
     title: str
     sentence: str
     explanation: str
+    fires_when: str  # the exact condition the code tests, thresholds included
     across_cells: bool = False  # computed from several records by the leaderboard
 
     def say(self, **fields: Any) -> str:
@@ -46,6 +47,13 @@ class Indicator:
         return bool(colon) and self._pattern.match(rest) is not None
 
 
+# Thresholds, here so that the code that tests them and the table that documents them agree.
+CONVERGENCE_FALL = 0.005  # robust accuracy may fall by at most this over the last half
+UNBOUNDED_RESIDUAL = 0.01  # an unbounded attack's interval must reach below this
+ZERO_GRADIENT_SHARE = 0.5  # of the clean-correct clouds with an exactly zero gradient
+MASKING_SHARE = 0.01  # of all n samples, fooled only by a gradient-free member
+SIGNIFICANT = "an exact McNemar test on the same samples gives p < 0.05"
+
 INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "loss_not_increased",
@@ -54,6 +62,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "the attack did not {direction}",
         "on the samples the attack failed on, its own loss did not move the right way: it"
         " never worked on them, so their robustness is not shown.",
+        "the attack's mean final loss over the samples it failed on is not above its mean start"
+        " loss (for a targeted attack: not below)",
     ),
     Indicator(
         "not_converged",
@@ -63,6 +73,8 @@ INDICATORS: tuple[Indicator, ...] = (
         " of the {steps} steps",
         "accuracy was still falling when the attack stopped: the number is an upper bound"
         " until a longer run confirms it.",
+        f"robust accuracy fell by more than {100 * CONVERGENCE_FALL:g} points, and by more than"
+        " one sample, from the middle step to the last",
     ),
     Indicator(
         "unbounded_left_robust",
@@ -72,6 +84,8 @@ INDICATORS: tuple[Indicator, ...] = (
         " or binary-search steps)",
         "without a budget every cloud can be changed into another class; survivors mean the"
         " attack, not the model, is the limit.",
+        f"an unbounded attack's robust accuracy has a 95% interval whose low end is above"
+        f" {100 * UNBOUNDED_RESIDUAL:g}%",
     ),
     Indicator(
         "randomness_not_averaged",
@@ -80,6 +94,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "the victim is stochastic but the attack {reason}: robustness may be overestimated",
         "a stochastic victim or randomized defense attacked with one draw per step follows"
         " the gradient of one random draw, and looks more robust than it is (use EOT).",
+        "the victim or its defense is stochastic and a gradient attack ran with one draw per"
+        " step (eot_draws = 1, or no eot_draws setting)",
     ),
     Indicator(
         "zero_gradient",
@@ -89,6 +105,8 @@ INDICATORS: tuple[Indicator, ...] = (
         " gradient attack cannot move them (BPDA, or a gradient-free attack)",
         "a non-differentiable defense attacked without BPDA gives no gradient: the gradient"
         " attack never moved those clouds.",
+        f"the gradient is exactly zero at more than {100 * ZERO_GRADIENT_SHARE:g}% of the"
+        " clean-correct clouds",
     ),
     Indicator(
         "successes_do_not_hold",
@@ -98,6 +116,8 @@ INDICATORS: tuple[Indicator, ...] = (
         " draws (McNemar p = {p}): its successes do not hold up; raise eot_draws",
         "the attack stopped on draws that happened to be fooled; fresh draws undo it, so the"
         " attack needs more EOT draws to be believed.",
+        f"more samples were judged fooled on the attack's own draws than on fresh draws, and"
+        f" {SIGNIFICANT}",
     ),
     Indicator(
         "naive_beat_adaptive",
@@ -107,6 +127,7 @@ INDICATORS: tuple[Indicator, ...] = (
         " robust, McNemar p = {p})",
         "the adaptive run should be the stronger; when it is not, its configuration is the"
         " limit and the naive number is the one to believe.",
+        f"the naive run left fewer samples robust than the adaptive one, and {SIGNIFICANT}",
     ),
     Indicator(
         "unaware_beat_adaptive",
@@ -117,6 +138,8 @@ INDICATORS: tuple[Indicator, ...] = (
         " {adaptive}% robust, McNemar p = {p})",
         "an attack that ignores the defense did better than one aimed through it: the"
         " adaptive attack is too weak, and the defense is credited for it.",
+        "the defense-unaware run left fewer samples robust than the adaptive one, and"
+        f" {SIGNIFICANT}",
     ),
     Indicator(
         "gradient_free_member_won",
@@ -126,6 +149,9 @@ INDICATORS: tuple[Indicator, ...] = (
         " missed: their gradients may be masked",
         "a search without gradients should not beat gradient attacks on a differentiable"
         " model; when it does, the gradients are masked or the attacks misconfigured.",
+        f"a gradient-free member fooled more than {100 * MASKING_SHARE:g}% of all n samples"
+        " (robust accuracy fell by more than that many points in it) that the gradient"
+        " members before it had left standing",
     ),
     Indicator(
         "budget_did_not_lower",
@@ -135,6 +161,8 @@ INDICATORS: tuple[Indicator, ...] = (
         " at eps {small}",
         "accuracy must fall as the budget grows; otherwise the attack, not the model, is the"
         " limit.",
+        "of two cells that differ only in eps (and step size), the larger eps left robust"
+        " accuracy no lower than the smaller one's, which was above 0%",
         across_cells=True,
     ),
     Indicator(
@@ -145,6 +173,8 @@ INDICATORS: tuple[Indicator, ...] = (
         " p = {p}): this attack's gradients may be masked",
         "a gradient-free, transfer or random attack left fewer samples robust than a gradient"
         " attack on the same victim: gradients are masked or the attack is misconfigured.",
+        "an attack without gradients (scores, transfer, random) with the same threat model on"
+        f" the same victim left fewer samples robust than the gradient attack, and {SIGNIFICANT}",
         across_cells=True,
     ),
 )

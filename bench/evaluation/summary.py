@@ -42,17 +42,15 @@ from bench.contracts.accuracy import (
     sample_metrics,
     statistic,
 )
-from bench.contracts.indicators import warn
+from bench.contracts.indicators import (
+    CONVERGENCE_FALL,
+    MASKING_SHARE,
+    UNBOUNDED_RESIDUAL,
+    ZERO_GRADIENT_SHARE,
+    warn,
+)
 from bench.contracts.plugins import ThreatModel
 from bench.evaluation.statistics import paired_comparison
-
-# "Not converged": worst-case accuracy fell by more than this over the last half of the steps.
-CONVERGENCE_TOLERANCE = 0.005
-# An unbounded attack should reach about 0%: flagged when the interval's low end is above this.
-UNBOUNDED_RESIDUAL = 0.01
-# A gradient-free member of a sequence fooling more than this share of the samples the gradient
-# members missed flags masking (AutoAttack's Square adds well under 1% on honest models).
-MASKING_SHARE = 0.01
 
 
 def summarize(
@@ -78,15 +76,17 @@ def summarize(
     curve = metrics.get("robust_acc_by_step")
     if curve is not None and steps:
         half, end = curve[steps // 2], curve[steps]
-        # More than one sample, so a single late success on a small split is not a trend.
-        if half - end > CONVERGENCE_TOLERANCE and round((half - end) * n) > 1:
+        # Counted in samples, so a fall of exactly the allowed share is not "more" by rounding;
+        # more than one, so a single late success on a small split is not a trend.
+        fallen = round((half - end) * n)
+        if fallen > CONVERGENCE_FALL * n and fallen > 1:
             warnings.append(
                 warn("not_converged", half=f"{100 * half:.1f}", end=f"{100 * end:.1f}", steps=steps)
             )
     warnings += _successes_not_holding(samples, clean_ok, success)
     if "zero_gradient" in samples and clean_ok.any():
         flat = int((clean_ok & (statistic(samples, "zero_gradient") == 1)).sum())
-        if 2 * flat > int(clean_ok.sum()):
+        if flat > ZERO_GRADIENT_SHARE * int(clean_ok.sum()):
             warnings.append(warn("zero_gradient", flat=flat, total=int(clean_ok.sum())))
     by_size = _by_size(samples, threat)
     if by_size is not None:
@@ -112,7 +112,8 @@ def summarize(
 def by_member(samples: dict[str, list[Any]], members: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """For a sequence of attacks (name, access) with a per-sample `fooled_by`: robust accuracy
     after each member, and a warning when a member without gradients fooled samples the
-    gradient members before it had not (more than MASKING_SHARE of them: gradient masking)."""
+    gradient members before it had not: more than MASKING_SHARE of all n (gradient masking;
+    AutoAttack's Square lowers honest models' robust accuracy by well under a point)."""
     fooled_by = statistic(samples, "fooled_by")
     clean_ok = correct(samples, "clean")
     after = robust_after(samples, [name for name, _ in members])
