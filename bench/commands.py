@@ -251,7 +251,13 @@ def _weights_rebuilt(record: Any) -> bool:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from leaderboard.compare import across_seeds, all_pairs, seeds_to_markdown, to_markdown
+    from leaderboard.compare import (
+        across_seeds,
+        all_pairs,
+        family_note,
+        seeds_to_markdown,
+        to_markdown,
+    )
     from leaderboard.compare import compare as compare_pair
 
     records = _stored_records(args.spec if not args.cells else None)
@@ -269,9 +275,10 @@ def compare(args: argparse.Namespace) -> int:
         print("No two stored cells share a setting (dataset, attack, defense) and seed to compare.")
         return 0
     print(to_markdown(comparisons))
+    print(f"\n{family_note(comparisons)}")
     summaries = across_seeds(comparisons)
     if any(len(summary.comparisons) > 1 for summary in summaries):
-        print("\nAcross training seeds (* : p < 0.05 in that seed's paired test):\n")
+        print("\nAcross training seeds (* : Holm-adjusted p < 0.05 in that seed's paired test):\n")
         print(seeds_to_markdown(summaries))
     return 0
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from comparison_data import FOCUS, Comparison
 from prose import Setting, listing, pct, seeds_text, setting_name, table, where, wrap
 
-from bench.evaluation.statistics import paired_comparison, wilson_interval
+from bench.evaluation.statistics import holm_family, paired_comparison, wilson_interval
 
 CURVE_STEPS = (10, 25, 50, 100, 200)  # where the convergence reading samples a curve
 
@@ -37,7 +37,8 @@ def results_table(data: Comparison) -> str:
 
 
 def paired_table(data: Comparison) -> str:
-    """Each pair's A - B per seed (exact McNemar, * p < 0.05) and what they say together."""
+    """Each pair's A - B per seed (exact McNemar, * Holm-adjusted p < 0.05 over the table's
+    tests, ≈ TOST-equivalent within ±2 points) and what they say together."""
     rows = []
     for a, b in data.pairs():
         words = {"wins": f"**{a} better**", "loses": f"**{b} better**"}
@@ -75,11 +76,13 @@ def pair_reading(data: Comparison, a: str, b: str) -> str:
         pair_headline(data, a, b),
         f"Clean, {seeds_text(data.seeds)}: {a} {clean[a]}%; {b} {clean[b]}%.",
     ]
-    mixed, quiet = [], []
+    mixed, quiet, same = [], [], []
     for setting in data.settings:
         verdict = data.verdict(a, b, setting)
         if verdict.kind == "not significant":
             quiet.append(setting)
+        elif verdict.kind.startswith("equivalent"):
+            same.append(setting)
         elif verdict.kind == "inconsistent across seeds":
             better, worse = verdict.significant_seeds(True), verdict.significant_seeds(False)
             said = [f"better with {seeds_text(better)}"] if better else []
@@ -89,6 +92,11 @@ def pair_reading(data: Comparison, a: str, b: str) -> str:
         text.append(f"Inconsistent across seeds: {'; '.join(mixed)}.")
     if quiet:
         text.append(f"Not significant in any seed: {listing([setting_name(s) for s in quiet])}.")
+    if same:
+        text.append(
+            f"Equivalent within ±2 points (TOST) in every seed:"
+            f" {listing([setting_name(s) for s in same])}."
+        )
     return " ".join(text)
 
 
@@ -204,11 +212,12 @@ def eot_reading(data: Comparison, method: str) -> str:
         naive = rows["clean"] & (rows["adv_pred_naive"] == rows["label"])
         test = paired_comparison(list(eot), list(naive))
         stats.append((seed, budget, eot.mean(), naive.mean(), rows["robust"].mean(), test))
+    tests = holm_family([x[5] for x in stats])  # the family: this reading's tests
     apart = [x for x in stats if x[4] < min(x[2], x[3])]
     seed, budget, eot, naive, worst, _ = max(stats, key=lambda x: min(x[2], x[3]) - x[4])
     fewer = sum(x[2] < x[3] for x in stats)
     more = sum(x[2] > x[3] for x in stats)
-    significant = sum(x[5].significant() for x in stats)
+    significant = sum(t.significant() for t in tests)
     head = (
         "**EOT and the naive run fool different clouds**"
         if apart
@@ -220,8 +229,8 @@ def eot_reading(data: Comparison, method: str) -> str:
         f"{head} ({method}): in {len(apart)} of its {len(stats)} attacked cells the worst case"
         f" over both runs is below either run alone (largest gap: seed {seed}, eps {budget:g}:"
         f" naive {pct(naive)}%, EOT {pct(eot)}%, worst case {pct(worst)}%). EOT left"
-        f" {listing(counts)}; the paired test between the two runs (exact McNemar) is"
-        f" significant in {significant or 'none'} of them."
+        f" {listing(counts)}; the paired test between the two runs (exact McNemar, Holm-adjusted"
+        f" over these {len(tests)}) is significant in {significant or 'none'} of them."
     )
 
 
@@ -234,8 +243,13 @@ def survivors_reading(data: Comparison) -> str:
         clean = ", ".join(str(data.accuracy(method, s, None)[0]) for s in data.seeds)
         kept.append(f"{method} {robust} (of {clean} right clean)")
     kinds = {(a, b): data.verdict(a, b, budget).kind for a, b in data.pairs()}
-    if all(k == "not significant" for k in kinds.values()):
-        tests = "No paired test at this budget is significant: the survivors separate no methods."
+    if all(k == "not significant" or k.startswith("equivalent") for k in kinds.values()):
+        same = [f"{a} vs {b}" for (a, b), k in kinds.items() if k != "not significant"]
+        open_ = [f"{a} vs {b}" for (a, b), k in kinds.items() if k == "not significant"]
+        tests = "No paired test at this budget is significant"
+        tests += f"; equivalent within ±2 points in every seed: {listing(same)}" if same else ""
+        tests += f"; not shown equivalent either: {listing(open_)}" if open_ else ""
+        tests += "."
     else:
         said = [f"{a} vs {b} {k}" for (a, b), k in kinds.items()]
         tests = f"Paired tests at this budget: {'; '.join(said)}."
@@ -287,6 +301,7 @@ def readme_headline(data: Comparison) -> str:
     bullets.append(robustness_headline(data))
     intro = wrap(
         f"The shipped comparison ({len(data.methods)} methods, {len(data.seeds)} training seeds"
-        f" each, {'/'.join(map(str, n))} unseen-class clouds, exact McNemar tests per seed):"
+        f" each, {'/'.join(map(str, n))} unseen-class clouds, exact McNemar tests per seed,"
+        f" Holm-adjusted over the {data.family} tests of the paired table):"
     )
     return intro + "\n" + "".join(wrap(b, bullet=True) for b in bullets)

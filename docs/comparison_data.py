@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from prose import Setting, setting_name
 
-from bench.evaluation.statistics import PairedComparison
+from bench.evaluation.statistics import MARGIN, PairedComparison, holm_family
 from leaderboard.compare import paired_on_shared_ids
 
 DATA = Path(__file__).resolve().parent / "comparison-site" / "data"
@@ -22,7 +22,9 @@ FOCUS = "dual_denoise"  # the project's own method: the comparison tests its pap
 class Verdict:
     """What the per-seed paired tests of A against B in one setting say together.
 
-    A claim needs every seed's test to agree on it; otherwise the seeds are the finding.
+    A claim needs every seed's test to agree on it; otherwise the seeds are the finding. The
+    tests are Holm-adjusted within the paired-tests table (every pair, setting and seed).
+    Equivalence needs every seed's TOST to show it.
     """
 
     seeds: tuple[int, ...]
@@ -35,11 +37,16 @@ class Verdict:
             return "wins"
         if signs == {False}:
             return "loses"
-        return "not significant" if signs == {None} else "inconsistent across seeds"
+        if signs != {None}:
+            return "inconsistent across seeds"
+        if all(t.equivalent() for t in self.tests):
+            return f"equivalent (within ±{100 * MARGIN:g} points)"
+        return "not significant"
 
     def per_seed(self) -> str:
-        """A - B in points per seed, * where p < 0.05 (the notation of `bench compare`)."""
-        marks = ["*" if t.significant() else "" for t in self.tests]
+        """A - B in points per seed, * where the Holm-adjusted p < 0.05 (the notation of
+        `bench compare`), ≈ where not significant and TOST shows equivalence."""
+        marks = ["*" if t.significant() else "≈" if t.equivalent() else "" for t in self.tests]
         return ", ".join(
             f"{100 * t.difference:+.1f}{m}" for t, m in zip(self.tests, marks, strict=True)
         )
@@ -62,7 +69,6 @@ class Comparison:
         samples["clean"] = samples["clean_pred"] == samples["label"]
         samples["class_name"] = samples["id"].str.split("/").str[-2]
         self.samples = samples
-        self._verdicts: dict[tuple[str, str, Setting], Verdict] = {}
 
     @cached_property
     def methods(self) -> list[str]:
@@ -113,21 +119,30 @@ class Comparison:
         return right / n
 
     def verdict(self, a: str, b: str, setting: Setting) -> Verdict:
-        if (a, b, setting) not in self._verdicts:
-            self._verdicts[a, b, setting] = self._paired(a, b, setting)
-        return self._verdicts[a, b, setting]
+        return self.verdicts[a, b, setting]
 
-    def _paired(self, a: str, b: str, setting: Setting) -> Verdict:
-        """A against B on the samples both evaluated (matched by id), seed by seed."""
-        tests = []
-        for seed in self.seeds:
-            ids_a, ids_b = self.rows(a, seed, setting)["id"], self.rows(b, seed, setting)["id"]
-            right_a, right_b = self.right(a, seed, setting), self.right(b, seed, setting)
-            test = paired_on_shared_ids(list(ids_a), list(right_a), list(ids_b), list(right_b))
-            if test is None:
-                raise ValueError(f"{a} and {b} share no samples with seed {seed}")
-            tests.append(test)
-        return Verdict(tuple(self.seeds), tuple(tests))
+    @cached_property
+    def family(self) -> int:
+        """How many paired tests the paired-tests table shows: Holm's family."""
+        return len(self.pairs()) * len(self.settings) * len(self.seeds)
+
+    @cached_property
+    def verdicts(self) -> dict[tuple[str, str, Setting], Verdict]:
+        """Every pair in every setting, its per-seed tests Holm-adjusted as one family."""
+        keys = [(a, b, s) for a, b in self.pairs() for s in self.settings]
+        raw = [self._paired(a, b, s, seed) for a, b, s in keys for seed in self.seeds]
+        adjusted = iter(holm_family(raw))
+        seeds = tuple(self.seeds)
+        return {key: Verdict(seeds, tuple(next(adjusted) for _ in seeds)) for key in keys}
+
+    def _paired(self, a: str, b: str, setting: Setting, seed: int) -> PairedComparison:
+        """A against B on the samples both evaluated (matched by id), in one seed."""
+        ids_a, ids_b = self.rows(a, seed, setting)["id"], self.rows(b, seed, setting)["id"]
+        right_a, right_b = self.right(a, seed, setting), self.right(b, seed, setting)
+        test = paired_on_shared_ids(list(ids_a), list(right_a), list(ids_b), list(right_b))
+        if test is None:
+            raise ValueError(f"{a} and {b} share no samples with seed {seed}")
+        return test
 
     def pairs(self) -> list[tuple[str, str]]:
         return list(combinations(self.methods, 2))

@@ -2,12 +2,17 @@
 
 Two records are compared sample by sample (matched by sample id): the difference of their
 accuracies with Newcombe's paired 95% interval and the exact McNemar p-value
-(`bench.evaluation.statistics`). A claim "A beats B" needs p < 0.05; otherwise the table says
-the difference is not significant. Pure function of store records; no torch here.
+(`bench.evaluation.statistics`). The family is every pair one table shows (`all_pairs`, one
+`bench compare` call): its p-values are Holm-Bonferroni adjusted, which keeps the family-wise
+error rate at 5%, and a claim "A beats B" needs an adjusted p < 0.05. Otherwise the pair is
+"equivalent (within ±2 points)" when a paired TOST shows it (the 90% interval inside ±2
+points), and "not significant" when it does not: never "no difference". Pure function of store
+records; no torch here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,7 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.contracts.accuracy import correct
-from bench.evaluation.statistics import PairedComparison, paired_comparison
+from bench.evaluation.statistics import (
+    MARGIN,
+    PairedComparison,
+    holm_family,
+    paired_comparison,
+)
 from bench.storage.store import Record
 
 SETTING = ("dataset", "attack", "defense")  # labels that must agree for a comparison
@@ -29,9 +39,34 @@ class Comparison:
     result: PairedComparison
 
     def verdict(self) -> str:
-        if not self.result.significant():
-            return "no significant difference"
-        return "A better" if self.result.difference > 0 else "B better"
+        return verdict(self.result)
+
+
+def verdict(result: PairedComparison) -> str:
+    """The verdict on one pair: A better, B better, equivalent (TOST) or not significant."""
+    if result.significant():
+        return "A better" if result.difference > 0 else "B better"
+    if result.equivalent():
+        return f"equivalent (within ±{100 * MARGIN:g} points)"
+    return "not significant"
+
+
+def family_note(comparisons: Sequence[Comparison]) -> str:
+    """The sentence a table of paired tests is printed with: its family, correction, margin."""
+    family = comparisons[0].result.family if comparisons else 0
+    return (
+        f"Family: the {family} paired test{'s' if family != 1 else ''} of this table;"
+        " significance uses Holm-Bonferroni adjusted p-values (family-wise error rate 5%)."
+        f" Equivalent: a paired TOST shows |A − B| < {100 * MARGIN:g} points (the 90%"
+        " Newcombe interval inside the margin); otherwise a non-significant pair is only"
+        " not significant."
+    )
+
+
+def holm_adjusted(comparisons: Sequence[Comparison]) -> list[Comparison]:
+    """The comparisons with their tests Holm-adjusted, the family being exactly these."""
+    results = holm_family([c.result for c in comparisons])
+    return [dataclasses.replace(c, result=r) for c, r in zip(comparisons, results, strict=True)]
 
 
 def compare(a: Record, b: Record, outcome: str = "robust") -> Comparison:
@@ -69,7 +104,8 @@ def paired_on_shared_ids(
 
 
 def all_pairs(records: Iterable[Record], outcome: str = "robust") -> list[Comparison]:
-    """Every pair of cells within one setting (dataset, attack, defense) and training seed.
+    """Every pair of cells within one setting (dataset, attack, defense) and training seed,
+    Holm-adjusted as one family.
 
     Cells of one seed are different methods (or corpora, or configs) on the same samples;
     training variance between seeds is read from `across_seeds`, not from cross-seed pairs.
@@ -84,7 +120,7 @@ def all_pairs(records: Iterable[Record], outcome: str = "robust") -> list[Compar
         members = sorted(groups[key], key=_name)
         for a, b in itertools.combinations(members, 2):
             comparisons.append(compare(a, b, outcome))
-    return comparisons
+    return holm_adjusted(comparisons)
 
 
 @dataclass(frozen=True)
@@ -121,9 +157,10 @@ def across_seeds(comparisons: Sequence[Comparison]) -> list[SeedSummary]:
 
 
 def to_markdown(comparisons: Sequence[Comparison]) -> str:
-    """One row per pair: both accuracies, A - B with its 95% interval, McNemar's p, a verdict."""
+    """One row per pair: both accuracies, A - B with its 95% interval, McNemar's p raw and
+    Holm-adjusted within the rows given, a verdict."""
     headers = ["Dataset", "Attack", "Defense", "A", "B", "n", "A (%)", "B (%)"]
-    headers += ["A − B (pp) [95% CI]", "McNemar p", "Verdict"]
+    headers += ["A − B (pp) [95% CI]", "McNemar p", "p (Holm)", "Verdict"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for c in comparisons:
         r = c.result
@@ -132,7 +169,7 @@ def to_markdown(comparisons: Sequence[Comparison]) -> str:
         values += [_name(c.a, c.b), _name(c.b, c.a), str(r.n)]
         values += [f"{100 * r.accuracy_a:.1f}", f"{100 * r.accuracy_b:.1f}"]
         values += [f"{100 * r.difference:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"]
-        values += [f"{r.p_value:.3g}", c.verdict()]
+        values += [f"{r.p_value:.3g}", f"{r.p_adjusted:.3g}", c.verdict()]
         lines.append("| " + " | ".join(values) + " |")
     return "\n".join(lines)
 

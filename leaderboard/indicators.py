@@ -11,7 +11,10 @@ of Attack Failure, NeurIPS 2022; Carlini et al., On Evaluating Adversarial Robus
   gradient attack's gradients are masked or it is misconfigured.
 
 The second compares the same samples with an exact McNemar test, so chance differences of a
-stochastic victim stay quiet. Each warning is attached to the cell whose number is suspect.
+stochastic victim stay quiet; its family is every gradient/gradient-free pair among the records
+given (a table's records), and it fires on the Holm-Bonferroni adjusted p-value (family-wise
+error rate 5%), so one chance result among many pairs is not read as masking. Each warning is
+attached to the cell whose number is suspect.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from bench.contracts.hashing import canonical_json
 from bench.contracts.indicators import warn
+from bench.evaluation.statistics import holm_family
 from bench.storage.store import Record
 from leaderboard.compare import compare
 
@@ -67,25 +71,28 @@ def _masking_warnings(records: list[Record]) -> list[tuple[str, str]]:
     groups: dict[str, list[Record]] = {}
     for record in records:
         groups.setdefault(_identity_without(record, budget_only=False), []).append(record)
+    pairs = [
+        (white, black)
+        for members in groups.values()
+        for white in members
+        if white.measured.access == "gradient"
+        for black in members
+        if black.measured.access in BLACK_BOX and _same_threat(white, black)
+    ]
+    tests = holm_family([compare(white, black).result for white, black in pairs])
     found = []
-    for members in groups.values():
-        for white in members:
-            if white.measured.access != "gradient":
-                continue
-            for black in members:
-                if black.measured.access not in BLACK_BOX or not _same_threat(white, black):
-                    continue
-                test = compare(white, black).result
-                if test.difference > 0 and test.significant():
-                    sentence = warn(
-                        "black_box_beat_white_box",
-                        access=black.measured.access,
-                        attack=black.labels["attack"],
-                        black=f"{100 * test.accuracy_b:.1f}",
-                        white=f"{100 * test.accuracy_a:.1f}",
-                        p=f"{test.p_value:.2g}",
-                    )
-                    found.append((white.cell_hash, sentence))
+    for (white, black), test in zip(pairs, tests, strict=True):
+        if test.difference > 0 and test.significant():
+            sentence = warn(
+                "black_box_beat_white_box",
+                access=black.measured.access,
+                attack=black.labels["attack"],
+                black=f"{100 * test.accuracy_b:.1f}",
+                white=f"{100 * test.accuracy_a:.1f}",
+                p=f"{test.p_adjusted:.2g}",
+                family=str(test.family),
+            )
+            found.append((white.cell_hash, sentence))
     return found
 
 

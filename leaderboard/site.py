@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.contracts.indicators import INDICATORS, indicator_of
+from bench.evaluation.statistics import MARGIN
 from bench.storage.atomic import write_bytes_atomic, write_text_atomic
 from bench.storage.store import Record
 from leaderboard import exports
 from leaderboard.charts import BudgetPoint, Chart, budget_chart, convergence_chart, tradeoff_chart
 from leaderboard.indicators import cross_cell_warnings
 from leaderboard.tables import protocol_label
-from leaderboard.tracks import NO_CHANGE, Entry, Track, comparison, tracks
+from leaderboard.tracks import NO_CHANGE, Entry, Track, paired_tests, tracks
 
 SCRIPT = """
 function rowsOf(table){return Array.from(table.querySelectorAll('tbody.entry'));}
@@ -124,7 +125,8 @@ def _track_page(track: Track, entries: Sequence[Entry], charts: Sequence[Chart])
 <h1>{_e(track.title)}</h1>
 <p>Ranked by worst-case robust accuracy: a sample counts as robust only if it survived every
 attack run of every cell of this track. An entry's rank is one plus the number of entries that
-beat it by the exact McNemar test on their shared samples (p &lt; 0.05); a rank shared with
+beat it by the exact McNemar test on their shared samples (Holm-adjusted p &lt; 0.05 over the
+pairs of the matrix below); a rank shared with
 another entry is marked "=". Intervals are 95% Wilson.
 "Naive − worst" is how much lower the worst case is than the best non-adaptive run (one draw
 per step, or crafted without the defense). Tables: {tables}</p>
@@ -226,29 +228,38 @@ def _details(entry: Entry) -> str:
 
 
 def _mcnemar_matrix(entries: Sequence[Entry]) -> str:
-    """Row minus column, worst-case robust accuracy on shared samples, with McNemar's p."""
+    """Row minus column, worst-case robust accuracy on shared samples, with McNemar's p raw
+    and Holm-adjusted over the distinct pairs the matrix shows."""
     current = [e for e in entries if not e.superseded]
     if len(current) < 2:
         return "<p>One entry: nothing to compare.</p>"
     names = [f"#{exports.rank_text(e)} {e.label}" for e in current]
     head = "<tr><th>row − column (pp)</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
+    tests = paired_tests(current)
     rows = []
-    for a, name in zip(current, names, strict=True):
+    for i, name in enumerate(names):
         cells = []
-        for b in current:
-            test = None if a is b else comparison(a, b)
+        for j in range(len(current)):
+            test = tests.get((i, j))
             if test is None:
                 cells.append("<td>–</td>")
             else:
                 verdict = "significant" if test.significant() else "n.s."
+                verdict = "equivalent" if verdict == "n.s." and test.equivalent() else verdict
                 cells.append(
-                    f'<td class="num">{100 * test.difference:+.1f}'
-                    f' <span class="ci">p={test.p_value:.3g}, {verdict}, n={test.n}</span></td>'
+                    f'<td class="num">{100 * test.difference:+.1f} <span class="ci">'
+                    f"p={test.p_value:.3g}, p (Holm)={test.p_adjusted:.3g}, {verdict},"
+                    f" n={test.n}</span></td>"
                 )
         rows.append(f"<tr><th>{_e(name)}</th>{''.join(cells)}</tr>")
+    family = len(tests) // 2
     return (
-        "<p>Exact McNemar test on the samples both entries evaluated; a difference is a finding"
-        " only when p &lt; 0.05.</p>"
+        "<p>Exact McNemar test on the samples both entries evaluated. The family is the"
+        f" {family} distinct pair{'s' if family != 1 else ''} of this matrix: p (Holm) is the"
+        " Holm-Bonferroni adjusted p-value (family-wise error rate 5%), and a difference is a"
+        " finding only when it is below 0.05. Equivalent: not significant, and a paired TOST"
+        f" shows the difference within ±{100 * MARGIN:g} points (its 90% Newcombe interval"
+        " inside the margin); n.s. is neither a finding nor evidence of no difference.</p>"
         f'<table class="mcnemar">{head}{"".join(rows)}</table>'
     )
 

@@ -7,8 +7,10 @@ accuracy is the per-sample worst case over every attack cell of the track that e
 a sample counts as robust only if every attack run of every such cell left it correct.
 
 Entries are ranked by that accuracy, but an entry's rank is one plus the number of entries
-that beat it by the exact McNemar test on their shared samples (p < 0.05): results no test
-separates share a rank, reported as a tie, not ordered. Two victims whose labels coincide
+that beat it by the exact McNemar test on their shared samples, its p-value Holm-Bonferroni
+adjusted over every pair of current entries in the track (the family the page's matrix shows,
+family-wise error rate 5%): results no test separates share a rank, reported as a tie, not
+ordered. Two victims whose labels coincide
 (two plugin versions, a stale record beside a fresh one) stay two entries; each says what
 tells it apart, and all but the most recently computed are marked superseded. Pure function
 of store records; no torch here.
@@ -16,17 +18,19 @@ of store records; no torch here.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from bench.contracts.accuracy import correct, wilson_interval
 from bench.contracts.hashing import canonical_json, sha256_of
-from bench.evaluation.statistics import PairedComparison
+from bench.evaluation.statistics import PairedComparison, holm_family
 from bench.storage.store import Record
 from leaderboard.compare import paired_on_shared_ids
 from leaderboard.tables import protocol_label
@@ -187,6 +191,23 @@ def comparison(a: Entry, b: Entry) -> PairedComparison | None:
     return paired_on_shared_ids(a.ids, a.robust, b.ids, b.robust)
 
 
+def paired_tests(current: Sequence[Entry]) -> dict[tuple[int, int], PairedComparison]:
+    """Entry i against entry j (positions in `current`) for every two that share samples, both
+    ways round, Holm-adjusted over the distinct pairs: the family a track page shows."""
+    pairs = [
+        (i, j, test)
+        for i, j in combinations(range(len(current)), 2)
+        if (test := comparison(current[i], current[j])) is not None
+    ]
+    tests = {}
+    for (i, j, _), test in zip(pairs, holm_family([t for *_, t in pairs]), strict=True):
+        tests[i, j] = test
+        mirrored = comparison(current[j], current[i])
+        assert mirrored is not None  # the same shared samples
+        tests[j, i] = dataclasses.replace(mirrored, p_adjusted=test.p_adjusted, family=test.family)
+    return tests
+
+
 def _rank(entries: list[Entry]) -> list[Entry]:
     """Current entries best first, then the superseded ones (rank 0, unranked).
 
@@ -198,17 +219,22 @@ def _rank(entries: list[Entry]) -> list[Entry]:
     current = sorted(
         (e for e in entries if not e.superseded), key=lambda e: (-e.robust_acc, -e.clean_acc)
     )
-    for entry in current:
-        entry.rank = 1 + sum(_beats(other, entry) for other in current if other is not entry)
+    tests = paired_tests(current)
+    for i, entry in enumerate(current):
+        entry.rank = 1 + sum(
+            _beats(other, entry, tests.get((j, i)))
+            for j, other in enumerate(current)
+            if other is not entry
+        )
     for entry in current:
         entry.tied = sum(other.rank == entry.rank for other in current) > 1
     current.sort(key=lambda e: (e.rank, -e.robust_acc, -e.clean_acc))
     return current + [e for e in entries if e.superseded]
 
 
-def _beats(a: Entry, b: Entry) -> bool:
-    """Whether A's worst-case robust accuracy is significantly above B's."""
-    test = comparison(a, b)
+def _beats(a: Entry, b: Entry, test: PairedComparison | None) -> bool:
+    """Whether A's worst-case robust accuracy is significantly above B's (by `test`, their
+    Holm-adjusted paired test, when they share samples)."""
     if test is not None:
         return test.difference > 0 and test.significant()
     return a.robust_ci[0] > b.robust_ci[1]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench.storage.store import Record, Store
 from bench.testing.records import stored_record
+from leaderboard.compare import all_pairs, to_markdown
 
 
 def record(method: str, adv_pred: list[int], ids: list[str], seed: int = 0) -> Record:
@@ -36,13 +37,16 @@ def test_pairs_within_a_setting_with_interval_p_value_and_verdict(tmp_path: Path
     assert lines[0].startswith("| Dataset | Attack | Defense | A | B | n |")
     a_b = next(line for line in lines if "| a | b |" in line)
     assert "| 40 | 75.0 | 45.0 | +30.0 [" in a_b and "| A better |" in a_b
-    assert "| 0.000488 |" in a_b  # exact McNemar: 2 / 2^12
+    # Exact McNemar 2 / 2^12; the smallest of the family of 3 pairs, so Holm multiplies by 3.
+    assert "| 0.000488 | 0.00146 |" in a_b
     a_c = next(line for line in lines if "| a | c |" in line)
-    assert "no significant difference" in a_c
+    assert "| not significant |" in a_c  # one sample apart of 40: neither shown nor excluded
+    assert "Family: the 3 paired tests of this table" in result.stdout
 
     by_hash = bench(tmp_path, "compare", a.cell_hash[:4], b.cell_hash[:4], "--outcome", "clean")
     assert by_hash.returncode == 0, by_hash.stderr
-    assert "| +0.0 [" in by_hash.stdout and "no significant difference" in by_hash.stdout
+    assert "| +0.0 [" in by_hash.stdout and "| not significant |" in by_hash.stdout
+    assert "Family: the 1 paired test of this table" in by_hash.stdout
     missing = bench(tmp_path, "compare", "ffffffff", b.cell_hash[:4])
     assert (
         missing.returncode == 2
@@ -63,6 +67,27 @@ def test_seeds_are_compared_within_a_seed_and_a_claim_needs_every_seed(tmp_path:
     assert "| a (seed 1) | b (seed 1) |" in pairs[1]
     (summary,) = [line for line in lines if "| a | b | 2 |" in line]
     assert "| 75.0 | 58.8 | +30.0*, +2.5 |" in summary
-    assert (
-        "inconsistent across seeds: A better in 1, no significant difference in 1 of 2" in summary
-    )
+    assert "inconsistent across seeds: A better in 1, not significant in 1 of 2" in summary
+
+
+def test_a_non_significant_pair_reads_equivalent_only_when_tost_shows_it() -> None:
+    ids = [f"s{i}" for i in range(600)]
+    base = [0] * 300 + [1] * 300
+    close = record("close", base[:-3] + [0] * 3, ids)  # 3 of 600 apart: inside ±2 points
+    # far: 12 only a gets right, 6 only far: 1 point apart, p = 0.24, 90% interval past +2.
+    far = record("far", [1] * 12 + [0] * 288 + [0] * 6 + [1] * 294, ids)
+    pairs = all_pairs([record("a", base, ids), close, far])
+    rendered = to_markdown(pairs)
+    assert "no difference" not in rendered.lower()
+    by_pair = {(c.a.labels["method"], c.b.labels["method"]): c for c in pairs}
+    assert not by_pair["a", "close"].result.significant()
+    assert by_pair["a", "close"].result.equivalent()
+    assert by_pair["a", "close"].verdict() == "equivalent (within ±2 points)"
+    assert not by_pair["a", "far"].result.significant()
+    assert not by_pair["a", "far"].result.equivalent()
+    assert by_pair["a", "far"].verdict() == "not significant"
+    for comparison, row in zip(pairs, rendered.splitlines()[2:], strict=True):
+        said_equivalent = "equivalent" in row
+        assert said_equivalent == (
+            comparison.result.equivalent() and not comparison.result.significant()
+        )

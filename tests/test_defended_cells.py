@@ -140,6 +140,18 @@ def test_cross_cell_indicators_flag_masking_and_a_budget_that_does_not_help() ->
     assert cross_cell_warnings([white, honest]) == {}
 
 
+def test_a_masking_test_fires_on_its_holm_adjusted_p_over_the_tables_pairs() -> None:
+    pgd = {"name": "pgd", "config": {"eps": 0.01, "step_size": 0.001}}
+    white = record("w", pgd, "gradient", [True] * 15 + [False] * 5)
+    # Each gradient-free run fools 6 samples PGD left robust: exact McNemar p = 2 / 64.
+    fooled = [False] * 6 + [True] * 9 + [False] * 5
+    search = record("s", {"name": "random_search", "config": {"eps": 0.01}}, "scores", fooled)
+    noise = record("r", {"name": "noise", "config": {"eps": 0.01}}, "random", fooled)
+    (alone,) = cross_cell_warnings([white, search])["w"]
+    assert "p = 0.031 after Holm over 1 pair(s)" in alone
+    assert cross_cell_warnings([white, search, noise]) == {}  # 2 pairs: each adjusted to 0.0625
+
+
 @pytest.mark.parametrize("bpda", [True, False])
 def test_sor_config_round_trips_bpda(bpda: bool) -> None:
     (cell,) = expand(

@@ -72,3 +72,15 @@ def test_an_altered_number_is_caught(path: Path, name: str) -> None:
 def test_non_significant_results_never_read_as_no_difference() -> None:
     for name in generate.GENERATORS:
         assert "no difference" not in generate.generated(name).lower(), name
+
+
+def test_the_paired_table_stars_holm_adjusted_tests_of_its_whole_family() -> None:
+    data = generate.comparison()
+    tests = [t for verdict in data.verdicts.values() for t in verdict.tests]
+    assert len(tests) == data.family == len(data.pairs()) * len(data.settings) * len(data.seeds)
+    assert {t.family for t in tests} == {data.family}
+    block = generate.generated("paired-tests")
+    assert block.count("*") - block.count("**") * 2 == sum(t.p_adjusted < 0.05 for t in tests)
+    for verdict in data.verdicts.values():
+        said = verdict.kind.startswith("equivalent")
+        assert said == all(t.equivalent() and not t.significant() for t in verdict.tests)

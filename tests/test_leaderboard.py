@@ -22,7 +22,7 @@ from bench.storage.store import Record, Store
 from bench.testing.records import stored_record
 from leaderboard import exports
 from leaderboard.site import publish
-from leaderboard.tracks import tracks
+from leaderboard.tracks import paired_tests, tracks
 
 IDS = [f"s{i}" for i in range(40)]
 
@@ -99,6 +99,25 @@ def test_neighbours_the_paired_test_does_not_separate_share_a_rank() -> None:
     entries = tracks([weak, close, strong])[next(iter(tracks([strong])))]
     assert [e.victim["method"] for e in entries] == ["a", "b", "c"]
     assert [exports.rank_text(e) for e in entries] == ["=1", "=1", "3"]
+
+
+def test_ranks_and_the_matrix_use_the_holm_adjusted_tests_of_the_track(tmp_path: Path) -> None:
+    # Raw p: a-b 0.031, b-c 0.031, a-c 0.00049. Holm over the 3 pairs: a-c stays significant,
+    # a-b and b-c become 0.0625, so b ties a and only c is beaten (by a).
+    a = record("a", "pgd", [0] * 30 + [1] * 10)
+    b = record("b", "pgd", [0] * 24 + [1] * 16)
+    c = record("c", "pgd", [0] * 18 + [1] * 22)
+    entries = tracks([a, b, c])[next(iter(tracks([a])))]
+    assert [e.victim["method"] for e in entries] == ["a", "b", "c"]
+    assert [exports.rank_text(e) for e in entries] == ["=1", "=1", "2"]
+    tests = paired_tests(entries)
+    assert tests[0, 1].p_value == pytest.approx(2 / 64) and not tests[0, 1].significant()
+    assert tests[0, 1].p_adjusted == pytest.approx(4 / 64) == tests[1, 0].p_adjusted
+    assert tests[0, 2].significant() and tests[0, 2].family == 3
+    assert tests[1, 0].difference == -tests[0, 1].difference
+    page = publish([a, b, c], tmp_path)[1].read_text()
+    assert "The family is the 3 distinct pairs of this matrix" in page
+    assert "p=0.0312, p (Holm)=0.0625, n.s." in page and "no difference</" not in page
 
 
 def test_entries_whose_labels_coincide_are_both_shown_and_the_older_superseded() -> None:

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from bench.contracts.plugins import ThreatModel
-from bench.evaluation.statistics import paired_comparison, wilson_interval
+from bench.evaluation.statistics import (
+    MARGIN,
+    holm,
+    holm_family,
+    paired_comparison,
+    wilson_interval,
+)
 from bench.evaluation.summary import generalised, summarize
 
 
@@ -40,6 +46,58 @@ def test_exact_mcnemar_p_value_and_a_paired_interval_near_wald_for_large_n() -> 
     assert large.interval[1] == pytest.approx(0.02 + wald, abs=2e-3)
     same = paired_comparison(a, a)
     assert same.p_value == 1.0 and not same.significant() and same.difference == 0
+
+
+def test_holm_by_hand() -> None:
+    # Sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1: 0.02, 0.03, 0.06, then 0.04 raised to 0.06.
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert holm([]) == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_holm_is_at_least_raw_monotone_and_bonferroni_for_the_smallest(seed: int) -> None:
+    raw = list(np.random.default_rng(seed).uniform(0, 0.2, size=12))
+    adjusted = holm(raw)
+    assert all(a >= r for a, r in zip(adjusted, raw, strict=True))
+    by_rank = [adjusted[i] for i in np.argsort(raw)]
+    assert by_rank == sorted(by_rank)
+    smallest = int(np.argmin(raw))
+    assert adjusted[smallest] == pytest.approx(min(1.0, len(raw) * raw[smallest]))
+
+
+def outcomes(both: int, only_a: int, only_b: int, neither: int) -> tuple[list[bool], list[bool]]:
+    a = [True] * (both + only_a) + [False] * (only_b + neither)
+    b = [True] * both + [False] * only_a + [True] * only_b + [False] * neither
+    return a, b
+
+
+def test_a_family_judges_significance_on_the_adjusted_p() -> None:
+    lone = paired_comparison(*outcomes(20, 9, 1, 0))  # exact p = 22 / 1024, about 0.021
+    assert lone.significant() and lone.family == 1 and lone.p_adjusted == lone.p_value
+    quiet = paired_comparison(*outcomes(20, 1, 1, 0))
+    family = holm_family([lone, quiet, quiet])
+    assert [t.family for t in family] == [3, 3, 3]
+    assert family[0].p_adjusted == pytest.approx(3 * lone.p_value)
+    assert family[0].p_value == lone.p_value and not family[0].significant()
+
+
+def test_tost_equivalence_at_the_margin() -> None:
+    # 500 clouds, A right on 5 or 6 that B misses: the 90% interval's top end is 1.74 or 2.01 pp.
+    inside = paired_comparison(*outcomes(200, 5, 0, 295))
+    outside = paired_comparison(*outcomes(200, 6, 0, 294))
+    assert inside.equivalence_interval[1] == pytest.approx(0.01738, abs=1e-4)
+    assert outside.equivalence_interval[1] == pytest.approx(0.02007, abs=1e-4)
+    assert inside.equivalent() and not outside.equivalent()
+    assert (inside.p_value, outside.p_value) == (0.0625, 0.03125)
+    high = inside.equivalence_interval[1]
+    assert inside.equivalent(margin=high + 1e-9) and not inside.equivalent(margin=high)
+    # The 90% interval is inside the 95% one: TOST at 5% each side, not a 95% interval.
+    assert inside.interval[0] < inside.equivalence_interval[0]
+    assert inside.equivalence_interval[1] < inside.interval[1]
+    # The same 1-point difference on 100 samples is not equivalent: the data cannot tell.
+    few = paired_comparison(*outcomes(40, 1, 0, 59))
+    assert few.difference == pytest.approx(inside.difference) and not few.equivalent(MARGIN)
 
 
 def samples(**columns: list[int]) -> dict[str, list[int]]:

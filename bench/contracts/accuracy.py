@@ -42,11 +42,12 @@ SIZE_METRIC = {
 }
 
 
-def wilson_interval(successes: int, n: int) -> tuple[float, float]:
-    """The 95% Wilson interval of `successes` out of `n` (the whole [0, 1] when n = 0)."""
+def wilson_interval(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The 95% Wilson interval (or another `confidence`) of `successes` out of `n` (the whole
+    [0, 1] when n = 0)."""
     if n == 0:
         return (0.0, 1.0)
-    interval = binomtest(successes, n).proportion_ci(CONFIDENCE, method="wilson")
+    interval = binomtest(successes, n).proportion_ci(confidence, method="wilson")
     return (float(interval.low), float(interval.high))
 
 

@@ -170,11 +170,12 @@ INDICATORS: tuple[Indicator, ...] = (
         "g",
         "black-box or noise beat white-box",
         "the {access} attack {attack} left fewer samples robust ({black}% vs {white}%, McNemar"
-        " p = {p}): this attack's gradients may be masked",
+        " p = {p} after Holm over {family} pair(s)): this attack's gradients may be masked",
         "a gradient-free, transfer or random attack left fewer samples robust than a gradient"
         " attack on the same victim: gradients are masked or the attack is misconfigured.",
         "an attack without gradients (scores, transfer, random) with the same threat model on"
-        f" the same victim left fewer samples robust than the gradient attack, and {SIGNIFICANT}",
+        f" the same victim left fewer samples robust than the gradient attack, and {SIGNIFICANT}"
+        " after Holm-Bonferroni adjustment over every such pair of the table's cells",
         across_cells=True,
     ),
 )
