@@ -166,13 +166,14 @@ def test_without_the_files_each_command_says_what_is_missing(
 def test_a_closed_vocabulary_release_is_zero_shot_on_the_classes_it_never_named(
     stand_ins: dict[str, Path], tmp_path: Path
 ) -> None:
-    """ULIP-1 learned ShapeNet55's synset names: on ModelNet40, 17 classes are among them
-    (flower pot as "flowerpot", keyboard as "computer keyboard"), the other 23 are unseen."""
+    """ULIP-1 learned ShapeNet55's synset names: on ModelNet40, 21 classes are among them or
+    under one of them (flower pot as "flowerpot", keyboard as "computer keyboard", monitor under
+    display, vase under jar, night stand and tv stand under table), the other 19 are unseen."""
     checkpoint = tmp_path / "checkpoint_pointbert.pt"
     checkpoint.write_bytes(b"only hashed while cells are resolved")
     os.environ["BENCH_MODELNET40"] = str(stand_ins["data"])
     try:
-        for classes, count in (("unseen", 23), ("seen", 17), (None, 40)):
+        for classes, count in (("unseen", 19), ("seen", 21), (None, 40)):
             spec = single_cell_spec(
                 "ulip", "none", "modelnet40", "none", 0, None, [], classes,
                 "official", str(checkpoint),

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bench.contracts.concepts import seen_names
 from bench.contracts.errors import ConfigError, shown
 
 MINIATURE = "miniature"  # the weights the harness trains itself
@@ -69,12 +70,15 @@ class PretrainingCorpus:
         return tuple(name for v in self.vocabularies for name in vocabulary(v))
 
     def seen(self, evaluated: tuple[str, ...]) -> list[str] | None:
-        """The evaluated names that occur in the training text (None: cannot be ruled out)."""
+        """The evaluated names that occur in the training text (None: cannot be ruled out): by
+        concept (a synonym or hypernym counts, `bench.contracts.concepts`), and by folded name
+        or head noun for the names the concept table does not relate."""
         names = self.class_names()
         if names is None:
             return None
         known = {key for name in names for key in _match_keys(name)}
-        return sorted(name for name in evaluated if set(_match_keys(name)[:1]) <= known)
+        worded = [name for name in evaluated if set(_match_keys(name)[:1]) <= known]
+        return seen_names(evaluated, (*names, *worded))
 
     def identity(self) -> dict[str, Any]:
         return {

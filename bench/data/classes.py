@@ -4,8 +4,9 @@ The 3D zero-shot protocol of Cheraghian et al. ("Zero-shot learning of 3D point 
 MVA 2019) trains on the 30 ModelNet40 classes that are not in ModelNet10 and tests on the 10
 ModelNet10 classes. A subset keeps the clouds of its classes and classifies among its class
 names only; `all` keeps the dataset as it is. `unseen` and `seen` are relative to a training
-corpus: the dataset's names that the weights were not (were) trained on; `unseen` is the
-zero-shot evaluation whatever the datasets.
+corpus: the dataset's names whose concept the weights were not (were) trained on, a synonym
+or hypernym counting as the concept (`bench.contracts.concepts`); `unseen` is the zero-shot
+evaluation whatever the datasets.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Collection
 import numpy as np
 
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
+from bench.contracts.concepts import seen_names
 from bench.contracts.errors import DataError, UsageError, shown
 
 MODELNET40 = (
@@ -78,7 +80,8 @@ RELATIVE = ("unseen", "seen")  # subsets defined by a training corpus
 def subset_names(
     class_names: tuple[str, ...], subset: str, trained: Collection[str] | None = None
 ) -> tuple[str, ...]:
-    """The class names of `subset` among `class_names`, in the dataset's order."""
+    """The class names of `subset` among `class_names`, in the dataset's order (`trained`: the
+    training corpus's names, or those of `class_names` it has seen)."""
     if subset == "all":
         return class_names
     if subset not in SUBSETS:
@@ -86,7 +89,8 @@ def subset_names(
     if subset in RELATIVE:
         if trained is None:
             raise UsageError(f"The class subset '{subset}' needs a training corpus to refer to.")
-        names = tuple(n for n in class_names if (n in trained) == (subset == "seen"))
+        seen = set(seen_names(class_names, trained))
+        names = tuple(n for n in class_names if (n in seen) == (subset == "seen"))
         if not names:
             raise DataError(f"The dataset has no class names {subset} in training.")
         return names

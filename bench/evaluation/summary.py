@@ -42,6 +42,7 @@ from bench.contracts.accuracy import (
     sample_metrics,
     statistic,
 )
+from bench.contracts.concepts import seen_names
 from bench.contracts.indicators import (
     CONVERGENCE_FALL,
     MASKING_SHARE,
@@ -181,8 +182,11 @@ def generalised(
 
     Only when the evaluated classes mix names the weights were trained on with names they were
     not: predictions are then among all names, and each group's accuracy is reported apart.
+    A name counts as trained on by concept (`bench.contracts.concepts`): a synonym or a
+    hypernym in training counts too.
     """
-    seen = np.array([class_names[label] in trained for label in samples["label"]], dtype=bool)
+    known = set(seen_names(class_names, trained))
+    seen = np.array([class_names[label] in known for label in samples["label"]], dtype=bool)
     if seen.all() or not seen.any():
         return {}
     metrics = {}

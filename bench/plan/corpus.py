@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.contracts.cloudset import CloudSet
+from bench.contracts.concepts import seen_names
 from bench.data.classes import select_classes
 from bench.plan.choice import Choice
 
@@ -41,8 +42,8 @@ class Corpus:
         return select_classes(self.dataset.instantiate().load(self.split), self.classes)
 
     def seen(self, evaluated: tuple[str, ...]) -> list[str]:
-        """The evaluated class names this corpus has."""
-        return sorted(set(self.load().class_names) & set(evaluated))
+        """The evaluated class names this corpus has: their concept or a hypernym of it."""
+        return seen_names(evaluated, self.load().class_names)
 
     def identity(self) -> dict[str, Any]:
         """The corpus with the fingerprint of its exact clouds and labels."""
