@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from bench.contracts.randomness import RandomSource
     from bench.contracts.victim import Victim
 
-# The sequence: (member name, attack, its settings besides norm, eps, eot_draws). Version 2;
-# version 1 had the same members, before they confirmed successes on stochastic victims.
+# The sequence: (member name, attack, its settings besides norm, eps, eot_draws). Version 3
+# records each sample's step on one axis through the members; version 2 had the same
+# verdicts without it, and version 1 had the same members before they confirmed successes on
+# stochastic victims.
 MEMBERS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("apgd-ce", "apgd", {"loss": "ce", "steps": 100}),
     ("apgd-dlr-t", "apgd", {"loss": "dlr", "targeted": True, "target_classes": 3, "steps": 100}),
@@ -45,8 +47,9 @@ class Standard(Attack[StandardConfig]):
 
     This is to the harness what AutoAttack (Croce and Hein, ICML 2020) is to RobustBench: one
     parameter-free sequence per threat model (L-inf or global L2 at `eps`), so that numbers
-    from different papers and defenses are comparable. Version 2 (version 1 is the same
-    sequence, before its members confirmed successes against stochastic victims):
+    from different papers and defenses are comparable. Version 3 (version 2 gave the same
+    verdicts without `success_step`; version 1 is the same sequence, before its members
+    confirmed successes against stochastic victims):
 
     1. `apgd-ce`: APGD on cross-entropy, 100 steps: a strong untargeted first pass.
     2. `apgd-dlr-t`: targeted APGD on the DLR loss toward each of the 3 highest-scoring wrong
@@ -63,12 +66,16 @@ class Standard(Attack[StandardConfig]):
     each member sees only the samples still robust.
 
     Stats: `fooled_by`, the member (0, 1, 2) that first fooled the sample, -1 if none; from it
-    the cell reports the robust accuracy after each member. `loss_start` and `loss_final` are
-    the cross-entropy toward the label at the clean input and the returned cloud.
+    the cell reports the robust accuracy after each member. `success_step`, the step at which
+    it was fooled on one axis through the sequence (`member_steps`: 0-100 APGD-CE, 100-200
+    APGD-DLR-T, each of its target runs counted within the run as APGD counts them, 200-1200
+    random search), so that the cell draws one robust-accuracy-versus-steps curve and checks
+    each member's convergence on its own stretch of it. `loss_start` and `loss_final` are the
+    cross-entropy toward the label at the clean input and the returned cloud.
     """
 
     Config = StandardConfig
-    version = 2
+    version = 3
     info = PluginInfo(
         display="Standard",
         description="APGD-CE, APGD-DLR-T and random search in sequence: the ranking attack",
@@ -92,6 +99,11 @@ class Standard(Attack[StandardConfig]):
             out.append((label, cls(build_config(cls.Config, params, f"standard member {label}"))))
         return out
 
+    @property
+    def member_steps(self) -> dict[str, int]:
+        """Each member's steps, in order: its stretch of the sequence's step axis."""
+        return {label: int(member.config.steps) for label, member in self.members}
+
     def threat_model(self) -> ThreatModel:
         return ThreatModel(norm=self.config.norm, eps=self.config.eps)
 
@@ -108,8 +120,9 @@ class Standard(Attack[StandardConfig]):
 
         result = points.detach().clone()
         fooled_by = torch.full((len(points),), -1, dtype=torch.long, device=points.device)
+        success_step = torch.full_like(fooled_by, -1)
         loss_start = loss_final = None
-        queries = 0
+        queries = offset = 0
         active = torch.arange(len(points), device=points.device)
         for index, (_, member) in enumerate(self.members):
             if not len(active):
@@ -128,10 +141,13 @@ class Standard(Attack[StandardConfig]):
                 loss_final = output.stats["loss_final"].clone()
             else:
                 loss_final[active] = output.stats["loss_final"]
-            success = output.stats["success_step"] >= 0
+            step = output.stats["success_step"]
+            success = step >= 0
             fooled_by[active[success]] = index
+            success_step[active[success]] = offset + step[success]
             active = active[~success]
-        stats = {"fooled_by": fooled_by}
+            offset += member.config.steps
+        stats = {"fooled_by": fooled_by, "success_step": success_step}
         if loss_start is not None and loss_final is not None:
             stats.update(loss_start=loss_start, loss_final=loss_final)
         return AttackOutput(points=result, gradient_queries=queries, stats=stats)

@@ -81,8 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--classes",
         help="the evaluated classes: unseen (not in training: zero-shot; the default for"
-        " miniatures), seen, all (the default for released weights), modelnet10 or"
-        " modelnet40_minus_10",
+        " miniatures), seen, all (the default for released weights), modelnet10,"
+        " modelnet40_minus_10, validation (5 of the 30 seen classes, held out to choose"
+        " recipes) or modelnet40_minus_15 (the 25 left to train on)",
     )
     _add_weights(run)
     run.add_argument("--defense", default="none")

@@ -8,13 +8,16 @@ of Attack Failure, NeurIPS 2022; Carlini et al., On Evaluating Adversarial Robus
   (and its step size, which usually scales with eps);
 - an attack without gradients (transfer, gradient-free, noise) left significantly fewer
   samples robust than a gradient attack with the same threat model on the same victim: the
-  gradient attack's gradients are masked or it is misconfigured.
+  gradient attack's gradients are masked or it is misconfigured;
+- another gradient attack (PGD-200 beside `standard`) left significantly fewer samples robust
+  than the ranking attack with the same threat model on the same victim: the ranked number is
+  too high there.
 
-The second compares the same samples with an exact McNemar test, so chance differences of a
-stochastic victim stay quiet; its family is every gradient/gradient-free pair among the records
-given (a table's records), and it fires on the Holm-Bonferroni adjusted p-value (family-wise
-error rate 5%), so one chance result among many pairs is not read as masking. Each warning is
-attached to the cell whose number is suspect.
+The last two compare the same samples with an exact McNemar test, so chance differences of a
+stochastic victim stay quiet; each one's family is every such pair among the records given (a
+table's records), and it fires on the Holm-Bonferroni adjusted p-value (family-wise error rate
+5%), so one chance result among many pairs is not read as a failure. Each warning is attached
+to the cell whose number is suspect.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bench.contracts.hashing import canonical_json
-from bench.contracts.indicators import warn
+from bench.contracts.indicators import RANKING_ATTACK, warn
 from bench.evaluation.statistics import holm_family
 from bench.storage.store import Record
 from leaderboard.compare import compare
@@ -36,7 +39,8 @@ def cross_cell_warnings(records: Iterable[Record]) -> dict[str, list[str]]:
     """Warnings per cell hash, from the cells given (only successful ones are compared)."""
     done = [r for r in records if r.status == "ok"]
     warnings: dict[str, list[str]] = {}
-    for hash_, sentence in [*_budget_warnings(done), *_masking_warnings(done)]:
+    found = [*_budget_warnings(done), *_masking_warnings(done), *_ranking_warnings(done)]
+    for hash_, sentence in found:
         warnings.setdefault(hash_, []).append(sentence)
     return warnings
 
@@ -68,16 +72,10 @@ def _budget_warnings(records: list[Record]) -> list[tuple[str, str]]:
 
 
 def _masking_warnings(records: list[Record]) -> list[tuple[str, str]]:
-    groups: dict[str, list[Record]] = {}
-    for record in records:
-        groups.setdefault(_identity_without(record, budget_only=False), []).append(record)
     pairs = [
         (white, black)
-        for members in groups.values()
-        for white in members
-        if white.measured.access == "gradient"
-        for black in members
-        if black.measured.access in BLACK_BOX and _same_threat(white, black)
+        for white, black in _same_victim_pairs(records)
+        if white.measured.access == "gradient" and black.measured.access in BLACK_BOX
     ]
     tests = holm_family([compare(white, black).result for white, black in pairs])
     found = []
@@ -94,6 +92,44 @@ def _masking_warnings(records: list[Record]) -> list[tuple[str, str]]:
             )
             found.append((white.cell_hash, sentence))
     return found
+
+
+def _ranking_warnings(records: list[Record]) -> list[tuple[str, str]]:
+    pairs = [
+        (ranked, other)
+        for ranked, other in _same_victim_pairs(records)
+        if ranked.cell.get("attack", {}).get("name") == RANKING_ATTACK
+        and other.measured.access == "gradient"
+        and other.cell.get("attack", {}).get("name") != RANKING_ATTACK
+    ]
+    tests = holm_family([compare(ranked, other).result for ranked, other in pairs])
+    found = []
+    for (ranked, other), test in zip(pairs, tests, strict=True):
+        if test.difference > 0 and test.significant():
+            sentence = warn(
+                "stronger_gradient_attack",
+                attack=other.labels["attack"],
+                other=f"{100 * test.accuracy_b:.1f}",
+                ranked=f"{100 * test.accuracy_a:.1f}",
+                p=f"{test.p_adjusted:.2g}",
+                family=str(test.family),
+            )
+            found.append((ranked.cell_hash, sentence))
+    return found
+
+
+def _same_victim_pairs(records: list[Record]) -> list[tuple[Record, Record]]:
+    """Every ordered pair of cells on the same victim and data with the same threat model."""
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(_identity_without(record, budget_only=False), []).append(record)
+    return [
+        (a, b)
+        for members in groups.values()
+        for a in members
+        for b in members
+        if a is not b and _same_threat(a, b)
+    ]
 
 
 def _identity_without(record: Record, budget_only: bool) -> str:

@@ -60,6 +60,25 @@ def test_not_converged_needs_a_fall_of_more_than_its_share_and_more_than_one_sam
     assert "not_converged" in late(2, size=100)
 
 
+def test_a_sequence_is_judged_converged_member_by_member() -> None:
+    """`standard`'s members share one step axis; each is judged on its own stretch of it."""
+    n, members = 400, {"apgd-ce": 10, "apgd-dlr-t": 10, "random-search": 100}
+    over = round(CONVERGENCE_FALL * n) + 1
+
+    def late(step: int) -> list[str]:
+        success_step = [step] * over + [-1] * (n - over)
+        samples = cell(n, over, success_step=success_step, fooled_by=[0] * over + [-1] * (n - over))
+        return summarize(samples, LINF, sum(members.values()), members)["warnings"]
+
+    (early,) = late(9)  # in the last half of the first member's 10 steps
+    assert early.startswith("apgd-ce: not converged") and indicator_of(early) is not None
+    assert late(4) == []  # in its first half: that member had converged
+    (search,) = late(20 + 51)  # the 52nd of random search's 100 steps: past its middle
+    assert search.startswith("random-search: not converged")
+    assert late(20 + 50) == []  # at its middle step exactly: nothing fell after it
+    assert late(15) == []  # the DLR member's first half
+
+
 def test_unbounded_left_robust_fires_when_the_interval_stays_above_the_residual() -> None:
     n = 300
     first = next(k for k in range(n) if wilson_interval(k, n)[0] > UNBOUNDED_RESIDUAL)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.contracts.concepts import seen_names
 from bench.contracts.config import build_config, load_yaml, parse_value
 from bench.contracts.errors import (
     ConfigError,
@@ -14,6 +15,7 @@ from bench.contracts.errors import (
     UnknownPluginError,
     WeightsError,
 )
+from bench.data.classes import VALIDATION, subset_names
 from bench.plan.command_line import single_cell_spec
 from bench.plan.spec import expand, load_spec, resolve
 
@@ -194,19 +196,27 @@ def test_corpus_seed_and_class_subset_are_part_of_the_cell() -> None:
 
 def test_the_shipped_specs_expand_by_name() -> None:
     cells = load_spec(Path("comparison"))
-    assert len(cells) == 3 * 1 * 4 * 3  # methods x datasets x attacks x seeds
+    assert len(cells) == 3 * 1 * 7 * 3  # methods x datasets x attacks x seeds
     assert {cell.method.label() for cell in cells} == {"ulip", "openshape", "dual_denoise"}
     assert {cell.classes for cell in cells} == {"unseen"}
     assert {cell.corpus.label() for cell in cells} == {"procedural40/train[modelnet40_minus_10]"}
     assert {cell.seed for cell in cells} == {0, 1, 2}
-    assert len(load_spec(Path("ablations"))) == 5 * 2 * 3
-    assert len(load_spec(Path("scan"))) == 3 * 2 * 3
+    ablations, scan = load_spec(Path("ablations")), load_spec(Path("scan"))
+    assert len(ablations) == 5 * 3 * 3 and len(scan) == 3 * 3 * 3
     pgd = [c.attack.config for c in cells if c.attack.name == "pgd"]
     assert len(pgd) == 27  # eps / 10 steps, so 200 steps search rather than creep:
     assert all(c.step_size == pytest.approx(c.eps / 10) and c.steps == 200 for c in pgd)
+    # Every spec that ranks runs the ranking attack at each PGD budget, PGD beside it.
+    for ranked in (cells, ablations, scan):
+        by_attack = [
+            {(c.method.label(), c.seed, c.attack.config.eps) for c in ranked if c.attack.name == a}
+            for a in ("pgd", "standard")
+        ]
+        assert by_attack[0] == by_attack[1] and by_attack[0]
     assert {cell.classes for cell in load_spec(Path("generalised"))} == {"all"}
     with pytest.raises(
-        SpecError, match="shipped specs: ablations, attacks, comparison, generalised, scan"
+        SpecError,
+        match="shipped specs: ablations, attacks, comparison, generalised, scan, validation",
     ):
         load_spec(Path("no_such_spec"))
 
@@ -222,6 +232,29 @@ def test_the_attack_sanity_spec_covers_every_attack_and_defense(
     assert {c.defense.label() for c in cells} == {*DEFENSES.names(), "sor(bpda=False)"}
     assert {c.method.name for c in cells} == {"ulip", "openshape", "dual_denoise"}
     assert all(c.classes == "unseen" for c in cells)
+
+
+def test_recipes_are_chosen_on_validation_classes_apart_from_training_and_test() -> None:
+    cells = load_spec(Path("validation"))
+    assert len(cells) == 4 * 3 * 3  # method variants x corpora x seeds, clean only
+    assert {c.attack.name for c in cells} == {"none"}
+    corpus = cells[0].corpus.load().class_names
+    evaluated = cells[0].evaluation_data().class_names
+    test = load_spec(Path("comparison"))[0].evaluation_data().class_names
+    assert len(corpus) == 25 and evaluated == VALIDATION
+    assert len(cells[0].evaluation_data()) == 5 * 100
+    # Disjoint by concept, not only by string: validation is unseen by its corpus, and the test
+    # classes are related to neither.
+    assert seen_names(evaluated, corpus) == [] and seen_names(test, corpus + evaluated) == []
+    assert {c.corpus.text for c in cells} == {"prompts", "captions"}
+    assert {c.method.label() for c in cells} == {
+        "ulip",
+        "openshape",
+        "openshape(hard_negatives=False)",
+        "dual_denoise",
+    }
+    with pytest.raises(DataError, match="needs the classes 'bench', 'bookshelf'"):
+        subset_names(("chair", "table"), "validation")
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,7 @@ class CellMetrics:
     robust_acc_by_step: tuple[float, ...] | None = None  # had the attack stopped after k steps
     robust_acc_by_size: Mapping[str, Any] | None = None  # {"metric", "sizes", "robust_acc"}
     robust_acc_after: Mapping[str, float] | None = None  # after each member of a sequence
+    member_steps: Mapping[str, int] | None = None  # a sequence's members' stretches of steps
     reported_acc: float | None = None  # the release authors' number for this evaluation
     clean_acc_seen: float | None = None  # generalised zero-shot: seen and unseen names mixed
     clean_acc_unseen: float | None = None

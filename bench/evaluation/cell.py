@@ -152,11 +152,14 @@ def evaluate_cell(
     wall = saved.wall_s + time.perf_counter() - started
 
     samples["id"] = list(data.ids)
-    metrics = summarize(samples, threat, _attack_steps(attack))
+    member_steps = getattr(attack, "member_steps", None)
+    metrics = summarize(samples, threat, _attack_steps(attack), member_steps)
     if "fooled_by" in samples and hasattr(attack, "members"):
         sequence = by_member(samples, [(name, m.access) for name, m in attack.members])
         metrics["robust_acc_after"] = sequence["robust_acc_after"]
         metrics["warnings"] += sequence["warnings"]
+        if member_steps is not None:
+            metrics["member_steps"] = member_steps
     seen = cell.corpus.seen(data.class_names)
     overlap = {"seen_classes": seen} if seen is not None else {"open_vocabulary": True}
     metrics["zero_shot"] = seen == []
@@ -320,7 +323,11 @@ def _zero_gradient(
 
 
 def _attack_steps(attack: Attack[Any]) -> int | None:
-    """The attack's step count, when it has one (for the robust-accuracy-versus-steps curve)."""
+    """The attack's step count, when it has one (for the robust-accuracy-versus-steps curve):
+    a sequence's is its members' together, one stretch of the axis each."""
+    member_steps = getattr(attack, "member_steps", None)
+    if member_steps is not None:
+        return sum(member_steps.values())
     steps = getattr(attack.config, "steps", None)
     return steps if isinstance(steps, int) else None
 

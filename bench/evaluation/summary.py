@@ -26,7 +26,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -55,14 +55,18 @@ from bench.evaluation.statistics import paired_comparison
 
 
 def summarize(
-    samples: dict[str, list[Any]], threat: ThreatModel, steps: int | None = None
+    samples: dict[str, list[Any]],
+    threat: ThreatModel,
+    steps: int | None = None,
+    member_steps: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Accuracies with intervals, attack success, perturbation means, curves, warnings.
 
     Attack success is the share of clean-correct samples the attack flips (in any run), or for
     a targeted attack (samples carry a `target`), the share of them classified as their target.
     The numbers come from `bench.contracts.accuracy`; this adds the curves that need the threat
-    model and the attack-failure indicators.
+    model and the attack-failure indicators. A sequence of attacks gives `member_steps`, each
+    member's stretch of its `steps` in order: each member's convergence is judged on its own.
     """
     clean_ok = correct(samples, "clean")
     robust = correct(samples, "robust")
@@ -76,14 +80,7 @@ def summarize(
     warnings = []
     curve = metrics.get("robust_acc_by_step")
     if curve is not None and steps:
-        half, end = curve[steps // 2], curve[steps]
-        # Counted in samples, so a fall of exactly the allowed share is not "more" by rounding;
-        # more than one, so a single late success on a small split is not a trend.
-        fallen = round((half - end) * n)
-        if fallen > CONVERGENCE_FALL * n and fallen > 1:
-            warnings.append(
-                warn("not_converged", half=f"{100 * half:.1f}", end=f"{100 * end:.1f}", steps=steps)
-            )
+        warnings += _not_converged(curve, n, member_steps or {"": steps})
     warnings += _successes_not_holding(samples, clean_ok, success)
     if "zero_gradient" in samples and clean_ok.any():
         flat = int((clean_ok & (statistic(samples, "zero_gradient") == 1)).sum())
@@ -108,6 +105,24 @@ def summarize(
     warnings += _worse_run(run_ok, "unaware")
     metrics["warnings"] = warnings
     return metrics
+
+
+def _not_converged(curve: Sequence[float], n: int, stretches: Mapping[str, int]) -> list[str]:
+    """The convergence indicator of each stretch of the step axis (the attack's, or each
+    member's of a sequence, labelled with its name): robust accuracy still fell over its last
+    half. Counted in samples, so a fall of exactly the allowed share is not "more" by rounding;
+    more than one, so a single late success on a small split is not a trend."""
+    found, start = [], 0
+    for name, steps in stretches.items():
+        half, end = curve[start + steps // 2], curve[start + steps]
+        fallen = round((half - end) * n)
+        if fallen > CONVERGENCE_FALL * n and fallen > 1:
+            sentence = warn(
+                "not_converged", half=f"{100 * half:.1f}", end=f"{100 * end:.1f}", steps=steps
+            )
+            found.append(f"{name}: {sentence}" if name else sentence)
+        start += steps
+    return found
 
 
 def by_member(samples: dict[str, list[Any]], members: Sequence[tuple[str, str]]) -> dict[str, Any]:

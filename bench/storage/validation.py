@@ -198,7 +198,7 @@ def _check_numbers(record: Record) -> None:
     """The metrics the samples determine are what they give (module docstring)."""
     samples, metrics = record.samples, record.metrics
     n = len(samples["label"])
-    derived = sample_metrics(samples, _attack_steps(record.cell))
+    derived = sample_metrics(samples, _attack_steps(record.cell, metrics))
     for name in DERIVED:
         _agree(name, metrics.get(name, ABSENT), derived.get(name, ABSENT), n)
     if samples["robust"] != correct(samples, "robust").tolist():
@@ -213,6 +213,7 @@ def _check_numbers(record: Record) -> None:
         if after is None or "fooled_by" not in samples or max(fooled_by, default=-1) >= len(after):
             raise _Invalid("has robust_acc_after and fooled_by that do not go together")
         _agree("robust_acc_after", after, robust_after(samples, list(after)), n)
+    _check_member_steps(metrics.get("member_steps"), after)
     _check_generalised(metrics, n)
     _check_threat_model(metrics, record.provenance)
 
@@ -315,10 +316,29 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _attack_steps(cell: dict[str, Any]) -> int | None:
-    """The attack's step count as the evaluation read it (`bench.evaluation.cell`)."""
+def _check_member_steps(member_steps: Any, after: Any) -> None:
+    """A sequence's stretches of steps name its members, in order, each a positive count."""
+    if member_steps is None:
+        return
+    counts = list(member_steps.values())
+    if (
+        after is None
+        or list(member_steps) != list(after)
+        or not all(type(c) is int and c > 0 for c in counts)
+    ):
+        raise _Invalid(f"has member_steps {show(member_steps)} that its members do not have")
+
+
+def _attack_steps(cell: dict[str, Any], metrics: dict[str, Any]) -> int | None:
+    """The attack's step count as the evaluation read it (`bench.evaluation.cell`): a
+    sequence's is its members' together."""
     steps = cell.get("attack", {}).get("config", {}).get("steps")
-    return steps if isinstance(steps, int) else None
+    if isinstance(steps, int):
+        return steps
+    members = metrics.get("member_steps")
+    if isinstance(members, dict) and all(type(c) is int for c in members.values()):
+        return sum(members.values())
+    return None
 
 
 def _refuse_constant(name: str) -> Any:
