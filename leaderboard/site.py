@@ -107,6 +107,7 @@ def _track_page(track: Track, entries: Sequence[Entry], charts: Sequence[Chart])
         ("Reported clean (%)", "num"),
         ("Robust acc, worst case (%)", "num"),
         ("Strongest attack", "text"),
+        ("Each attack alone (%)", "text"),
         ("Naive − worst (pp)", "num"),
         ("Flags", "num"),
         ("", ""),
@@ -169,6 +170,7 @@ def _entry_body(entry: Entry, width: int) -> str:
         _reported(entry.reported),
         _accuracy(entry.robust_acc, entry.robust_ci),
         f"<td>{_e(entry.strongest.labels['attack'])}</td>",
+        f"<td>{_e(_each_attack(entry))}</td>",
         _num("–" if gap is None else f"{gap:+.1f}", "" if gap is None else gap),
         _num(flag if flags else "", flags),
         '<td><button type="button" onclick="toggle(this)">details</button></td>',
@@ -179,6 +181,20 @@ def _entry_body(entry: Entry, width: int) -> str:
         f' data-superseded="{str(entry.superseded).lower()}">'
         f"<tr>{''.join(cells)}</tr>"
         f'<tr class="details" hidden><td colspan="{width}">{_details(entry)}</td></tr></tbody>'
+    )
+
+
+def _each_attack(entry: Entry) -> str:
+    """Each attack cell's own robust accuracy, by attack name (the label where two cells
+    share a name): the ranking attack's number beside the others of the track."""
+    names = [r.cell.get("attack", {}).get("name", r.labels["attack"]) for r in entry.records]
+    shown = [
+        (name if names.count(name) == 1 else record.labels["attack"], record)
+        for name, record in zip(names, entry.records, strict=True)
+    ]
+    return ", ".join(
+        f"{name} {100 * record.measured.robust_acc:.1f}"
+        for name, record in sorted(shown, key=lambda pair: pair[0])
     )
 
 

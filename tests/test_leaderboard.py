@@ -300,6 +300,12 @@ def test_in_chromium_every_number_sorting_filters_charts_and_a_clean_console(bro
 
     browser.get((out / links[0].rsplit("/", 1)[1]).as_uri())
     assert column(browser, "Method") == ["openshape", "ulip", "dual_denoise"]  # ranked
+    # Beside the worst case, each attack's own number: the ranking attack's and the others'.
+    assert column(browser, "Each attack alone (%)") == [
+        "pgd 75.0",
+        "apgd 25.0, pgd 30.0",
+        "pgd 5.0",
+    ]
     robust = browser.find_element(By.XPATH, "//th[starts-with(., 'Robust acc')]")
     robust.click()  # ascending
     assert column(browser, "Method") == ["dual_denoise", "ulip", "openshape"]
