@@ -236,7 +236,7 @@ def test_the_attack_sanity_spec_covers_every_attack_and_defense(
 
 def test_recipes_are_chosen_on_validation_classes_apart_from_training_and_test() -> None:
     cells = load_spec(Path("validation"))
-    assert len(cells) == (3 * 3 + 1) * 3  # methods x corpora, OpenShape's switch; x seeds
+    assert len(cells) == (3 * 2 + 1) * 3  # methods x text sources, OpenShape's switch; x seeds
     assert {c.attack.name for c in cells} == {"none"}
     corpus = cells[0].corpus.load().class_names
     evaluated = cells[0].evaluation_data().class_names
