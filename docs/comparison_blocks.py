@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from comparison_data import FOCUS, Comparison
+from comparison_data import ATTACKS, FOCUS, Comparison
 from prose import Setting, listing, pct, seeds_text, setting_name, table, where, wrap
 
+from bench.contracts.indicators import RANKING_ATTACK
 from bench.evaluation.statistics import holm_family, paired_comparison, wilson_interval
 
 CURVE_STEPS = (10, 25, 50, 100, 200)  # where the convergence reading samples a curve
+ATTACK_NAMES = {RANKING_ATTACK: "standard", "pgd": "PGD-200"}
 
 
 def interval_text(right: int, n: int) -> str:
@@ -22,15 +24,22 @@ def interval_text(right: int, n: int) -> str:
 
 
 def results_table(data: Comparison) -> str:
-    """Accuracy in % with its 95% Wilson interval, per method, seed and setting."""
-    header = ["Method", "Seed", "n", "Clean", *(f"PGD-200, eps {b:g}" for b in data.budgets)]
+    """Accuracy in % with its 95% Wilson interval, per method, seed and setting; under attack
+    the worst case over both attacks, each attack's own number beside it."""
+    header = ["Method", "Seed", "n", "Clean"]
+    header += [f"Eps {b:g}: worst case (standard, PGD-200)" for b in data.budgets]
     rows = []
     for method in data.methods:
         for seed in data.seeds:
             counts = [data.accuracy(method, seed, s) for s in data.settings]
             values = [interval_text(right, n) for right, n in counts]
             for i, budget in enumerate(data.budgets, start=1):
-                values[i] += "" if data.converged(method, seed, budget) else " †"
+                own = [
+                    pct(data.attack_accuracy(method, seed, budget, attack))
+                    + ("" if data.converged(method, seed, budget, attack) else " †")
+                    for attack in ATTACKS
+                ]
+                values[i] += f" ({', '.join(own)})"
             sizes = "/".join(str(n) for n in sorted({n for _, n in counts}))
             rows.append([method, str(seed), sizes, *values])
     return table(header, rows)
@@ -167,56 +176,93 @@ def robustness_reading(data: Comparison) -> str:
 def convergence_reading(data: Comparison) -> str:
     """How many attacked cells converged, example curves, and what rests on the others."""
     attacked = [(m, s, b) for m in data.methods for s in data.seeds for b in data.budgets]
-    flagged = [c for c in attacked if not data.converged(*c)]
+    flagged = {a: [c for c in attacked if not data.converged(*c, a)] for a in ATTACKS}
+    counts = [
+        f"{len(attacked) - len(flagged[a])} of the {len(attacked)} {ATTACK_NAMES[a]} cells"
+        for a in ATTACKS
+    ]
     text = (
-        f"**Convergence.** {len(attacked) - len(flagged)} of the {len(attacked)} attacked cells"
-        " lost at most 0.5 points (or at most one sample) over the last half of their steps"
+        f"**Convergence.** {listing(counts)} lost at most 0.5 points (or at most one sample)"
+        " over the last half of their steps (for standard: of each member's steps)"
     )
-    if flagged:
-        described = []
-        for method, seed, budget in flagged:
-            curve = data.curve(method, seed, budget)
-            half, end = curve[(len(curve) - 1) // 2], curve[-1]
-            described.append(f"{method} seed {seed} at eps {budget:g}, {pct(half)} to {pct(end)}%")
-        text += f"; the flagged ones (†): {'; '.join(described)}"
+    described = []
+    for method, seed, budget in flagged[RANKING_ATTACK]:
+        sentences = data.cell(method, seed, budget).warnings.split("; ")
+        members = [w.split(":")[0] for w in sentences if ": not converged" in w]
+        described.append(f"{method} seed {seed} at eps {budget:g} ({', '.join(members)})")
+    if described:
+        text += f"; the flagged standard cells (†, by member): {'; '.join(described)}"
+    described = []
+    for method, seed, budget in flagged["pgd"]:
+        curve = data.curve(method, seed, budget)
+        half, end = curve[(len(curve) - 1) // 2], curve[-1]
+        described.append(f"{method} seed {seed} at eps {budget:g}, {pct(half)} to {pct(end)}%")
+    if described:
+        text += f"; the flagged PGD-200 cells (†): {'; '.join(described)}"
     seed, budget = data.seeds[0], data.budgets[0]
     curves = []
     for method in data.methods:
         curve = data.curve(method, seed, budget)
         curves.append(f"{method} {', '.join(pct(curve[k]) for k in CURVE_STEPS)}%")
     text += (
-        f". Seed {seed} at eps {budget:g} after {listing([str(k) for k in CURVE_STEPS])}"
-        f" steps: {'; '.join(curves)}."
+        f". PGD-200, seed {seed} at eps {budget:g}, after"
+        f" {listing([str(k) for k in CURVE_STEPS])} steps: {'; '.join(curves)}."
     )
-    if not flagged:
+    any_flagged = {c for cells in flagged.values() for c in cells}
+    if not any_flagged:
         return text
     resting = [
         f"{a} vs {b} seed {seed} at eps {budget:g}"
         for a, b in data.pairs()
         for budget in data.budgets
         for seed, test in zip(data.seeds, data.verdict(a, b, budget).tests, strict=True)
-        if test.significant() and ({(a, seed, budget), (b, seed, budget)} & set(flagged))
+        if test.significant() and ({(a, seed, budget), (b, seed, budget)} & any_flagged)
     ]
     if resting:
-        return text + f" Significant tests that rest on a flagged cell: {'; '.join(resting)}."
+        return text + (
+            f" Significant tests that rest on a flagged cell (its accuracy is an upper bound"
+            f" until a longer run confirms it): {'; '.join(resting)}."
+        )
     return text + " No significant paired test rests on a flagged cell."
+
+
+def ranking_reading(data: Comparison) -> str:
+    """The ranking attack against PGD-200 on the same clouds, and where PGD was stronger."""
+    tests = data.ranking_tests
+    stronger = sum(t.difference < 0 for t in tests.values())
+    weaker = sum(t.difference > 0 for t in tests.values())
+    beaten = [
+        f"{m} seed {s} at eps {b:g} ({pct(t.accuracy_b)}% vs {pct(t.accuracy_a)}%)"
+        for (m, s, b), t in tests.items()
+        if t.difference > 0 and t.significant()
+    ]
+    won = sum(t.difference < 0 and t.significant() for t in tests.values())
+    text = (
+        f"**Standard against PGD-200** on the same clouds: standard left fewer clouds robust"
+        f" in {stronger} of the {len(tests)} attacked cells and more in {weaker}; it fooled"
+        f" significantly more in {won} (exact McNemar, Holm-adjusted over these"
+        f" {len(tests)})."
+    )
+    if beaten:
+        return text + f" PGD-200 fooled significantly more (indicator s) in {'; '.join(beaten)}."
+    return text + " PGD-200 fooled significantly more in none (indicator s stays silent)."
 
 
 def eot_reading(data: Comparison, method: str) -> str:
     """For a stochastic victim: whether EOT and the naive run fool the same clouds."""
-    cells = [(s, b) for s in data.seeds for b in data.budgets]
+    cells = [(a, s, b) for a in ATTACKS for s in data.seeds for b in data.budgets]
     stats = []
-    for seed, budget in cells:
-        rows = data.rows(method, seed, budget)
+    for attack, seed, budget in cells:
+        rows = data.rows(method, seed, budget, attack)
         eot = rows["clean"] & (rows["adv_pred"] == rows["label"])
         naive = rows["clean"] & (rows["adv_pred_naive"] == rows["label"])
         test = paired_comparison(list(eot), list(naive))
-        stats.append((seed, budget, eot.mean(), naive.mean(), rows["robust"].mean(), test))
-    tests = holm_family([x[5] for x in stats])  # the family: this reading's tests
-    apart = [x for x in stats if x[4] < min(x[2], x[3])]
-    seed, budget, eot, naive, worst, _ = max(stats, key=lambda x: min(x[2], x[3]) - x[4])
-    fewer = sum(x[2] < x[3] for x in stats)
-    more = sum(x[2] > x[3] for x in stats)
+        stats.append((attack, seed, budget, eot.mean(), naive.mean(), rows["robust"].mean(), test))
+    tests = holm_family([x[6] for x in stats])  # the family: this reading's tests
+    apart = [x for x in stats if x[5] < min(x[3], x[4])]
+    attack, seed, budget, eot, naive, worst, _ = max(stats, key=lambda x: min(x[3], x[4]) - x[5])
+    fewer = sum(x[3] < x[4] for x in stats)
+    more = sum(x[3] > x[4] for x in stats)
     significant = sum(t.significant() for t in tests)
     head = (
         "**EOT and the naive run fool different clouds**"
@@ -227,7 +273,8 @@ def eot_reading(data: Comparison, method: str) -> str:
     counts += [f"as many in {len(stats) - fewer - more}"] if fewer + more < len(stats) else []
     return (
         f"{head} ({method}): in {len(apart)} of its {len(stats)} attacked cells the worst case"
-        f" over both runs is below either run alone (largest gap: seed {seed}, eps {budget:g}:"
+        f" over both runs is below either run alone (largest gap: {ATTACK_NAMES[attack]}, seed"
+        f" {seed}, eps {budget:g}:"
         f" naive {pct(naive)}%, EOT {pct(eot)}%, worst case {pct(worst)}%). EOT left"
         f" {listing(counts)}; the paired test between the two runs (exact McNemar, Holm-adjusted"
         f" over these {len(tests)}) is significant in {significant or 'none'} of them."
@@ -263,7 +310,8 @@ def results_readings(data: Comparison) -> str:
     bullets = [pair_reading(data, a, b) for a, b in data.pairs()]
     if FOCUS in data.methods:
         bullets.append(claims_reading(data))
-    bullets += [chance_reading(data), robustness_reading(data), convergence_reading(data)]
+    bullets += [chance_reading(data), robustness_reading(data), ranking_reading(data)]
+    bullets.append(convergence_reading(data))
     stochastic = data.cells.groupby("method")["stochastic"].any()
     bullets += [eot_reading(data, m) for m in data.methods if stochastic[m]]
     bullets.append(survivors_reading(data))
@@ -301,7 +349,8 @@ def readme_headline(data: Comparison) -> str:
     bullets.append(robustness_headline(data))
     intro = wrap(
         f"The shipped comparison ({len(data.methods)} methods, {len(data.seeds)} training seeds"
-        f" each, {'/'.join(map(str, n))} unseen-class clouds, exact McNemar tests per seed,"
+        f" each, {'/'.join(map(str, n))} unseen-class clouds; under attack, the per-sample worst"
+        f" case of `standard`, the ranking attack, and PGD-200; exact McNemar tests per seed,"
         f" Holm-adjusted over the {data.family} tests of the paired table):"
     )
     return intro + "\n" + "".join(wrap(b, bullet=True) for b in bullets)

@@ -25,6 +25,8 @@ def test_every_sentence_is_recognised_with_or_without_a_label(indicator: object)
     sentence = warn(indicator.code, **fields)
     assert indicator_of(sentence) is indicator
     assert indicator_of(f"pgd(eps=0.01): {sentence}") is indicator
+    # A member of a sequence, on a page that labels the cell's attack too.
+    assert indicator_of(f"standard(eps=0.01): apgd-ce: {sentence}") is indicator
 
 
 def test_a_sentence_no_indicator_says_is_none() -> None:

@@ -39,12 +39,15 @@ class Indicator:
         return re.compile(f"{regex}$", re.DOTALL)
 
     def said(self, sentence: str) -> bool:
-        """Whether a stored sentence (after any label, "pgd: ...") is this indicator's."""
-        return self._pattern.match(sentence) is not None or self._labelled(sentence)
-
-    def _labelled(self, sentence: str) -> bool:
-        _, colon, rest = sentence.partition(": ")
-        return bool(colon) and self._pattern.match(rest) is not None
+        """Whether a stored sentence, after any labels ("pgd: ...", or a page's "standard:
+        apgd-ce: ..." for a member of a sequence), is this indicator's."""
+        rest = sentence
+        while True:
+            if self._pattern.match(rest) is not None:
+                return True
+            _, colon, rest = rest.partition(": ")
+            if not colon:
+                return False
 
 
 # Thresholds, here so that the code that tests them and the table that documents them agree.
