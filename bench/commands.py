@@ -89,8 +89,10 @@ def train(args: argparse.Namespace) -> int:
         training = dataclasses.replace(training, processes=world.size)
     try:
         trained = obtain_encoder(training, device, retrain=args.retrain)
-    finally:
-        distributed.leave(world)
+    except BaseException:
+        distributed.leave(world, finished=False)
+        raise
+    distributed.leave(world, finished=True)
     if world is not None and not world.leads:
         return 0
     state = "trained" if trained.trained_now else "loaded from cache"

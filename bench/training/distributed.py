@@ -48,11 +48,20 @@ def join(device: torch.device) -> tuple[World | None, torch.device]:
     return World(dist.get_rank(), dist.get_world_size()), device
 
 
-def leave(world: World | None) -> None:
-    """Leave the process group `join` made."""
+def leave(world: World | None, finished: bool) -> None:
+    """Leave the process group `join` made. Processes that finished leave together: one that tore
+    the group down while a peer still sent its last message, or while the training loop's
+    DistributedDataParallel still held the group, could abort that peer at exit (gloo's
+    "terminate called"). A process that failed leaves at once, since its peers may never
+    reach the meeting point."""
     if world is not None:
+        import gc
+
         import torch.distributed as dist
 
+        if finished:
+            gc.collect()  # frees DistributedDataParallel wrappers while the group still lives
+            dist.barrier()
         dist.destroy_process_group()
 
 
