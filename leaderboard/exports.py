@@ -1,5 +1,6 @@
-"""Leaderboard tables for papers and programs: Markdown, LaTeX (booktabs), CSV, and the whole
-store as Parquet (one row per cell, one per sample) for pandas users. No torch here."""
+"""Leaderboard tables for programs and READMEs: Markdown, CSV, and the whole store as Parquet
+(one row per cell, one per sample) for pandas users; the paper's LaTeX is `leaderboard.latex`.
+No torch here."""
 
 from __future__ import annotations
 
@@ -99,15 +100,6 @@ def to_markdown(track: Track, entries: Sequence[Entry]) -> str:
         *("| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)),
     ]
     return f"**{track.title}**\n\n" + "\n".join(lines) + "\n"
-
-
-def to_latex(track: Track, entries: Sequence[Entry]) -> str:
-    """A booktabs tabular, ready for `\\input` (needs `\\usepackage{booktabs}`)."""
-    styler = display_frame(entries).style.hide(axis="index")
-    styler = styler.format(escape="latex").format_index(escape="latex", axis=1)
-    caption = track.title.replace("_", r"\_")
-    table = styler.to_latex(hrules=True, column_format="l" * len(styler.columns))
-    return f"% {caption}: worst-case robust accuracy, 95% Wilson intervals\n{table}"
 
 
 def to_csv(entries: Sequence[Entry]) -> str:

@@ -20,7 +20,7 @@ from bench.contracts.indicators import INDICATORS, indicator_of
 from bench.evaluation.statistics import MARGIN
 from bench.storage.atomic import write_bytes_atomic, write_text_atomic
 from bench.storage.store import Record
-from leaderboard import exports
+from leaderboard import exports, latex
 from leaderboard.charts import BudgetPoint, Chart, budget_chart, convergence_chart, tradeoff_chart
 from leaderboard.indicators import cross_cell_warnings
 from leaderboard.tables import protocol_label
@@ -387,7 +387,7 @@ def _write_charts(out: Path, charts: Sequence[Chart]) -> None:
 
 def _write_tables(directory: Path, track: Track, entries: Sequence[Entry]) -> None:
     write_text_atomic(directory / f"{track.slug}.md", exports.to_markdown(track, entries))
-    write_text_atomic(directory / f"{track.slug}.tex", exports.to_latex(track, entries))
+    write_text_atomic(directory / f"{track.slug}.tex", latex.to_latex(track, entries))
     write_text_atomic(directory / f"{track.slug}.csv", exports.to_csv(entries))
 
 

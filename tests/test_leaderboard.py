@@ -146,14 +146,6 @@ def test_an_entry_whose_cells_do_not_record_a_protocol_is_never_called_zero_shot
     publish([unrecorded], tmp_path)  # the protocol is text on the page and in its filter
 
 
-def test_latex_is_booktabs_with_escaped_labels_and_intervals() -> None:
-    (item,) = tracks([record("dual_denoise", "pgd", [0] * 10 + [1] * 30)]).items()
-    latex = exports.to_latex(*item)
-    assert "\\toprule" in latex and "\\midrule" in latex and "\\bottomrule" in latex
-    assert "dual\\_denoise" in latex
-    assert "25.0 [14.2, 40.2]" in latex  # 10 of 40, Wilson 95%
-
-
 def test_parquet_holds_one_row_per_cell_and_one_per_sample(tmp_path: Path) -> None:
     cells = [record("a", "pgd", [0] * 40), record("b", "pgd", [1] * 30, eps=0.02)]
     exports.write_parquet(cells, tmp_path)
