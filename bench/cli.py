@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     comparing = sub.add_parser(
         "compare",
-        help="paired tests between methods on the same samples (McNemar, 95%% intervals)",
+        help="paired tests between methods on the same samples (exact McNemar, Holm-adjusted)",
     )
     comparing.add_argument("cells", nargs="*", help="two cell hashes (or unique prefixes)")
     comparing.add_argument("--spec", type=Path, help="compare every pair within this spec")

@@ -1,13 +1,14 @@
 """Paired comparisons of methods evaluated on the same samples: differences, intervals, p-values.
 
 Two records are compared sample by sample (matched by sample id): the difference of their
-accuracies with Newcombe's paired 95% interval and the exact McNemar p-value
+accuracies with the exact McNemar p-value and the exact interval that inverts the same test
 (`bench.evaluation.statistics`). The family is every pair one table shows (`all_pairs`, one
 `bench compare` call): its p-values are Holm-Bonferroni adjusted, which keeps the family-wise
-error rate at 5%, and a claim "A beats B" needs an adjusted p < 0.05. Otherwise the pair is
-"equivalent (within ±2 points)" when a paired TOST shows it (the 90% interval inside ±2
-points), and "not significant" when it does not: never "no difference". Pure function of store
-records; no torch here.
+error rate at 5%, and a claim "A beats B" needs an adjusted p < 0.05; the intervals are at the
+level that agrees with it, so one excludes 0 exactly when its pair is significant. Otherwise
+the pair is "equivalent (within ±2 points)" when a paired TOST shows it (Newcombe's 90%
+interval inside ±2 points), and "not significant" when it does not: never "no difference".
+Pure function of store records; no torch here.
 """
 
 from __future__ import annotations
@@ -52,15 +53,26 @@ def verdict(result: PairedComparison) -> str:
 
 
 def family_note(comparisons: Sequence[Comparison]) -> str:
-    """The sentence a table of paired tests is printed with: its family, correction, margin."""
+    """The sentences a table of paired tests is printed with: its family, correction, what its
+    interval is, the equivalence margin."""
     family = comparisons[0].result.family if comparisons else 0
     return (
         f"Family: the {family} paired test{'s' if family != 1 else ''} of this table;"
         " significance uses Holm-Bonferroni adjusted p-values (family-wise error rate 5%)."
-        f" Equivalent: a paired TOST shows |A − B| < {100 * MARGIN:g} points (the 90%"
-        " Newcombe interval inside the margin); otherwise a non-significant pair is only"
-        " not significant."
+        f" The interval ({_level(comparisons)}) inverts the same exact McNemar test, given the"
+        " samples only one of the two gets right, at the level of Holm's last step"
+        " (1 − 0.05 / the number of tests not rejected): it excludes 0 exactly when p (Holm)"
+        f" < 0.05. Equivalent: a paired TOST shows |A − B| < {100 * MARGIN:g} points (the"
+        " 90% Newcombe interval, which also counts the uncertainty in how many samples the two"
+        " disagree on, inside the margin); otherwise a non-significant pair is only not"
+        " significant."
     )
+
+
+def _level(comparisons: Sequence[Comparison]) -> str:
+    """The intervals' level in %, one per table since the table is the family."""
+    confidence = comparisons[0].result.confidence if comparisons else 0.95
+    return f"{100 * confidence:.4g}%"
 
 
 def holm_adjusted(comparisons: Sequence[Comparison]) -> list[Comparison]:
@@ -157,10 +169,10 @@ def across_seeds(comparisons: Sequence[Comparison]) -> list[SeedSummary]:
 
 
 def to_markdown(comparisons: Sequence[Comparison]) -> str:
-    """One row per pair: both accuracies, A - B with its 95% interval, McNemar's p raw and
-    Holm-adjusted within the rows given, a verdict."""
+    """One row per pair: both accuracies, A - B with its exact interval at the family's level,
+    McNemar's p raw and Holm-adjusted within the rows given, a verdict."""
     headers = ["Dataset", "Attack", "Defense", "A", "B", "n", "A (%)", "B (%)"]
-    headers += ["A − B (pp) [95% CI]", "McNemar p", "p (Holm)", "Verdict"]
+    headers += [f"A − B (pp) [{_level(comparisons)} CI]", "McNemar p", "p (Holm)", "Verdict"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for c in comparisons:
         r = c.result

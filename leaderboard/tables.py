@@ -95,12 +95,12 @@ def to_markdown(table: Sequence[dict[str, Any]]) -> str:
     columns = [c for c in COLUMNS if c[0] not in OPTIONAL or any(c[0] in r for r in table)]
     headers = [header for _, header, _ in columns]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    notes = []
-    for index, row in enumerate(table, start=1):
+    notes: list[str] = []
+    for row in table:
         cells = [_format_with_interval(row, key, fmt) for key, _, fmt in columns]
-        if row.get("warnings"):
-            cells[0] += f" [{index}]"
-            notes.append(f"[{index}] {row['warnings']}")
+        if row.get("warnings"):  # numbered by the notes shown, not by the row's position
+            notes.append(f"[{len(notes) + 1}] {row['warnings']}")
+            cells[0] += f" [{len(notes)}]"
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines + ([""] + notes if notes else []))
 

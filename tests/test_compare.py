@@ -39,13 +39,16 @@ def test_pairs_within_a_setting_with_interval_p_value_and_verdict(tmp_path: Path
     assert "| 40 | 75.0 | 45.0 | +30.0 [" in a_b and "| A better |" in a_b
     # Exact McNemar 2 / 2^12; the smallest of the family of 3 pairs, so Holm multiplies by 3.
     assert "| 0.000488 | 0.00146 |" in a_b
+    # One of the 3 tests rejected: the intervals are at 1 - 0.05 / 2, Holm's last step.
+    assert "| A − B (pp) [97.5% CI] |" in lines[0]
     a_c = next(line for line in lines if "| a | c |" in line)
     assert "| not significant |" in a_c  # one sample apart of 40: neither shown nor excluded
     assert "Family: the 3 paired tests of this table" in result.stdout
 
     by_hash = bench(tmp_path, "compare", a.cell_hash[:4], b.cell_hash[:4], "--outcome", "clean")
     assert by_hash.returncode == 0, by_hash.stderr
-    assert "| +0.0 [" in by_hash.stdout and "| not significant |" in by_hash.stdout
+    assert "| +0.0 [+0.0, +0.0] |" in by_hash.stdout  # the same clean outcome on every sample
+    assert "| not significant |" in by_hash.stdout and "[95% CI]" in by_hash.stdout
     assert "Family: the 1 paired test of this table" in by_hash.stdout
     missing = bench(tmp_path, "compare", "ffffffff", b.cell_hash[:4])
     assert (
@@ -91,3 +94,45 @@ def test_a_non_significant_pair_reads_equivalent_only_when_tost_shows_it() -> No
         assert said_equivalent == (
             comparison.result.equivalent() and not comparison.result.significant()
         )
+
+
+def interval_of(row: str) -> tuple[float, float]:
+    low, high = row.split("[")[1].split("]")[0].split(", ")
+    return float(low), float(high)
+
+
+def test_the_printed_interval_and_verdict_no_longer_contradict(tmp_path: Path) -> None:
+    """1 of 500 right only for A and 7 only for B: exact p = 0.0703, which Newcombe's 95%
+    interval ([-2.4, -0.1] points) contradicted; the printed interval now contains 0."""
+    store = Store(tmp_path / "store")
+    ids = [f"s{i}" for i in range(500)]
+    a = record("a", [0] * 200 + [0] + [1] * 7 + [1] * 292, ids)
+    b = record("b", [0] * 200 + [1] + [0] * 7 + [1] * 292, ids)
+    store.put(a)
+    store.put(b)
+    result = bench(tmp_path, "compare", a.cell_hash[:8], b.cell_hash[:8])
+    assert result.returncode == 0, result.stderr
+    (row,) = [line for line in result.stdout.splitlines() if "| a | b |" in line]
+    assert "| -1.2 [" in row and "| 0.0703 | 0.0703 | not significant |" in row
+    low, high = interval_of(row)
+    assert low < 0 < high
+    assert "excludes 0 exactly when p (Holm) < 0.05" in result.stdout
+
+
+def test_every_printed_interval_excludes_zero_exactly_when_the_verdict_names_a_winner() -> None:
+    ids = [f"s{i}" for i in range(300)]
+    base = [0] * 150 + [1] * 150  # right on the first 150
+    # Each variant gets `lost` of base's right samples wrong and `won` of its wrong ones right.
+    variants = [(0, 0), (3, 1), (8, 1), (15, 2), (30, 5), (6, 6), (12, 0)]
+    records = [
+        record(
+            f"m{lost}-{won}", [1] * lost + [0] * (150 - lost) + [0] * won + [1] * (150 - won), ids
+        )
+        for lost, won in variants
+    ]
+    pairs = all_pairs([record("base", base, ids), *records])
+    rows = to_markdown(pairs).splitlines()[2:]
+    assert any("better" in row for row in rows) and any("not significant" in row for row in rows)
+    for comparison, row in zip(pairs, rows, strict=True):
+        low, high = comparison.result.interval
+        assert (low > 0 or high < 0) == ("better" in row) == comparison.result.significant()

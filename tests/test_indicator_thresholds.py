@@ -181,3 +181,26 @@ def test_randomness_not_averaged_fires_on_one_draw_against_a_stochastic_victim()
 
 # The across-cell indicators (budget_did_not_lower, black_box_beat_white_box) are crossed in
 # tests/test_defended_cells.py, from stored records.
+
+
+def test_not_converged_stays_silent_on_a_finished_attack() -> None:
+    """At 0% robust no cloud is left to fool: a late fall is the attack finishing its work."""
+    n, steps = 400, 10
+    late_all = summarize(cell(n, n, success_step=[9] * n), LINF, steps)
+    assert late_all["robust_acc"] == 0 and "not_converged" not in fired(late_all["warnings"])
+    one_left = summarize(cell(n, n - 1, success_step=[9] * (n - 1) + [-1]), LINF, steps)
+    assert "not_converged" in fired(one_left["warnings"])  # one cloud survives: still falling
+    # The in-attack curve keeps 397 of 400 but the returned clouds' fresh votes fool them all.
+    revoted = summarize(cell(n, n, success_step=[9] * 3 + [-1] * (n - 3)), LINF, steps)
+    assert revoted["robust_acc_by_step"][-1] > 0 and revoted["robust_acc"] == 0
+    assert "not_converged" not in fired(revoted["warnings"])
+
+
+def test_a_sequence_member_that_fools_the_last_clouds_is_not_flagged() -> None:
+    n, members = 400, {"apgd-ce": 10, "apgd-dlr-t": 10, "random-search": 100}
+    early = round(CONVERGENCE_FALL * n) + 1  # fooled late by the first member
+    success_step = [9] * early + [20 + 60] * (n - early)  # random search fools the rest late
+    fooled_by = [0] * early + [2] * (n - early)
+    samples = cell(n, n, success_step=success_step, fooled_by=fooled_by)
+    metrics = summarize(samples, LINF, sum(members.values()), members)
+    assert metrics["robust_acc"] == 0 and metrics["warnings"] == []

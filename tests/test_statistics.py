@@ -6,10 +6,15 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import beta
 
 from bench.contracts.plugins import ThreatModel
 from bench.evaluation.statistics import (
+    LEVEL,
     MARGIN,
+    PairedComparison,
+    _newcombe_interval,
+    exact_interval,
     holm,
     holm_family,
     paired_comparison,
@@ -92,12 +97,74 @@ def test_tost_equivalence_at_the_margin() -> None:
     assert (inside.p_value, outside.p_value) == (0.0625, 0.03125)
     high = inside.equivalence_interval[1]
     assert inside.equivalent(margin=high + 1e-9) and not inside.equivalent(margin=high)
-    # The 90% interval is inside the 95% one: TOST at 5% each side, not a 95% interval.
-    assert inside.interval[0] < inside.equivalence_interval[0]
-    assert inside.equivalence_interval[1] < inside.interval[1]
+    # The exact interval takes the 5 disagreements as known, so it ends at 5 / 500 = 1 point;
+    # TOST's Newcombe interval reaches past it: more samples could have disagreed.
+    assert inside.interval[1] == pytest.approx(0.01)
+    assert inside.interval[1] < inside.equivalence_interval[1]
     # The same 1-point difference on 100 samples is not equivalent: the data cannot tell.
     few = paired_comparison(*outcomes(40, 1, 0, 59))
     assert few.difference == pytest.approx(inside.difference) and not few.equivalent(MARGIN)
+
+
+def excludes_zero(test: PairedComparison) -> bool:
+    low, high = test.interval
+    return low > 0 or high < 0
+
+
+def test_the_exact_interval_is_clopper_pearson_on_the_discordant_samples() -> None:
+    # 9 of 10 disagreements go to A on 30 samples: theta's bounds are beta quantiles.
+    low, high = exact_interval(9, 1, 30)
+    theta_low, theta_high = beta.ppf(0.025, 9, 2), beta.ppf(0.975, 10, 1)
+    assert low == pytest.approx(10 / 30 * (2 * theta_low - 1))
+    assert high == pytest.approx(10 / 30 * (2 * theta_high - 1))
+    agree = paired_comparison(*outcomes(20, 0, 0, 10))  # no sample tells them apart
+    assert agree.interval == (0.0, 0.0) and agree.p_value == 1.0 and not agree.significant()
+
+
+@pytest.mark.parametrize("concordant", [1, 13, 480])
+def test_the_interval_excludes_zero_exactly_when_the_test_rejects(concordant: int) -> None:
+    both = concordant // 2
+    for discordant in range(0, 61):
+        for only_a in range(discordant + 1):
+            only_b = discordant - only_a
+            test = paired_comparison(*outcomes(both, only_a, only_b, concordant - both))
+            assert excludes_zero(test) == test.significant() == (test.p_value < LEVEL)
+            assert test.interval[0] <= test.difference <= test.interval[1]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_holm_familys_intervals_exclude_zero_exactly_when_the_adjusted_test_rejects(
+    seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
+    raw = []
+    for _ in range(int(rng.integers(2, 15))):
+        discordant = int(rng.integers(0, 50))
+        only_a = int(rng.binomial(discordant, rng.uniform(0.1, 0.9)))
+        raw.append(paired_comparison(*outcomes(100, only_a, discordant - only_a, 50)))
+    family = holm_family(raw)
+    rejected = sum(t.significant() for t in family)
+    for test in family:
+        assert test.confidence == pytest.approx(1 - LEVEL / max(len(family) - rejected, 1))
+        assert excludes_zero(test) == test.significant()
+
+
+def test_the_case_where_newcombe_and_mcnemar_disagreed_now_reads_one_way() -> None:
+    # 7 only B gets right, 1 only A, 500 samples: exact p = 2 * 9 / 256 = 0.0703, yet
+    # Newcombe's 95% interval, about [-2.4, -0.1] points, excluded 0.
+    test = paired_comparison(*outcomes(200, 1, 7, 292))
+    assert test.p_value == pytest.approx(18 / 256) and not test.significant()
+    assert _newcombe_interval(200, 1, 7, 292, 0.95)[1] < 0
+    assert test.interval[0] < 0 < test.interval[1]
+
+
+def test_equivalence_does_not_take_the_disagreements_as_known() -> None:
+    # 9 of 500 right only for A: the exact interval, given those 9, ends at 1.8 points, inside
+    # the margin even at 90%; but 9 is a draw too, and a 2-point difference often yields 9.
+    one_way = paired_comparison(*outcomes(200, 9, 0, 291))
+    low, high = exact_interval(9, 0, 500, 0.9)
+    assert -MARGIN < low and high == pytest.approx(0.018) and high < MARGIN
+    assert not one_way.equivalent()
 
 
 def samples(**columns: list[int]) -> dict[str, list[int]]:

@@ -90,3 +90,21 @@ def test_wide_layout_shows_both_cells_whose_labels_coincide() -> None:
     )
     assert lines[4].startswith("[1] ulip × procedural40 × pgd: 2 stored cells share these labels")
     assert old.cell_hash[:16] in lines[4] and "f" * 16 in lines[4]
+
+
+def test_long_layout_numbers_its_notes_one_to_k_whatever_the_flagged_rows_positions() -> None:
+    records = [
+        record("ulip", "none", None, 0.9),
+        record("ulip", "pgd", 0.05, 0.1, warnings=["the attack did not increase the loss"]),
+        record("ulip", "pgd", 0.1, 0.0),
+        record("ulip2", "pgd", 0.05, 0.2, warnings=["a zero gradient"]),
+    ]
+    lines = to_markdown(rows(records)).splitlines()
+    table, notes = lines[2:6], lines[7:]
+    assert [line.split(" |")[0] for line in table] == [
+        "| ulip",
+        "| ulip [1]",
+        "| ulip",
+        "| ulip2 [2]",
+    ]
+    assert notes == ["[1] the attack did not increase the loss", "[2] a zero gradient"]

@@ -78,7 +78,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "accuracy was still falling when the attack stopped: the number is an upper bound"
         " until a longer run confirms it.",
         f"robust accuracy fell by more than {100 * CONVERGENCE_FALL:g} points, and by more than"
-        " one sample, from the middle step to the last",
+        " one sample, from the middle step to the last, and some cloud is left to fool (robust"
+        " accuracy above 0)",
     ),
     Indicator(
         "unbounded_left_robust",

@@ -79,7 +79,7 @@ def summarize(
     budget = _has_budget(threat)
     warnings = []
     curve = metrics.get("robust_acc_by_step")
-    if curve is not None and steps:
+    if curve is not None and steps and metrics["robust_acc"] > 0:  # 0: no cloud left to fool
         warnings += _not_converged(curve, n, member_steps or {"": steps})
     warnings += _successes_not_holding(samples, clean_ok, success)
     if "zero_gradient" in samples and clean_ok.any():
@@ -111,12 +111,13 @@ def _not_converged(curve: Sequence[float], n: int, stretches: Mapping[str, int])
     """The convergence indicator of each stretch of the step axis (the attack's, or each
     member's of a sequence, labelled with its name): robust accuracy still fell over its last
     half. Counted in samples, so a fall of exactly the allowed share is not "more" by rounding;
-    more than one, so a single late success on a small split is not a trend."""
+    more than one, so a single late success on a small split is not a trend. A stretch that
+    ends at 0 finished: nothing was left to converge."""
     found, start = [], 0
     for name, steps in stretches.items():
         half, end = curve[start + steps // 2], curve[start + steps]
         fallen = round((half - end) * n)
-        if fallen > CONVERGENCE_FALL * n and fallen > 1:
+        if end > 0 and fallen > CONVERGENCE_FALL * n and fallen > 1:
             sentence = warn(
                 "not_converged", half=f"{100 * half:.1f}", end=f"{100 * end:.1f}", steps=steps
             )
