@@ -2,8 +2,9 @@
 
 A number typed by hand drifts from the data it came from. So every number the docs quote from
 a run sits between `<!-- generated: NAME -->` and `<!-- end generated -->` and is written here:
-the comparison's from the Parquet files of its published site (`bench publish --spec
-comparison`), the released checkpoints' from the release table, the indicators' from theirs.
+the comparison's and the validation run's from the Parquet files of their published sites
+(`bench publish --spec comparison`, `--spec validation`), the released checkpoints' from the
+release table, the indicators' from theirs.
 The readings are templates too: whether a method beats another, loses to it or is
 inconsistent across seeds is decided by the paired tests, never typed in.
 
@@ -28,6 +29,7 @@ from comparison_blocks import (
 )
 from comparison_data import comparison
 from prose import listing, table
+from validation_blocks import accuracy_table, choices_table, validation
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)
@@ -97,6 +99,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "paired-tests": lambda: paired_table(comparison()),
     "results-readings": lambda: results_readings(comparison()),
     "per-class": lambda: per_class_table(comparison()),
+    "validation-accuracy": lambda: accuracy_table(validation()),
+    "validation-choices": lambda: choices_table(validation()),
     "releases-table": releases_table,
     "indicators": indicators_table,
 }

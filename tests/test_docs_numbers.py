@@ -84,3 +84,16 @@ def test_the_paired_table_stars_holm_adjusted_tests_of_its_whole_family() -> Non
     for verdict in data.verdicts.values():
         said = verdict.kind.startswith("equivalent")
         assert said == all(t.equivalent() and not t.significant() for t in verdict.tests)
+
+
+def test_a_validation_choice_departs_from_its_default_only_when_it_wins_every_seed() -> None:
+    data = generate.validation()
+    assert len(data.choices) * len(data.seeds) == sum(len(t) for t in data.tests.values())
+    block = generate.generated("validation-choices")
+    rows = "".join(line for line in block.splitlines() if line.startswith("|"))
+    stars = sum(t.significant() for tests in data.tests.values() for t in tests)
+    assert rows.count("*") - rows.count("**") * 2 == stars
+    for choice, tests in data.tests.items():
+        won = all(t.significant() and t.difference > 0 for t in tests)
+        assert data.chosen(choice) == won
+        assert (f"**{choice.setting}**" in block) == won

@@ -27,9 +27,9 @@ class Corpus:
 
     `text` "prompts" (the default) distils toward the class prompts only; "captions" also
     toward each cloud's caption when the dataset has captions, "named_captions" toward the
-    caption after the class name. On procedural40 captions lowered unseen-class accuracy
-    (docs/results.md), so they are opt-in. `fingerprint` is that of its exact clouds and labels,
-    set when the plan is resolved (`bench.plan.resolve`).
+    caption after the class name. On procedural40's validation classes captions beat prompts
+    in no seed for any method (docs/results.md), so they are opt-in. `fingerprint` is that of
+    its exact clouds and labels, set when the plan is resolved (`bench.plan.resolve`).
     """
 
     dataset: Choice
