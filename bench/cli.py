@@ -52,11 +52,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
         return 141  # 128 + SIGPIPE, what a tool killed by the signal would return
-    except KeyboardInterrupt:
-        print(
-            "interrupted: finished cells are stored; run the same command to resume.",
-            file=sys.stderr,
-        )
+    except KeyboardInterrupt as interrupt:  # a run's `Interrupted` says what it stored and saved
+        stored = str(interrupt) or "finished cells are stored"
+        print(f"interrupted: {stored}; run the same command to resume.", file=sys.stderr)
         return 130
 
 

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from leaderboard.tables import rows, to_markdown
 
     local = args.executor == "local"
-    runtime = Runtime(_device(args.device, local), _batch(args.batch_size), rerun=args.rerun)
+    runtime = Runtime(_device(args.device), _batch(args.batch_size), rerun=args.rerun)
     executor = InProcess() if local else _ray_executor(args)
     if args.spec:
         if args.method or args.attack:
@@ -71,10 +71,12 @@ def train(args: argparse.Namespace) -> int:
 
     from bench.plan.command_line import single_cell_spec
     from bench.plan.spec import expand_trainings
+    from bench.running.devices import require_device
     from bench.training import distributed
     from bench.training.weights import obtain_encoder
 
-    world, device = distributed.join(torch.device(_device(args.device)))
+    require_device(_device(args.device))
+    world, device = distributed.join(torch.device(args.device))
     for setting in args.settings:
         if setting.split(".")[0] not in ("method", "text_encoder", "corpus", args.method):
             raise ConfigError(
@@ -313,18 +315,13 @@ def gallery(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(name: str, local: bool = True) -> str:
-    """The device, checked here when cells run here (Ray workers may see GPUs this host lacks)."""
+def _device(name: str) -> str:
+    """The device name, checked like every flag before anything runs; whether this host has
+    it is asked only once something is computed here (`bench.running.devices`)."""
     from bench.contracts.bounds import RUN_DEVICE, check
 
     check(name, RUN_DEVICE, "--device")
-    if name == "cpu":
-        return name
-    import torch
-
-    if torch.cuda.is_available() or not local:
-        return name
-    raise UsageError(f"--device {name} asked for CUDA, but torch sees no CUDA device here.")
+    return name
 
 
 def _seed(seed: int) -> int:

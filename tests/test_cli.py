@@ -253,6 +253,42 @@ def test_dry_run_says_what_each_cell_needs() -> None:
     assert "will run" in rerun and "train" not in rerun.split("ulip")[0]
 
 
+# `bench.cli` as a fresh interpreter runs it, saying at the end whether torch was imported.
+PROBE = """
+import sys
+from bench.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print("torch imported:", "torch" in sys.modules, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def without_torch(*args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True)
+    assert result.stderr.endswith("torch imported: False\n"), result.stderr
+    return result
+
+
+def test_a_stored_cell_and_usage_errors_are_answered_without_torch() -> None:
+    args = ["run", "--method", "ulip", "--attack", "none", "--seed", "9", *TINY]  # dry-run's cell
+    assert bench(*args).returncode == 0  # computed here, or by the dry-run test already
+    # Served from the store, so no device is needed: not even the CUDA this host may lack.
+    stored = without_torch(*args, "--device", "cuda")
+    assert stored.returncode == 0 and "0 computed, 1 from the store" in stored.stdout
+    assert "| ulip(" in stored.stdout and "| none |" in stored.stdout
+    for wrong, message in (
+        (["--attack", "pgdd"], "Unknown attack 'pgdd'. Did you mean 'pgd'"),
+        (["--attack", "pgd", "--set", "attack.eps=abc"], "must be of type float"),
+        (["--attack", "pgd", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--attack", "pgd", "--bogus"], "unrecognized arguments: --bogus"),
+    ):
+        refused = without_torch("run", "--method", "ulip", *wrong)
+        assert refused.returncode == 2 and message in refused.stderr
+
+
 def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
     from bench.storage.store import Store
     from bench.testing.records import stored_record

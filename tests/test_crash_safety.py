@@ -1,6 +1,7 @@
 """Crash safety with real processes killed by SIGKILL: a killed holder's claim passes on, two
 drivers on one store compute each cell once, and a run whose driver or Ray worker is killed in
-training or in the middle of a cell resumes to exactly the records of an uninterrupted run."""
+training or in the middle of a cell resumes to exactly the records of an uninterrupted run.
+A run stopped with Ctrl-C says what it stored and saved, and its rerun what it resumed from."""
 
 from __future__ import annotations
 
@@ -173,7 +174,7 @@ def test_a_driver_killed_in_a_cell_resumes_from_its_saved_batches(
     finished_before = records(home)
 
     output = finish(home, spec_file, tmp_path / "rerun.log")
-    assert re.search(r"resumes with [1-9]\d* samples attacked before", output), output
+    assert re.search(r"resumed .+: [1-9]\d* of \d+ samples to attack saved by an", output), output
     assert f"{len(finished_before)} from the store" in output
     assert_same_records(home, reference)
     for key, record in records(home).items():  # no finished record was rewritten
@@ -181,6 +182,39 @@ def test_a_driver_killed_in_a_cell_resumes_from_its_saved_batches(
             assert record == finished_before[key]
         else:
             assert not record.provenance["weights"]["trained_now"]  # weights were kept
+
+
+def test_ctrl_c_says_what_it_saved_and_the_rerun_says_it_resumed_from_it(
+    tmp_path: Path, reference: Path
+) -> None:
+    home = fresh_home(tmp_path, reference)
+    shutil.copytree(reference / "weights", home / "weights")  # the cells are under test here
+    cheap = tmp_path / "crash.yaml"  # the reference's cells but the long PGD one
+    cheap.write_text(yaml.safe_dump({**SPEC, "attacks": [SPEC["attacks"][0], SPEC["attacks"][2]]}))
+    quiet = [arg for arg in bench_command(home, cheap) if arg != "-v"]  # what every user sees
+    log = tmp_path / "run.log"
+    with log.open("ab") as sink:
+        driver = subprocess.Popen(quiet, stdout=sink, stderr=subprocess.STDOUT)
+    wait_for(lambda: bool(unfinished_partials(home)), driver)
+    driver.send_signal(signal.SIGINT)
+    assert driver.wait(timeout=120) == 130
+    said = re.search(
+        r"^interrupted: (\d) of 2 cell\(s\) finished and stored, ([1-9]\d*) attacked samples?"
+        r" of (.+) saved; run the same command to resume\.$",
+        log.read_text(),
+        re.MULTILINE,
+    )
+    assert said, log.read_text()
+    assert int(said[1]) == len(records(home))
+
+    rerun = tmp_path / "rerun.log"
+    with rerun.open("ab") as sink:
+        assert subprocess.run(quiet, stdout=sink, stderr=subprocess.STDOUT).returncode == 0
+    resumed = f"resumed {said[3]}: {said[2]} of "
+    assert resumed in rerun.read_text() and "saved by an interrupted run" in rerun.read_text()
+    mine, theirs = records(home), records(reference)
+    assert len(mine) == 2 and all(comparable(r) == comparable(theirs[k]) for k, r in mine.items())
+    assert not list((home / "store").glob("partial/*/*.json"))
 
 
 def test_two_drivers_on_one_store_compute_each_cell_once(

@@ -156,7 +156,7 @@ def test_saved_batches_are_resumed_only_when_they_are_the_cells_own_and_unchange
     path.unlink()  # killed after its last batch, before its record: resumed, nothing attacked
     partial.save(saved_batches(record))
     assert main(run) == 0
-    assert "resumes with" in caplog.text and not partial.path.exists()
+    assert "saved by an interrupted run" in caplog.text and not partial.path.exists()
     assert served(store.get(record.cell_hash)) == served(record)
 
     attacked = [row for row, right in enumerate(record.samples["robust"]) if right]
@@ -175,7 +175,7 @@ def test_saved_batches_are_resumed_only_when_they_are_the_cells_own_and_unchange
             data["batches"]["columns"]["adv_pred"][str(attacked[0])] += 1
             partial.path.write_text(json.dumps(data))
         assert main(run) == 0
-        assert sentence in caplog.text and "resumes with" not in caplog.text
+        assert sentence in caplog.text and "saved by an interrupted run" not in caplog.text
         assert partial.path.with_suffix(".unreadable").is_file()
         assert served(store.get(record.cell_hash)) == served(record)
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import beta
+from scipy.stats import beta, binomtest
 
 from bench.contracts.plugins import ThreatModel
 from bench.evaluation.statistics import (
@@ -29,6 +29,15 @@ def test_wilson_interval_matches_the_closed_form() -> None:
     z2 = 1.959963984540054**2
     assert wilson_interval(0, 50) == (0.0, pytest.approx(z2 / (50 + z2)))
     assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_wilson_interval_equals_scipys_on_a_grid() -> None:
+    for n in (*range(1, 41), 97, 100, 1000, 2468):
+        for successes in sorted({*range(0, min(n, 40) + 1), n // 2, n - 1, n}):
+            for confidence in (0.5, 0.9, 0.95, 0.99, 0.999):
+                scipys = binomtest(successes, n).proportion_ci(confidence, method="wilson")
+                low, high = wilson_interval(successes, n, confidence)
+                assert abs(low - scipys.low) < 1e-12 and abs(high - scipys.high) < 1e-12
 
 
 def test_exact_mcnemar_p_value_and_a_paired_interval_near_wald_for_large_n() -> None:

@@ -9,11 +9,12 @@ is never served.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
 
 CONFIDENCE = 0.95
 ACCURACIES = ("clean_acc", "robust_acc", "robust_acc_adaptive", "robust_acc_naive")
@@ -44,11 +45,22 @@ SIZE_METRIC = {
 
 def wilson_interval(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """The 95% Wilson interval (or another `confidence`) of `successes` out of `n` (the whole
-    [0, 1] when n = 0)."""
+    [0, 1] when n = 0).
+
+    In closed form (Newcombe 1998, the formula scipy's `proportion_ci(method="wilson")` uses,
+    ends pinned at 0 and 1 like its): every record read from the store recomputes these, and
+    importing scipy.stats for them would cost a stored `bench run` more than the rest of it.
+    """
     if n == 0:
         return (0.0, 1.0)
-    interval = binomtest(successes, n).proportion_ci(confidence, method="wilson")
-    return (float(interval.low), float(interval.high))
+    z = NormalDist().inv_cdf(0.5 + 0.5 * confidence)
+    p = successes / n
+    denominator = 2 * (n + z**2)
+    center = (2 * n * p + z**2) / denominator
+    delta = z / denominator * math.sqrt(4 * n * p * (1 - p) + z**2)
+    low = 0.0 if successes == 0 else center - delta
+    high = 1.0 if successes == n else center + delta
+    return (low, high)
 
 
 def sample_metrics(samples: dict[str, list[Any]], steps: int | None = None) -> dict[str, Any]:

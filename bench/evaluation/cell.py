@@ -103,14 +103,19 @@ def evaluate_cell(
     for run in runs:  # a sample wrong clean is never attacked: its verdict stays the clean one
         samples[f"adv_pred{run.suffix}"] = list(samples["clean_pred"])
     saved = partial.load() if partial is not None else SavedBatches()
-    if saved.rows:
-        log.info("Cell %s resumes with %d samples attacked before.", cell.label(), len(saved.rows))
     for name, values in saved.columns.items():
         column = samples.setdefault(name, [_unattacked(name)] * total)
         for row, value in values.items():
             column[row] = value
     queries = saved.gradient_queries
     correct = (clean_pred == labels).nonzero().flatten().cpu()
+    if saved.rows:  # said by default: the user sees the earlier run's work was kept
+        log.warning(
+            "resumed %s: %d of %d samples to attack saved by an interrupted run",
+            cell.label(),
+            len(saved.rows),
+            len(correct),
+        )
     attacked = torch.tensor([r for r in correct.tolist() if r not in saved.rows], dtype=torch.long)
     behind = "" if cell.defense.name == "none" else f" behind {cell.defense.label()}"
     report = progress(f"{cell.attack.label()} on {cell.method.name}{behind}, clean-correct clouds")

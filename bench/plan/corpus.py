@@ -29,7 +29,9 @@ class Corpus:
     toward each cloud's caption when the dataset has captions, "named_captions" toward the
     caption after the class name. On procedural40's validation classes captions beat prompts
     in no seed for any method (docs/results.md), so they are opt-in. `fingerprint` is that of
-    its exact clouds and labels, set when the plan is resolved (`bench.plan.resolve`).
+    its exact clouds and labels, set when the plan is resolved (`bench.plan.resolve`), with
+    its `class_names`, so that planning and evaluating a cell load the corpus once, not again
+    for the names.
     """
 
     dataset: Choice
@@ -37,13 +39,14 @@ class Corpus:
     classes: str = "all"
     text: str = "prompts"
     fingerprint: str = ""
+    class_names: tuple[str, ...] = ()
 
     def load(self) -> CloudSet:
         return select_classes(self.dataset.instantiate().load(self.split), self.classes)
 
     def seen(self, evaluated: tuple[str, ...]) -> list[str]:
         """The evaluated class names this corpus has: their concept or a hypernym of it."""
-        return seen_names(evaluated, self.load().class_names)
+        return seen_names(evaluated, self.class_names or self.load().class_names)
 
     def identity(self) -> dict[str, Any]:
         """The corpus with the fingerprint of its exact clouds and labels."""

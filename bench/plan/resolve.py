@@ -37,9 +37,10 @@ class Resolver:
         return self._known[text]
 
     def corpus(self, corpus: Corpus) -> Corpus:
-        """The corpus with the fingerprint of its clouds and labels."""
+        """The corpus with the fingerprint of its clouds and labels, and its class names."""
         key = {"corpus": corpus.dataset.whole(), "split": corpus.split, "classes": corpus.classes}
-        return replace(corpus, fingerprint=self._once(key, lambda: corpus.load().fingerprint))
+        fingerprint, names = self._once(key, lambda: _fingerprint_and_names(corpus))
+        return replace(corpus, fingerprint=fingerprint, class_names=names)
 
     def teacher_identity(self, teacher: Choice) -> str:
         return self._once({"teacher": teacher.whole()}, lambda: teacher.instantiate().identity())
@@ -131,3 +132,8 @@ class Resolver:
             training.seed,
             processes=training.processes,
         )
+
+
+def _fingerprint_and_names(corpus: Corpus) -> tuple[str, tuple[str, ...]]:
+    data = corpus.load()
+    return data.fingerprint, tuple(data.class_names)

@@ -17,6 +17,7 @@ from bench.contracts.errors import UsageError
 from bench.contracts.runtime import Runtime
 from bench.plan.cells import Cell
 from bench.plan.training import Training
+from bench.running.devices import require_device
 from bench.running.provenance import utc_now
 from bench.running.task import Outcome, claim_and_compute, store_failure
 from bench.storage.home import ENV_VAR, home
@@ -38,7 +39,7 @@ class Executor(Protocol):
 
 
 class InProcess:
-    """One cell after another in this process.
+    """One cell after another in this process, on a device checked once there are any.
 
     A cell another driver is computing is put off to the end rather than waited for; by then
     it is usually finished and is reused, or its driver died and this one computes it.
@@ -48,6 +49,8 @@ class InProcess:
         return 1
 
     def map(self, cells: Sequence[Cell], runtime: Runtime, store_root: Path) -> Iterator[Outcome]:
+        if cells:
+            require_device(runtime.device)
         deferred = []
         for cell in cells:
             outcome = claim_and_compute(cell, runtime, store_root, wait=False)

@@ -1,7 +1,8 @@
 """Executes cells: reuse finished ones from the store, run the rest, store every outcome.
 
 A finished cell is never recomputed unless `rerun` is set; a failed cell is stored as failed
-(visible in tables) and retried on the next run. Resuming an interrupted run is running it again.
+(visible in tables) and retried on the next run. Resuming an interrupted run is running it again;
+Ctrl-C raises `Interrupted`, which says what the rerun will find stored and saved.
 Cells are independent: an executor runs each one as a task (`bench.running.task`) here or on a
 Ray cluster (`bench.running.executors`), and whoever computes a cell writes its record atomically.
 """
@@ -45,15 +46,42 @@ class Runner:
                 todo.append(cell)
         report = progress("cells") if len(todo) > 1 else no_progress("")
         failed = 0
-        for done, outcome in enumerate(
-            self.executor.map(todo, self.runtime, self.store.root), start=1
-        ):
-            outcomes[outcome.record.cell_hash] = outcome
-            if outcome.record.status != "ok":  # said as it happens, not only at the end
-                failed += 1
-                log.warning(
-                    "Cell %s failed: %s", outcome.record.cell_hash[:16], outcome.record.error
-                )
-            running = min(self.executor.slots(), len(todo) - done)
-            report(done, len(todo), f"{running} running, {failed} failed")
+        try:
+            for done, outcome in enumerate(
+                self.executor.map(todo, self.runtime, self.store.root), start=1
+            ):
+                outcomes[outcome.record.cell_hash] = outcome
+                if outcome.record.status != "ok":  # said as it happens, not only at the end
+                    failed += 1
+                    log.warning(
+                        "Cell %s failed: %s", outcome.record.cell_hash[:16], outcome.record.error
+                    )
+                running = min(self.executor.slots(), len(todo) - done)
+                report(done, len(todo), f"{running} running, {failed} failed")
+        except KeyboardInterrupt:
+            unfinished = [cell for cell in todo if cell.hash not in outcomes]
+            raise Interrupted(len(outcomes), len(cells), self._saved(unfinished)) from None
         return [outcomes[cell.hash] for cell in cells]
+
+    def _saved(self, cells: Sequence[Cell]) -> list[tuple[str, int]]:
+        """Each cell's label and attacked samples its saved batches hold, where it has some."""
+        counts = [(cell.label(), len(self.store.partial(cell.hash).load().rows)) for cell in cells]
+        return [(label, count) for label, count in counts if count]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, with what it leaves for the rerun: the cells stored (reused or
+    computed) and the attacked samples the unfinished cells saved, so the user knows what
+    running the same command again will not redo."""
+
+    def __init__(self, stored: int, total: int, saved: Sequence[tuple[str, int]]) -> None:
+        self.stored, self.total, self.saved = stored, total, list(saved)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [f"{self.stored} of {self.total} cell(s) finished and stored"]
+        parts += [
+            f"{count} attacked sample{'s' if count != 1 else ''} of {label} saved"
+            for label, count in self.saved
+        ]
+        return ", ".join(parts)

@@ -17,7 +17,6 @@ from typing import Any
 
 from bench.contracts.errors import DiskFull
 from bench.contracts.runtime import Runtime
-from bench.evaluation.cell import evaluate_cell
 from bench.plan.cells import Cell
 from bench.plan.choice import KINDS
 from bench.running.provenance import code_version, environment, utc_now
@@ -60,6 +59,8 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
     is not: it stops the run (DiskFull), the cell's saved batches kept. The caller holds the
     cell's claim.
     """
+    from bench.evaluation.cell import evaluate_cell  # torch: only once a cell is computed
+
     started = utc_now()
     store = Store(store_root)
     partial = store.partial(cell.hash)
