@@ -56,6 +56,45 @@ def test_duplicate_name_is_an_error_naming_both_origins() -> None:
         ATTACKS.get("throwaway")  # temporary() restored the registry
 
 
+def _entry_points(*pairs: tuple[str, str]) -> Any:
+    """A stand-in for `importlib.metadata.entry_points` that finds these attack entry points."""
+    import importlib.metadata
+
+    points = [importlib.metadata.EntryPoint(n, v, "bench.attacks") for n, v in pairs]
+    return lambda group: [p for p in points if p.group == group]
+
+
+@pytest.mark.parametrize(
+    ("pairs", "first"),
+    [
+        ([("pgd", "bench_other:PGD")], "builtin:attacks/pgd.py"),
+        ([("twin", "pkg_a:Twin"), ("twin", "pkg_b:Twin")], "dist:?"),
+    ],
+    ids=["shadows-a-builtin", "two-distributions"],
+)
+def test_a_name_claimed_twice_is_an_error_naming_both_origins(
+    monkeypatch: pytest.MonkeyPatch, pairs: list[tuple[str, str]], first: str
+) -> None:
+    """An entry point may not shadow a built-in, nor another distribution's entry point: the
+    name resolves to neither, and `bench list` reports the clash."""
+    import importlib.metadata
+
+    from bench.contracts.errors import PluginLoadError
+
+    name = pairs[0][0]
+    with ATTACKS.temporary():
+        monkeypatch.setattr(importlib.metadata, "entry_points", _entry_points(*pairs))
+        ATTACKS._discovered = False
+        try:
+            with pytest.raises(PluginLoadError, match=f"'{name}' is taken twice: by {first}"):
+                ATTACKS.get(name)
+            (failure,) = [f for f in ATTACKS.failures() if f.name == name]
+            assert first in failure.error and name not in [e.name for e in ATTACKS.entries()]
+        finally:
+            ATTACKS._discovered = True
+    assert ATTACKS.get("pgd").origin == "builtin:attacks/pgd.py"  # restored on exit
+
+
 @pytest.mark.parametrize(
     ("name", "cls", "message"),
     [

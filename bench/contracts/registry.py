@@ -4,7 +4,9 @@ Built-ins register with the `@REGISTRY.register("name")` decorator in their own 
 registry imports those modules on first use. Third-party packages declare an entry point in the
 group `bench.<kind>s` (for example `bench.attacks`) naming their plugin class; it is registered
 with the same validation when first needed. A module or entry point that fails to import is
-recorded and reported, never silently dropped.
+recorded and reported, never silently dropped; so is a name claimed twice (by a built-in and an
+entry point, or by two distributions), which no lookup then resolves: a silent winner would run
+another plugin than the one its user installed.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Registry(Generic[T]):
         self._entries: dict[str, Entry[T]] = {}
         self._pending: dict[str, importlib.metadata.EntryPoint] = {}
         self._failures: dict[str, Failure] = {}
+        self._clashes: dict[str, Failure] = {}  # names claimed twice; `error` names both
         self._discovered = False
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -76,6 +79,9 @@ class Registry(Generic[T]):
     def get(self, name: str) -> Entry[T]:
         """The entry for `name`; unknown names raise with "did you mean" hints."""
         self._discover()
+        if name in self._clashes:
+            clash = self._clashes[name]
+            raise PluginLoadError(f"The {self.kind} name '{name}' is {clash.error}.")
         if name in self._pending:
             self._load_entry_point(name)
         if name in self._entries:
@@ -105,19 +111,26 @@ class Registry(Generic[T]):
         return [self._entries[name] for name in sorted(self._entries)]
 
     def failures(self) -> list[Failure]:
-        """Plugin modules and entry points that failed to import, for `bench list` to report."""
+        """Plugin modules and entry points that failed to import, and names claimed twice, for
+        `bench list` to report."""
         self.entries()
-        return [self._failures[name] for name in sorted(self._failures)]
+        failed = {**self._failures, **self._clashes}
+        return [failed[name] for name in sorted(failed)]
 
     @contextmanager
     def temporary(self) -> Iterator[Registry[T]]:
         """Restore the registry's state on exit, so tests can register throwaway plugins."""
         self._discover()
-        saved = (dict(self._entries), dict(self._pending), dict(self._failures))
+        saved = (
+            dict(self._entries),
+            dict(self._pending),
+            dict(self._failures),
+            dict(self._clashes),
+        )
         try:
             yield self
         finally:
-            self._entries, self._pending, self._failures = saved
+            self._entries, self._pending, self._failures, self._clashes = saved
 
     def _add(self, name: str, cls: T, origin: str) -> None:
         self._validate(name, cls)
@@ -175,21 +188,39 @@ class Registry(Generic[T]):
                     )
         if os.environ.get(AUTOLOAD_OFF):
             return
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str]] = set()  # one distribution found twice on the path is one
         for point in importlib.metadata.entry_points(group=self.group):
-            if (point.name, point.value) in seen or point.name in self._entries:
+            if (point.name, point.value) in seen:
                 continue
             seen.add((point.name, point.value))
-            self._pending[point.name] = point
+            if point.name in self._clashes:
+                continue
+            taken = self._entries.pop(point.name, None)
+            other = self._pending.pop(point.name, None)
+            if taken is None and other is None:
+                self._pending[point.name] = point
+                continue
+            first = taken.origin if taken is not None else _point_origin(other)
+            self._clashes[point.name] = Failure(
+                point.name,
+                _point_origin(point),
+                f"taken twice: by {first} and by {_point_origin(point)}; uninstall or rename one",
+            )
 
     def _load_entry_point(self, name: str) -> None:
         point = self._pending.pop(name)
-        origin = f"dist:{point.dist.name}=={point.dist.version}" if point.dist else "dist:?"
+        origin = _point_origin(point)
         try:
             cls = point.load()
             self._add(name, cls, origin)
         except Exception as error:  # recorded, reported by `bench list`, raised by `get`
             self._failures[name] = Failure(name, origin, f"{type(error).__name__}: {error}")
+
+
+def _point_origin(point: importlib.metadata.EntryPoint | None) -> str:
+    """Where an entry point comes from: "dist:bench-foo==0.3" (its distribution)."""
+    dist = None if point is None else point.dist
+    return f"dist:{dist.name}=={dist.version}" if dist is not None else "dist:?"
 
 
 def _builtin_origin(cls: Any) -> str:

@@ -2,7 +2,10 @@
 
 A new plugin is tested by `tests/test_conformance.py` without anyone writing a new test; third
 parties can call these functions from their own CI. Each check uses the plugin's `smoke` config
-(or its defaults) and runs on the CPU in seconds.
+(or its defaults) and runs on the CPU in seconds. Each returns, and with `echo` (the default)
+prints, one line per property it verified (`bench.testing.checklist`); the first property a
+plugin breaks raises an AssertionError that names it. The attack checks live in
+`bench.testing.attack_checks`; this module is where plugin authors import all of them from.
 """
 
 from __future__ import annotations
@@ -23,19 +26,12 @@ from bench.contracts.clouds import validate_clouds
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
 from bench.contracts.config import build_config, config_to_dict
 from bench.contracts.errors import ConfigError
-from bench.contracts.plugins import (
-    ATTACKS,
-    DATASETS,
-    DEFENSES,
-    METHODS,
-    REGISTRIES,
-    TEXT_ENCODERS,
-    Plugin,
-)
+from bench.contracts.plugins import DATASETS, DEFENSES, METHODS, REGISTRIES, TEXT_ENCODERS
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.registry import NAME_PATTERN
 from bench.contracts.train_context import TrainContext
-from bench.evaluation.threat import check_threat_model
+from bench.testing.attack_checks import check_attack
+from bench.testing.checklist import Checklist
 from bench.testing.public_formats import (
     write_modelnet40_h5,
     write_objaverse_lvis_openshape,
@@ -43,32 +39,36 @@ from bench.testing.public_formats import (
     write_scanobjectnn_h5,
     write_shapenet55_ulip,
 )
+from bench.testing.smoke import smoke_config, smoke_flags, smoke_params
 from bench.testing.toys import ToyVictim, toy_clouds
 
+__all__ = [
+    "KIND_CHECKS",
+    "check_attack",
+    "check_dataset",
+    "check_defense",
+    "check_metadata",
+    "check_method",
+    "check_text_encoder",
+    "smoke_config",
+    "smoke_flags",
+    "smoke_params",
+    "unbounded_fields",
+]
 
-def smoke_config(cls: type[Plugin[Any]]) -> Any:
-    return cls.smoke if cls.smoke is not None else cls.Config()
 
-
-def smoke_params(kind: str, name: str) -> dict[str, Any]:
-    """The smoke config as spec params: only the values that differ from the defaults."""
+def check_metadata(kind: str, name: str, *, echo: bool = True) -> list[str]:
+    """Name, docstring, one-line description, version, a Config that round-trips, and bounds on
+    every number field. Returns (and with `echo` prints) one line per property checked."""
     cls = REGISTRIES[kind].get(name).cls
-    smoke, defaults = config_to_dict(smoke_config(cls)), config_to_dict(cls.Config())
-    return {key: value for key, value in smoke.items() if value != defaults[key]}
-
-
-def smoke_flags(kind: str, name: str) -> list[str]:
-    """The smoke config as `bench run --set` flags, e.g. `--set=method.epochs=1`."""
-    return [f"--set={kind[:-1]}.{key}={value}" for key, value in smoke_params(kind, name).items()]
-
-
-def check_metadata(kind: str, name: str) -> None:
-    """Name, docstring, one-line description, version, and a Config that round-trips."""
-    cls = REGISTRIES[kind].get(name).cls
-    assert NAME_PATTERN.match(name)
+    report = Checklist(kind[:-1], name, echo)
+    assert NAME_PATTERN.match(name), f"{name} does not match {NAME_PATTERN.pattern}"
     assert (cls.__doc__ or "").strip(), f"{name} needs a docstring"
-    assert cls.info.description and "\n" not in cls.info.description
-    assert isinstance(cls.version, int) and cls.version >= 1
+    assert cls.info.description and "\n" not in cls.info.description, (
+        f"{name}: info.description must be one non-empty line"
+    )
+    assert isinstance(cls.version, int) and cls.version >= 1, f"{name}: version must be >= 1"
+    report.ok(f"docstring, one-line description, version {cls.version}")
     configs = [cls.Config(), smoke_config(cls), *cls.presets.values()]
     for config in configs:
         assert isinstance(config, cls.Config)
@@ -76,7 +76,11 @@ def check_metadata(kind: str, name: str) -> None:
         assert dataclasses.is_dataclass(config) and params is not None and params.frozen
         rebuilt = build_config(cls.Config, config_to_dict(config), name)
         assert rebuilt == config, f"{name}: config does not round-trip through a mapping"
+    presets = f", {len(cls.presets)} presets" if cls.presets else ""
+    report.ok(f"frozen Config round-trips through a mapping (defaults, smoke{presets})")
     check_config_bounds(kind, name)
+    report.ok("number fields refuse NaN, +-inf, +-1e30 and +-2**64")
+    return report.lines
 
 
 # Numbers no config field should take: they fail deep in a cell, or give NaN weights a number.
@@ -120,11 +124,13 @@ def _absurd_values(annotation: Any, default: Any) -> tuple[Any, ...]:
     return tuple(value for arm in args for value in ABSURD.get(arm, ()))
 
 
-def check_method(name: str) -> None:
+def check_method(name: str, *, echo: bool = True) -> list[str]:
     """Finite logits, determinism, input gradients, and a training run that reloads strictly
-    (for a method with a miniature recipe)."""
+    (for a method with a miniature recipe). Returns (and with `echo` prints) one line per
+    property checked."""
     cls = METHODS.get(name).cls
     method = cls(smoke_config(cls))
+    report = Checklist("method", name, echo)
     embed_dim = 16
     names = tuple(f"class {i}" for i in range(4))
     class_embeddings = torch.nn.functional.normalize(
@@ -148,17 +154,29 @@ def check_method(name: str) -> None:
                 f"{name}: training is not deterministic"
             )
         rebuilt.load_state_dict(first.state_dict(), strict=True)
+        report.ok("training twice gives the same weights, which reload strictly")
     else:  # evaluated from released weights only: the architecture is checked, untrained
         assert cls.releases, f"{name} has neither a miniature recipe nor releases"
+        report.skip("training", "released weights only")
     rebuilt.eval()
     x = points[:2].clone().requires_grad_(True)
     if method.stochastic:
         _check_noise_stream(name, rebuilt, method.preprocess(x), embed_dim)
+        report.ok("noise drawn only from its generator keyword, and it varies with it")
     out = rebuilt(method.preprocess(x))
-    assert out.shape == (2, embed_dim) and torch.isfinite(out).all()
-    assert torch.equal(out, rebuilt(method.preprocess(x))) or method.stochastic
+    assert out.shape == (2, embed_dim) and torch.isfinite(out).all(), (
+        f"{name}: the encoder must give finite embeddings [B, {embed_dim}], not {tuple(out.shape)}"
+    )
+    report.ok(f"finite embeddings [B, {embed_dim}]")
+    if not method.stochastic:
+        assert torch.equal(out, rebuilt(method.preprocess(x))), f"{name} is not deterministic"
+        report.ok("deterministic forward pass")
     out.sum().backward()
-    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0, (
+        f"{name}: no finite, non-zero gradient reaches the input points through preprocess"
+    )
+    report.ok("finite, non-zero gradient with respect to the input points")
+    return report.lines
 
 
 def _check_noise_stream(name: str, encoder: torch.nn.Module, x: torch.Tensor, dim: int) -> None:
@@ -177,103 +195,6 @@ def _check_noise_stream(name: str, encoder: torch.nn.Module, x: torch.Tensor, di
             assert not torch.equal(batched[0], batched[1]), f"{name}: draws are not independent"
 
 
-def check_attack(name: str) -> None:
-    """Budget respected, input untouched, dtype/device kept, randomness only from the generator,
-    a zero budget changes nothing, and every query of a stochastic victim averages its draws."""
-    cls = ATTACKS.get(name).cls
-    attack = cls(smoke_config(cls))
-    victim = ToyVictim(seed=0)
-    points, labels = toy_clouds(4, 128, seed=1)
-    original = points.clone()
-    torch.manual_seed(123)
-    first = attack.run(victim, points, labels, torch.Generator().manual_seed(7))
-    assert torch.equal(points, original), f"{name} mutated its input"
-    assert first.points.dtype == points.dtype and first.points.device == points.device
-    check_threat_model(attack.threat_model(), points, first.points)
-    torch.manual_seed(456)
-    second = attack.run(victim, points, labels, torch.Generator().manual_seed(7))
-    assert torch.equal(first.points, second.points), (
-        f"{name} draws randomness outside its generator"
-    )
-    for key, values in first.stats.items():
-        assert values.shape[0] == len(points), f"{name}: stat {key} is not per-sample"
-    wide = attack.run(ToyVictim(seed=0).double(), points.double(), labels, torch.Generator())
-    assert wide.points.dtype == torch.float64, f"{name} does not keep float64 clouds"
-    check_threat_model(attack.threat_model(), points.double(), wide.points)
-    _check_zero_budget(name, attack, points, labels)
-    _check_eot(name, attack, points, labels)
-    _check_batch_invariance(name, attack, points, labels)
-
-
-def _check_zero_budget(name: str, attack: Any, points: torch.Tensor, labels: torch.Tensor) -> None:
-    """eps = 0 or steps = 0 returns the clean clouds, for attacks that keep the point count."""
-    threat = attack.threat_model()
-    if threat.points_added or threat.points_dropped:
-        return
-    names = {f.name for f in dataclasses.fields(attack.config)}
-    for field_name in ("eps", "steps"):
-        if field_name not in names:
-            continue
-        quiet = type(attack)(dataclasses.replace(attack.config, **{field_name: 0}))
-        out = quiet.run(ToyVictim(seed=0), points, labels, torch.Generator().manual_seed(7))
-        assert torch.equal(out.points, points), f"{name} with {field_name}=0 changed the clouds"
-
-
-class _RecordingVictim(ToyVictim):
-    """A stochastic toy victim that records how many draws every query asked for."""
-
-    def __init__(self) -> None:
-        super().__init__(seed=0, input_noise=0.05)
-        self.draws_seen: list[int] = []
-
-    def sample(self, points: torch.Tensor, draws: int) -> torch.Tensor:
-        self.draws_seen.append(draws)
-        return super().sample(points, draws)
-
-    def forward(self, points: torch.Tensor) -> torch.Tensor:
-        self.draws_seen.append(1)
-        return super().forward(points)
-
-
-def _check_eot(name: str, attack: Any, points: torch.Tensor, labels: torch.Tensor) -> None:
-    """Against a stochastic victim, an attack that queries it averages `eot_draws` draws on
-    every query; one that ignores EOT follows single noise draws and overstates robustness."""
-    if attack.access not in ("gradient", "scores"):
-        return
-    names = {f.name for f in dataclasses.fields(attack.config)}
-    assert "eot_draws" in names, (
-        f"{name} queries the victim but has no eot_draws setting: against a stochastic victim"
-        " it would follow single noise draws"
-    )
-    victim = _RecordingVictim()
-    eot = type(attack)(dataclasses.replace(attack.config, eot_draws=3))
-    eot.run(victim, points, labels, torch.Generator().manual_seed(7))
-    assert victim.draws_seen, f"{name} never queried the victim"
-    assert set(victim.draws_seen) == {3}, (
-        f"{name} asked for {sorted(set(victim.draws_seen))} draws with eot_draws=3: every query"
-        " of a stochastic victim must average the configured draws (use victim.sample)"
-    )
-
-
-def _check_batch_invariance(
-    name: str, attack: Any, points: torch.Tensor, labels: torch.Tensor
-) -> None:
-    """With per-sample streams, a sample's adversarial cloud is the same alone or in a batch,
-    against a deterministic and against a stochastic victim."""
-    ids = [f"sample {i}" for i in range(len(points))]
-    for victim in (ToyVictim(seed=0), ToyVictim(seed=0, input_noise=0.05)):
-        outputs = []
-        for part in (slice(None), slice(2, None)):
-            victim.bind(SampleStreams.for_samples(0, ids[part], "victim"))
-            streams = SampleStreams.for_samples(0, ids[part], "attack")
-            outputs.append(attack.run(victim, points[part], labels[part], streams).points)
-        victim.bind(None)
-        assert torch.allclose(outputs[0][2:], outputs[1], atol=1e-5), (
-            f"{name}: a sample's result depends on its batch (draw through"
-            " bench.contracts.randomness with the generator you are given)"
-        )
-
-
 # Datasets read from files, and the writer of a stand-in in their published layout (each takes
 # the folder and a `points` keyword).
 STAND_INS: dict[str, Callable[..., Path]] = {
@@ -284,68 +205,92 @@ STAND_INS: dict[str, Callable[..., Path]] = {
 }
 
 
-def check_dataset(name: str) -> None:
+def check_dataset(name: str, *, echo: bool = True) -> list[str]:
     """Deterministic loads, labels in range, unique ids, a stable fingerprint; a dataset read
-    from files is checked on a stand-in written in its published layout."""
+    from files is checked on a stand-in written in its published layout. Returns (and with
+    `echo` prints) one line per property checked."""
     cls = DATASETS.get(name).cls
     config = smoke_config(cls)
+    report = Checklist("dataset", name, echo)
     if name in STAND_INS:
         with tempfile.TemporaryDirectory() as directory:
             root = STAND_INS[name](Path(directory), points=64)
-            _check_dataset_loads(name, cls, dataclasses.replace(config, root=str(root)))
-        return
-    _check_dataset_loads(name, cls, config)
+            report.ok("a stand-in in its published file layout is written")
+            _check_dataset_loads(name, cls, dataclasses.replace(config, root=str(root)), report)
+    else:
+        _check_dataset_loads(name, cls, config, report)
+    return report.lines
 
 
-def _check_dataset_loads(name: str, cls: Any, config: Any) -> None:
+def _check_dataset_loads(name: str, cls: Any, config: Any, report: Checklist) -> None:
     first = cls(config).load("test")
     second = cls(config).load("test")
     validate_clouds(first.points, name)
+    report.ok(f"finite clouds {list(first.points.shape)}")
     assert np.array_equal(first.points, second.points) and first.fingerprint == second.fingerprint
+    report.ok("two loads give the same clouds and fingerprint")
     assert first.labels.min() >= 0 and first.labels.max() < len(first.class_names)
-    assert len(set(first.ids)) == len(first.ids) == len(first)
+    assert len(set(first.ids)) == len(first.ids) == len(first), f"{name}: ids are not unique"
+    report.ok(f"labels index its {len(first.class_names)} classes; ids are unique")
     assert first.fingerprint == fingerprint_arrays(
         first.points, first.labels, first.class_names, first.captions
-    )
+    ), f"{name}: the fingerprint is not fingerprint_arrays(points, labels, class_names, captions)"
+    report.ok("fingerprint matches its arrays")
     if first.captions is not None:
         assert len(first.captions) == len(first) and all(first.captions)
+        report.ok("one non-empty caption per cloud")
 
 
-def check_defense(name: str) -> None:
+def check_defense(name: str, *, echo: bool = True) -> list[str]:
     """Batch and channels kept, finite, input untouched; deterministic unless randomized, and
     then reproducible from its generator and batch-invariant with per-sample streams; a usable
-    gradient (its own, or its BPDA surrogate's)."""
+    gradient (its own, or its BPDA surrogate's). Returns (and with `echo` prints) one line per
+    property checked."""
     cls = DEFENSES.get(name).cls
     defense = cls(smoke_config(cls))
+    report = Checklist("defense", name, echo)
     points, _ = toy_clouds(4, 256, seed=2)
     original = points.clone()
     out = defense.apply(points, torch.Generator().manual_seed(0))
     assert torch.equal(points, original), f"{name} mutated its input"
+    report.ok("input left unchanged")
     assert out.shape[0] == points.shape[0] and out.shape[-1] == points.shape[-1]
     assert out.dtype == points.dtype and torch.isfinite(out).all()
+    report.ok("batch size, channels and dtype kept; finite")
     again = defense.apply(points, torch.Generator().manual_seed(0))
     assert torch.equal(out, again), f"{name} draws randomness outside its generator"
+    report.ok("randomness drawn only from its generator")
     if not cls.randomized:
-        assert torch.equal(out, defense.apply(points, torch.Generator().manual_seed(1)))
+        assert torch.equal(out, defense.apply(points, torch.Generator().manual_seed(1))), (
+            f"{name} varies with its generator but is not declared randomized"
+        )
+        report.ok("deterministic (not randomized)")
     ids = [f"sample {i}" for i in range(len(points))]
     whole = defense.apply(points, SampleStreams.for_samples(0, ids, "victim"))
     part = defense.apply(points[2:], SampleStreams.for_samples(0, ids[2:], "victim"))
     assert torch.equal(whole[2:], part), f"{name}: a cloud's defense depends on its batch"
+    report.ok("batch-invariant with per-sample streams")
     victim = ToyVictim(seed=0, defense=defense)
     x = points.clone().requires_grad_(True)
     victim.sample(x, 3 if victim.stochastic else 1).sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all()
     assert x.grad.abs().sum() > 0, f"{name} gives attacks no gradient (declare a surrogate)"
+    through = "its BPDA surrogate" if defense.uses_bpda else "itself"
+    report.ok(f"attacks get a finite, non-zero gradient through {through}")
+    return report.lines
 
 
-def check_text_encoder(name: str) -> None:
-    """Finite embeddings of a fixed width, deterministic, with a weights-bound identity."""
+def check_text_encoder(name: str, *, echo: bool = True) -> list[str]:
+    """Finite embeddings of a fixed width, deterministic, with a weights-bound identity.
+    Returns (and with `echo` prints) one line per property checked."""
     cls = TEXT_ENCODERS.get(name).cls
+    report = Checklist("text_encoder", name, echo)
     if name in TEXT_STAND_INS:  # reads a published file: checked on a stand-in of it
         with tempfile.TemporaryDirectory() as directory:
-            _check_text_encoder(name, TEXT_STAND_INS[name](cls, Path(directory)))
-        return
-    _check_text_encoder(name, cls(smoke_config(cls)))
+            _check_text_encoder(name, TEXT_STAND_INS[name](cls, Path(directory)), report)
+    else:
+        _check_text_encoder(name, cls(smoke_config(cls)), report)
+    return report.lines
 
 
 def _precomputed(cls: Any, directory: Path) -> Any:
@@ -366,20 +311,23 @@ def _ulip_text(cls: Any, directory: Path) -> Any:
 TEXT_STAND_INS = {"precomputed": _precomputed, "ulip_text": _ulip_text}
 
 
-def _check_text_encoder(name: str, encoder: Any) -> None:
+def _check_text_encoder(name: str, encoder: Any, report: Checklist) -> None:
     published = encoder.published_class_embeddings(["chair", "airplane"])
     if published is not None:  # a file of class embeddings: no texts to embed
         assert published.shape[0] == 2 and np.allclose(np.linalg.norm(published, axis=1), 1)
-        assert encoder.identity().startswith(name)
-        return
-    texts = ["a point cloud model of chair.", "a point cloud model of airplane."]
-    first = encoder.encode(texts)
-    assert first.ndim == 2 and first.shape[0] == 2 and np.isfinite(first).all()
-    assert np.allclose(first, encoder.encode(texts), atol=1e-6)
-    assert encoder.identity().startswith(name)
+        report.ok("published class embeddings: one unit vector per class")
+    else:
+        texts = ["a point cloud model of chair.", "a point cloud model of airplane."]
+        first = encoder.encode(texts)
+        assert first.ndim == 2 and first.shape[0] == 2 and np.isfinite(first).all()
+        report.ok(f"finite embeddings [texts, {first.shape[1]}]")
+        assert np.allclose(first, encoder.encode(texts), atol=1e-6), f"{name} is not deterministic"
+        report.ok("deterministic")
+    assert encoder.identity().startswith(name), f"{name}: identity() must start with its name"
+    report.ok(f"identity {encoder.identity()!r} starts with its name")
 
 
-KIND_CHECKS = {
+KIND_CHECKS: dict[str, Callable[..., list[str]]] = {
     "methods": check_method,
     "attacks": check_attack,
     "datasets": check_dataset,
