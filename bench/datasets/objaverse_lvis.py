@@ -197,9 +197,14 @@ def _json_entry(entry: object, index: int, path: Path) -> tuple[str, str, Path]:
     if not isinstance(entry, dict):
         raise DataError(f"Entry {index} of {path} is not a {{uid, category, data_path}} mapping.")
     for key in ("uid", "category", "data_path"):
-        if not isinstance(entry.get(key), str) or not entry[key]:
+        if key not in entry:
             raise DataError(
-                f"Entry {index} of {path} has {shown(entry.get(key))} as its '{key}', where"
+                f"Entry {index} of {path} has no '{key}'; a published entry has uid, category"
+                " and data_path."
+            )
+        if not isinstance(entry[key], str) or not entry[key]:
+            raise DataError(
+                f"Entry {index} of {path} has {shown(entry[key])} as its '{key}', where"
                 " the published listing has text."
             )
     return entry["category"], entry["uid"], Path(entry["data_path"])
