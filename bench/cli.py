@@ -171,9 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     datasets = sub.add_parser("datasets", help="dataset tools")
     datasets_sub = datasets.add_subparsers(title="dataset commands", required=True)
-    gallery = datasets_sub.add_parser("gallery", help="draw one example per class to a PNG")
+    gallery = datasets_sub.add_parser(
+        "gallery", help="draw one example per class to a PNG, PDF or SVG"
+    )
     gallery.add_argument("name")
-    gallery.add_argument("--out", type=Path, required=True)
+    gallery.add_argument(
+        "--out", type=Path, required=True, help="the picture: a .png, .pdf or .svg file"
+    )
     gallery.add_argument("--split", default="test")
     gallery.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
     gallery.set_defaults(command=commands.gallery)

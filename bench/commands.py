@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from leaderboard.tables import rows, to_markdown
 
     local = args.executor == "local"
+    _check_resources(args.cpus_per_cell, args.gpus_per_cell)
     runtime = Runtime(_device(args.device), _batch(args.batch_size), rerun=args.rerun)
     executor = InProcess() if local else _ray_executor(args)
     if args.spec:
@@ -195,10 +196,10 @@ def results(args: argparse.Namespace) -> int:
 
 
 def publish(args: argparse.Namespace) -> int:
+    from bench.storage.outputs import writable_directory
     from leaderboard.site import publish as write_site
 
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} is a file; give a directory for the site.")
+    writable_directory(args.out, "the site directory (--out)")
     records = _stored_records(args.spec)
     if not records:
         raise UsageError("The store holds no results to publish yet; `bench run` computes some.")
@@ -242,14 +243,15 @@ def _plan(cell: Any, store: Any, runtime: Any) -> str:
 
 
 def _weights_rebuilt(record: Any) -> bool:
-    """Whether the miniature a record was computed from now holds other weights."""
-    from bench.storage.home import subdir
+    """Whether the miniature a record was computed from now holds other weights (only read:
+    `bench results` works on a home this user may not write)."""
+    from bench.storage.home import home
     from bench.storage.verified import recorded
 
     weights = record.provenance.get("weights") or {}
     if record.status != "ok" or weights.get("kind") != "miniature":
         return False
-    path = subdir("weights") / record.cell["method"]["name"] / weights["file"]
+    path = home() / "weights" / record.cell["method"]["name"] / weights["file"]
     current = recorded(path)
     return current is not None and current[0] != weights.get("sha256")
 
@@ -301,9 +303,12 @@ def _by_prefix(records: list[Any], prefix: str) -> Any:
 
 def gallery(args: argparse.Namespace) -> int:
     from bench.contracts.config import parse_value
-    from bench.data.gallery import draw_gallery
+    from bench.data.gallery import draw_gallery, picture_format
     from bench.plan.spec import resolve
+    from bench.storage.outputs import writable_file
 
+    picture_format(args.out)
+    writable_file(args.out, "the gallery file (--out)")
     params = {}
     for setting in args.settings:
         key, _, raw = setting.partition("=")
@@ -335,10 +340,6 @@ def _seed(seed: int) -> int:
 def _ray_executor(args: argparse.Namespace) -> Any:
     from bench.running.executors import RayExecutor
 
-    if args.cpus_per_cell <= 0:
-        raise UsageError(f"--cpus-per-cell must be > 0, not {args.cpus_per_cell}.")
-    if args.gpus_per_cell is not None and args.gpus_per_cell < 0:
-        raise UsageError(f"--gpus-per-cell must be >= 0, not {args.gpus_per_cell}.")
     runtime_env = None
     if args.ray_runtime_env is not None:
         import yaml
@@ -363,6 +364,16 @@ def _ray_executor(args: argparse.Namespace) -> Any:
         gpus_per_cell=args.gpus_per_cell,
         runtime_env=runtime_env,
     )
+
+
+def _check_resources(cpus: float, gpus: float | None) -> None:
+    """Ray's per-cell requests, checked for every executor: a NaN or negative count is a typo
+    whether or not this run goes to Ray, and Ray itself would hang or fail deep inside."""
+    from bench.contracts.bounds import check, number
+
+    check(cpus, number(0, 4096, low_open=True), "--cpus-per-cell")
+    if gpus is not None:
+        check(gpus, number(0, 1024), "--gpus-per-cell")
 
 
 def _batch(size: int) -> int:

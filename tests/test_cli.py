@@ -90,7 +90,7 @@ def test_run_stores_reuses_and_reports() -> None:
         (
             ["run", "--method", "ulip", "--attack", "pgd", "--executor", "ray"]
             + ["--gpus-per-cell", "-1"],
-            "--gpus-per-cell must be >= 0",
+            "--gpus-per-cell must be a finite number in [0, 1024]",
         ),
         (["list", "widgets"], "Unknown kind 'widgets'"),
     ],

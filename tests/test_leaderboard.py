@@ -212,7 +212,7 @@ def test_bench_publish_from_the_store(tmp_path: Path) -> None:
         text=True,
         env=env,
     )
-    assert refused.returncode == 2 and "is a file; give a directory" in refused.stderr
+    assert refused.returncode == 2 and "it is a file, not a directory" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
 
 

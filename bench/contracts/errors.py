@@ -4,7 +4,8 @@ BenchError                      anything the harness reports to a user
 ├── UsageError                  exit code 2: the command or spec asked for something invalid
 │   ├── UnknownPluginError      a name that no registry holds (also a KeyError)
 │   ├── ConfigError             a config key or value that does not fit the plugin's Config
-│   └── SpecError               a run spec file that cannot be read or expanded
+│   ├── SpecError               a run spec file that cannot be read or expanded
+│   └── WriteError              an output or home path that cannot be written
 ├── PluginLoadError             a plugin module or entry point failed to import
 ├── DataError                   a malformed point cloud or dataset file
 ├── WeightsError                missing, corrupt or mismatched weights or checkpoints
@@ -42,6 +43,11 @@ class ConfigError(UsageError):
 
 class SpecError(UsageError):
     """A run spec that cannot be read or expanded."""
+
+
+class WriteError(UsageError):
+    """An output path (--out, --home) that cannot be written: checked before any work starts,
+    so an hour of computing is not lost to a typo in the last argument."""
 
 
 class PluginLoadError(BenchError):

@@ -1,4 +1,8 @@
-"""A picture of a dataset split: one small 3D scatter per class, to check shapes by eye."""
+"""A picture of a dataset split: one small 3D scatter per class, to check shapes by eye.
+
+The picture's format follows the file name (.png, .pdf or .svg), checked before any data is
+loaded, so a name matplotlib cannot write is one sentence rather than a failure after the draw.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,31 @@ from pathlib import Path
 import numpy as np
 
 from bench.contracts.cloudset import CloudSet
+from bench.contracts.errors import UsageError, clipped
 from bench.storage.atomic import write_bytes_atomic
+
+FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}  # suffix -> matplotlib's format
+
+
+def picture_format(out: Path) -> str:
+    """The format `out` asks for by its suffix (any case); another suffix is one sentence."""
+    chosen = FORMATS.get(out.suffix.lower())
+    if chosen is None:
+        given = f"'{clipped(out.suffix)}'" if out.suffix else "no suffix"
+        raise UsageError(
+            f"Cannot draw a gallery to {clipped(str(out))}: the name must end in"
+            f" {', '.join(list(FORMATS)[:-1])} or {list(FORMATS)[-1]} (it has {given})."
+        )
+    return chosen
 
 
 def draw_gallery(cloudset: CloudSet, out: Path, per_class: int = 1) -> None:
-    """Save a PNG grid with the first `per_class` clouds of every class, titled by class name.
+    """Save a grid with the first `per_class` clouds of every class, titled by class name, as
+    PNG, PDF or SVG by the suffix of `out`.
 
     y is drawn as the vertical axis because the datasets are y-up, like ModelNet40 in ULIP.
     """
+    chosen = picture_format(out)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,6 +63,6 @@ def draw_gallery(cloudset: CloudSet, out: Path, per_class: int = 1) -> None:
         ax.set_title(name, fontsize=9, pad=-4)
     figure.subplots_adjust(left=0, right=1, bottom=0, top=0.97, wspace=0, hspace=0.05)
     picture = io.BytesIO()
-    figure.savefig(picture, format="png")
+    figure.savefig(picture, format=chosen)
     plt.close(figure)
     write_bytes_atomic(out, picture.getvalue())  # never half a picture, even on a full disk

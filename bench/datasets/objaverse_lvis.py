@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.contracts.bounds import FLAG, KEPT_POINTS, PATH, Rules, integer, require
 from bench.contracts.cloudset import CloudSet, fingerprint_arrays
-from bench.contracts.errors import DataError, UsageError
+from bench.contracts.errors import DataError, UsageError, shown
 from bench.contracts.plugins import DATASETS, Dataset, PluginInfo
 from bench.data.public_files import (
     data_root,
@@ -166,13 +166,12 @@ def _read_listing(path: Path) -> list[tuple[str, str, Path]]:
     text = read_text(path)
     if path.suffix == ".json":
         try:
-            return [
-                (str(e["category"]), str(e["uid"]), Path(e["data_path"])) for e in json.loads(text)
-            ]
-        except (ValueError, TypeError, KeyError) as error:
-            raise DataError(
-                f"{path} is not a list of {{uid, category, data_path}} ({error})."
-            ) from None
+            listed = json.loads(text)
+        except ValueError as error:
+            raise DataError(f"{path} is not valid JSON ({error}).") from None
+        if not isinstance(listed, list):
+            raise DataError(f"{path} is not a list of {{uid, category, data_path}}.")
+        return [_json_entry(entry, index, path) for index, entry in enumerate(listed)]
     entries = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -183,5 +182,29 @@ def _read_listing(path: Path) -> list[tuple[str, str, Path]]:
                 f"Line {number} of {path} has {len(fields)} fields; expected cate_id,cate_name,"
                 "model_id,path."
             )
+        if not fields[0].strip().isdigit():
+            raise DataError(
+                f"Line {number} of {path} has {shown(fields[0])} as its cate_id, not a whole"
+                " number; expected cate_id,cate_name,model_id,path."
+            )
         entries.append((fields[1], fields[2], Path(fields[3])))
     return entries
+
+
+def _json_entry(entry: object, index: int, path: Path) -> tuple[str, str, Path]:
+    """(category, object id, relative path) of entry `index` of OpenShape's listing; a field
+    that is missing or not text (a number, a list, null) is one sentence naming it."""
+    if not isinstance(entry, dict):
+        raise DataError(f"Entry {index} of {path} is not a {{uid, category, data_path}} mapping.")
+    for key in ("uid", "category", "data_path"):
+        if key not in entry:
+            raise DataError(
+                f"Entry {index} of {path} has no '{key}'; a published entry has uid, category"
+                " and data_path."
+            )
+        if not isinstance(entry[key], str) or not entry[key]:
+            raise DataError(
+                f"Entry {index} of {path} has {shown(entry[key])} as its '{key}', where"
+                " the published listing has text."
+            )
+    return entry["category"], entry["uid"], Path(entry["data_path"])

@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 
 from bench.contracts.errors import UsageError
+from bench.storage.outputs import writable_directory
 
 ENV_VAR = "BENCH_HOME"
+HINT = "choose another with --home DIR or BENCH_HOME"
 
 
 def home() -> Path:
@@ -21,16 +23,10 @@ def home() -> Path:
 
 
 def subdir(name: str) -> Path:
-    """A subdirectory of the home, created on demand."""
-    path = home() / name
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(
-            f"Cannot use {home()} as the home directory: {error.strerror} at {error.filename};"
-            " choose another with --home DIR or BENCH_HOME."
-        ) from None
-    return path
+    """A subdirectory of the home, created on demand; a home that cannot be written (a file in
+    the way, no permission) is one WriteError sentence, before anything is computed for it."""
+    writable_directory(home(), "the home directory", HINT)
+    return writable_directory(home() / name, "a directory of the home", HINT)
 
 
 def existing_home() -> Path:

@@ -136,7 +136,7 @@ def _rows_from_dict(table: object, names: list[str], path: Path) -> np.ndarray:
         entry = table[name]
         if not isinstance(entry, dict) or OPENSHAPE_KEY not in entry:
             raise WeightsError(f"'{path}': the entry for '{name}' has no {OPENSHAPE_KEY!r}.")
-        feature = np.asarray(entry[OPENSHAPE_KEY], dtype=np.float32)
+        feature = _feature(entry[OPENSHAPE_KEY], name, path)
         if feature.ndim == 2 and feature.shape[0] == 1:
             feature = feature[0]
         if feature.ndim != 1:
@@ -149,6 +149,27 @@ def _rows_from_dict(table: object, names: list[str], path: Path) -> np.ndarray:
     return np.stack(rows)
 
 
+NUMBER_KINDS = {"f": "floats", "i": "integers", "u": "integers"}
+OTHER_KINDS = {"U": "text", "S": "text", "O": "Python objects", "b": "booleans"}
+
+
+def _feature(value: object, name: str, path: Path) -> np.ndarray:
+    """One class's embedding as float32. Text, booleans, objects and ragged lists are refused,
+    never cast: `float("0.5")` would turn a column of strings into a plausible embedding."""
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        raise WeightsError(
+            f"'{path}': the embedding of '{name}' is ragged: its rows differ in length."
+        ) from None
+    if array.dtype.kind not in NUMBER_KINDS:
+        held = OTHER_KINDS.get(array.dtype.kind, str(array.dtype))
+        raise WeightsError(f"'{path}': the embedding of '{name}' holds {held}, not numbers.")
+    if not np.all(np.isfinite(array)):
+        raise WeightsError(f"'{path}': the embedding of '{name}' holds NaN or infinite values.")
+    return array.astype(np.float32)
+
+
 def _rows_from_sorted_matrix(matrix: np.ndarray, names: list[str], path: Path) -> np.ndarray:
     order = sorted(set(names))
     if len(order) != matrix.shape[0]:
@@ -156,6 +177,8 @@ def _rows_from_sorted_matrix(matrix: np.ndarray, names: list[str], path: Path) -
             f"'{path}' has {matrix.shape[0]} rows for the sorted class list, but"
             f" {len(order)} distinct classes were given."
         )
+    if not np.all(np.isfinite(matrix)):
+        raise WeightsError(f"'{path}' holds NaN or infinite values.")
     index = {name: row for row, name in enumerate(order)}
     return matrix[[index[name] for name in names]]
 
