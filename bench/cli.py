@@ -141,9 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--spec", type=Path, help="only the cells of this spec (file or name)")
     results.add_argument(
         "--layout",
-        choices=("long", "wide"),
-        default="long",
-        help="long: one row per cell; wide: one row per method and dataset, attacks as columns",
+        choices=("compact", "long", "wide"),
+        default="compact",
+        help="compact: one row per cell in 100 columns, values every row shares said once above;"
+        " long: one row per cell, every column; wide: one row per method and dataset, attacks"
+        " as columns",
+    )
+    results.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column (the same as --layout long): over 250 characters a line",
     )
     results.set_defaults(command=commands.results)
 

@@ -17,7 +17,8 @@ def run(args: argparse.Namespace) -> int:
     from bench.running.runner import Runner
     from bench.storage.home import subdir
     from bench.storage.store import Store
-    from leaderboard.tables import rows, to_markdown
+    from leaderboard.compact import to_compact
+    from leaderboard.tables import rows
 
     local = args.executor == "local"
     _check_resources(args.cpus_per_cell, args.gpus_per_cell)
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{cell.hash[:16]}  {_plan(cell, store, runtime):<22} {cell.label()}")
         return 0
     outcomes = Runner(store, runtime, executor).run(cells)
-    print(to_markdown(rows(o.record for o in outcomes)))
+    print(to_compact(rows(o.record for o in outcomes)))
     reused = sum(o.reused for o in outcomes)
     failed = [o.record for o in outcomes if o.record.status != "ok"]
     print(
@@ -169,9 +170,12 @@ def show_plugin(args: argparse.Namespace) -> int:
 
 
 def results(args: argparse.Namespace) -> int:
+    from leaderboard.compact import to_compact
     from leaderboard.indicators import cross_cell_warnings
     from leaderboard.tables import rows, to_csv, to_json, to_markdown, to_markdown_wide
 
+    if args.wide and args.layout == "wide":
+        raise UsageError("--wide is the long layout with every column; give it or --layout wide.")
     records = _stored_records(args.spec)
     stale = {record.cell_hash for record in records if _weights_rebuilt(record)}
     if stale:
@@ -190,8 +194,10 @@ def results(args: argparse.Namespace) -> int:
         print("The store holds no results yet.")
     elif args.layout == "wide":
         print(to_markdown_wide(table))
-    else:
+    elif args.wide or args.layout == "long":
         print(to_markdown(table))
+    else:
+        print(to_compact(table))
     return 0
 
 

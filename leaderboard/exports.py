@@ -57,7 +57,7 @@ def track_frame(entries: Sequence[Entry]) -> pd.DataFrame:
                 "Robust (%)": 100 * entry.robust_acc,
                 "Robust low": 100 * entry.robust_ci[0],
                 "Robust high": 100 * entry.robust_ci[1],
-                "Strongest attack": entry.strongest.labels["attack"],
+                "Strongest attack": entry.strongest_attack,
                 "Naive − worst (pp)": None if naive is None else 100 * (naive - entry.robust_acc),
                 "Flags": len(entry.warnings),
             }
@@ -67,9 +67,11 @@ def track_frame(entries: Sequence[Entry]) -> pd.DataFrame:
 
 def rank_text(entry: Entry) -> str:
     """ "3", "=3" for a rank shared with a neighbour the paired test does not separate from it,
-    or "superseded"."""
+    "superseded", or "not ranked" (not evaluated under the track's reference attack)."""
     if entry.superseded:
         return "superseded"
+    if entry.unranked:
+        return "not ranked"
     return f"={entry.rank}" if entry.tied else str(entry.rank)
 
 
@@ -93,13 +95,25 @@ def display_frame(entries: Sequence[Entry]) -> pd.DataFrame:
 
 
 def to_markdown(track: Track, entries: Sequence[Entry]) -> str:
-    frame = display_frame(entries)
+    """The ranked (and superseded) entries, then those not evaluated under the track's
+    reference attack in a table of their own, under a heading that says what they lack."""
+    apart = [e for e in entries if e.unranked]
+    text = f"**{track.title}**\n\n"
+    if track.reference is not None:
+        text += track.reference.note + "\n\n"
+    text += _markdown_table(display_frame([e for e in entries if not e.unranked]))
+    if apart and track.reference is not None:
+        text += f"\n**{track.reference.heading}**\n\n" + _markdown_table(display_frame(apart))
+    return text
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
     lines = [
         "| " + " | ".join(frame.columns) + " |",
         "|" + "---|" * len(frame.columns),
         *("| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)),
     ]
-    return f"**{track.title}**\n\n" + "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def to_csv(entries: Sequence[Entry]) -> str:

@@ -95,6 +95,11 @@ class Column:
         return sum(self.align.count(c) for c in "lcr")
 
 
+def _rank(entry: Entry) -> str:
+    """The rank; a dash under the "Not ranked" row, which says why."""
+    return "--" if entry.unranked else escape(rank_text(entry))
+
+
 def robust(entry: Entry) -> str:
     flags = ",".join(marks(entry))
     return accuracy(entry.robust_acc, entry.robust_ci) + (
@@ -121,7 +126,7 @@ def columns(entries: Sequence[Entry], every_column: bool) -> list[Column]:
         naive = e.naive_acc
         return number(None if naive is None else 100 * (naive - e.robust_acc), signed=True)
 
-    chosen = [Column("Rank", lambda e: escape(rank_text(e)), "r"), Column("Method", method)]
+    chosen = [Column("Rank", _rank, "r"), Column("Method", method)]
     if varies(lambda e: e.victim["teacher"]):
         chosen.append(label("teacher"))
     chosen.append(Column("Trained on", lambda e: escape(e.victim["corpus"])))
@@ -139,7 +144,7 @@ def columns(entries: Sequence[Entry], every_column: bool) -> list[Column]:
         chosen.append(top1)
     chosen.append(Column("Robust (%)", robust, ACCURACY))
     if every_column:
-        chosen.append(Column("Strongest attack", lambda e: escape(e.strongest.labels["attack"])))
+        chosen.append(Column("Strongest attack", lambda e: escape(e.strongest_attack)))
         chosen.append(Column("Naive \u2212 worst (pp)", gap, "r"))
     return chosen
 
@@ -175,7 +180,13 @@ def to_latex(track: Track, entries: Sequence[Entry], *, every_column: bool = Fal
         escape(c.header) if c.span == 1 else rf"\multicolumn{{{c.span}}}{{c}}{{{escape(c.header)}}}"
         for c in chosen
     )
-    rows = [" & ".join(c.cell(e) for c in chosen) + r" \\" for e in entries]
+    rows = [" & ".join(c.cell(e) for c in chosen) + r" \\" for e in entries if not e.unranked]
+    apart = [" & ".join(c.cell(e) for c in chosen) + r" \\" for e in entries if e.unranked]
+    notes = legend(entries)
+    if apart and track.reference is not None:  # listed apart; the legend says what they lack
+        width = sum(c.span for c in chosen)
+        rows += [r"\midrule", rf"\multicolumn{{{width}}}{{l}}{{\emph{{Not ranked}}}} \\", *apart]
+        notes.append(escape(track.reference.heading) + ".")
     return "\n".join(
         [
             f"% {escape(track.title)}: worst-case robust accuracy. Needs \\usepackage{{booktabs}}.",
@@ -189,7 +200,7 @@ def to_latex(track: Track, entries: Sequence[Entry], *, every_column: bool = Fal
             r"\end{tabular}}%",
             rf"\begin{{tabular}}{{@{{}}p{{\wd{BOX}}}@{{}}}}",
             rf"\usebox{BOX} \\",
-            " \\\\\n".join(rf"\footnotesize {line}" for line in legend(entries)),
+            " \\\\\n".join(rf"\footnotesize {line}" for line in notes),
             r"\end{tabular}",
             "",
         ]

@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.contracts.indicators import INDICATORS, indicator_of
-from bench.evaluation.statistics import MARGIN
 from bench.storage.atomic import write_bytes_atomic, write_text_atomic
 from bench.storage.store import Record
 from leaderboard import exports, latex
+from leaderboard.attack_config import describe
 from leaderboard.charts import BudgetPoint, Chart, budget_chart, convergence_chart, tradeoff_chart
 from leaderboard.indicators import cross_cell_warnings
+from leaderboard.matrix import mcnemar_matrix
 from leaderboard.tables import protocol_label
-from leaderboard.tracks import NO_CHANGE, Entry, Track, paired_tests, tracks
+from leaderboard.tracks import NO_CHANGE, Entry, Track, tracks
 
 SCRIPT = """
 function rowsOf(table){return Array.from(table.querySelectorAll('tbody.entry'));}
@@ -115,7 +116,12 @@ def _track_page(track: Track, entries: Sequence[Entry], charts: Sequence[Chart])
     head = "".join(
         f'<th data-type="{kind}">{_e(name)}</th>' if kind else "<th></th>" for name, kind in headers
     )
-    bodies = "".join(_entry_body(entry, len(headers)) for entry in entries)
+    bodies = "".join(_entry_body(e, len(headers)) for e in entries if not e.unranked)
+    apart = "".join(_entry_body(e, len(headers)) for e in entries if e.unranked)
+    reference = track.reference
+    if apart and reference is not None:
+        heading = f"<h2>{_e(reference.heading)}</h2>"
+        apart = f"{heading}<table><thead><tr>{head}</tr></thead>{apart}</table>"
     protocols = sorted({e.protocol for e in entries})
     options = "".join(f'<option value="{_e(p)}">{_e(p)}</option>' for p in protocols)
     tables = "".join(
@@ -130,7 +136,8 @@ beat it by the exact McNemar test on their shared samples (Holm-adjusted p &lt; 
 pairs of the matrix below); a rank shared with
 another entry is marked "=". Intervals are 95% Wilson.
 "Naive − worst" is how much lower the worst case is than the best non-adaptive run (one draw
-per step, or crafted without the defense). Tables: {tables}</p>
+per step, or crafted without the defense). {_e(reference.note if reference else "")}
+Tables: {tables}</p>
 <div class="filters">
 <input id="filter-text" placeholder="filter rows" aria-label="filter rows">
 <select id="filter-protocol" aria-label="protocol">
@@ -138,8 +145,9 @@ per step, or crafted without the defense). Tables: {tables}</p>
 <label><input type="checkbox" id="filter-superseded"> show superseded</label>
 </div>
 <table id="leaderboard"><thead><tr>{head}</tr></thead>{bodies}</table>
+{apart}
 <h2>Paired comparisons</h2>
-{_mcnemar_matrix(entries)}
+{mcnemar_matrix(entries)}
 <h2>Charts</h2>
 <div class="charts">{"".join(_figure(chart) for chart in charts)}</div>
 {_glossary()}
@@ -158,7 +166,7 @@ def _entry_body(entry: Entry, width: int) -> str:
     if entry.distinguished_by:
         method += f' <span class="ci">({_e(entry.distinguished_by)})</span>'
     cells = [
-        _num(exports.rank_text(entry), entry.rank if not entry.superseded else ""),
+        _num(exports.rank_text(entry), entry.rank if entry.ranked else ""),
         f"<td>{method}</td>",
         f"<td>{_e(victim['teacher'])}</td>",
         f"<td>{_e(victim['corpus'])}</td>",
@@ -169,7 +177,7 @@ def _entry_body(entry: Entry, width: int) -> str:
         _accuracy(entry.clean_acc, entry.clean_ci),
         _reported(entry.reported),
         _accuracy(entry.robust_acc, entry.robust_ci),
-        f"<td>{_e(entry.strongest.labels['attack'])}</td>",
+        f"<td>{_e(entry.strongest_attack)}</td>",
         f"<td>{_e(_each_attack(entry))}</td>",
         _num("–" if gap is None else f"{gap:+.1f}", "" if gap is None else gap),
         _num(flag if flags else "", flags),
@@ -225,7 +233,7 @@ def _details(entry: Entry) -> str:
         measured = record.measured
         rows.append(
             "<tr>"
-            f"<td>{_e(record.labels['attack'])}</td>"
+            f"<td>{_e(describe(record.cell.get('attack') or {}))}</td>"
             + _accuracy(measured.robust_acc, measured.robust_acc_ci)
             + f"<td>{_e(plugins)}</td>"
             f"<td><code>{_e(commit)}</code></td>"
@@ -241,43 +249,6 @@ def _details(entry: Entry) -> str:
     )
     flags = "".join(f"<li>{_e(w)}</li>" for w in entry.warnings)
     return f"<table>{head}{''.join(rows)}</table>" + (f"<ul>{flags}</ul>" if flags else "")
-
-
-def _mcnemar_matrix(entries: Sequence[Entry]) -> str:
-    """Row minus column, worst-case robust accuracy on shared samples, with McNemar's p raw
-    and Holm-adjusted over the distinct pairs the matrix shows."""
-    current = [e for e in entries if not e.superseded]
-    if len(current) < 2:
-        return "<p>One entry: nothing to compare.</p>"
-    names = [f"#{exports.rank_text(e)} {e.label}" for e in current]
-    head = "<tr><th>row − column (pp)</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
-    tests = paired_tests(current)
-    rows = []
-    for i, name in enumerate(names):
-        cells = []
-        for j in range(len(current)):
-            test = tests.get((i, j))
-            if test is None:
-                cells.append("<td>–</td>")
-            else:
-                verdict = "significant" if test.significant() else "n.s."
-                verdict = "equivalent" if verdict == "n.s." and test.equivalent() else verdict
-                cells.append(
-                    f'<td class="num">{100 * test.difference:+.1f} <span class="ci">'
-                    f"p={test.p_value:.3g}, p (Holm)={test.p_adjusted:.3g}, {verdict},"
-                    f" n={test.n}</span></td>"
-                )
-        rows.append(f"<tr><th>{_e(name)}</th>{''.join(cells)}</tr>")
-    family = len(tests) // 2
-    return (
-        "<p>Exact McNemar test on the samples both entries evaluated. The family is the"
-        f" {family} distinct pair{'s' if family != 1 else ''} of this matrix: p (Holm) is the"
-        " Holm-Bonferroni adjusted p-value (family-wise error rate 5%), and a difference is a"
-        " finding only when it is below 0.05. Equivalent: not significant, and a paired TOST"
-        f" shows the difference within ±{100 * MARGIN:g} points (its 90% Newcombe interval"
-        " inside the margin); n.s. is neither a finding nor evidence of no difference.</p>"
-        f'<table class="mcnemar">{head}{"".join(rows)}</table>'
-    )
 
 
 def _budget_charts(ranked: dict[Track, list[Entry]]) -> list[Chart]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.contracts.metrics import CellMetrics
 from bench.storage.store import Record
+from leaderboard.attack_config import describe
 
 # (column key, header, format) in display order.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -20,6 +21,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("dataset", "Dataset", "{}"),
     ("protocol", "Protocol", "{}"),
     ("attack", "Attack", "{}"),
+    ("attack_config", "Attack config", "{}"),
     ("defense", "Defense", "{}"),
     ("seed", "Seed", "{}"),
     ("n", "N", "{}"),
@@ -84,6 +86,8 @@ def rows(
         if record.cell_hash in stale:
             row["status"] = "stale: weights rebuilt"
         row["cell_hash"] = record.cell_hash[:16]
+        attack = record.cell.get("attack")  # name, version, config: how hard it tried
+        row["attack_config"] = describe(attack, threat=True) if attack else row["attack"]
         threat = record.provenance.get("threat_model") or {}
         row["budget"] = threat.get("eps") if threat.get("norm", "none") != "none" else None
         table.append(row)

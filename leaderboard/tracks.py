@@ -10,10 +10,13 @@ Entries are ranked by that accuracy, but an entry's rank is one plus the number 
 that beat it by the exact McNemar test on their shared samples, its p-value Holm-Bonferroni
 adjusted over every pair of current entries in the track (the family the page's matrix shows,
 family-wise error rate 5%): results no test separates share a rank, reported as a tie, not
-ordered. Two victims whose labels coincide
-(two plugin versions, a stale record beside a fresh one) stay two entries; each says what
-tells it apart, and all but the most recently computed are marked superseded. Pure function
-of store records; no torch here.
+ordered. A track ranks only like with like: the entries evaluated under its reference attack
+configuration (the standard attack, `RANKING_ATTACK`, as most entries ran it; the
+configuration most entries share when none ran it), so that no entry ranks high only because
+it was attacked less hard than the others; the rest are listed apart, unranked. Two victims
+whose labels coincide (two plugin versions, a stale record beside a fresh one) stay two
+entries; each says what tells it apart, and all but the most recently computed are marked
+superseded. Pure function of store records; no torch here.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ import numpy as np
 
 from bench.contracts.accuracy import correct, wilson_interval
 from bench.contracts.hashing import canonical_json, sha256_of
+from bench.contracts.indicators import RANKING_ATTACK
 from bench.evaluation.statistics import PairedComparison, holm_family
 from bench.storage.store import Record
+from leaderboard.attack_config import attack_key, describe
 from leaderboard.compare import paired_on_shared_ids
 from leaderboard.tables import protocol_label
 
@@ -41,9 +46,37 @@ NO_CHANGE = "no change"  # the threat model of the clean cell ("none" attack)
 
 
 @dataclass(frozen=True)
+class Reference:
+    """The attack configuration a track ranks by: its entries were all evaluated under it."""
+
+    attack: dict[str, Any]  # a cell's attack identity: name, version, config
+    standard: bool  # the ranking attack; else the configuration most entries share
+
+    @property
+    def label(self) -> str:
+        return describe(self.attack)
+
+    @property
+    def heading(self) -> str:
+        """What the unranked entries of the track lack, said above them."""
+        return f"Not ranked: not evaluated under {self.label}"
+
+    @property
+    def note(self) -> str:
+        """How the reference was chosen, for the reader of a track's page or table."""
+        if self.standard:
+            return f"Ranked: the entries evaluated under the standard attack, {self.label}."
+        return (
+            f"No entry was evaluated under the standard attack ({RANKING_ATTACK}); ranked: the"
+            f" entries evaluated under the configuration most of them share, {self.label}."
+        )
+
+
+@dataclass(frozen=True)
 class Track:
     dataset: str
     threat: str  # as cells describe it: "linf 0.005", "points added 32", ...
+    reference: Reference | None = field(default=None, compare=False)
 
     @property
     def title(self) -> str:
@@ -67,6 +100,11 @@ class Entry:
     tied: bool = False  # another entry has the same rank
     distinguished_by: str = ""  # for entries whose labels coincide: what differs
     superseded: bool = False
+    unranked: bool = False  # not evaluated under the track's reference attack configuration
+
+    @property
+    def ranked(self) -> bool:
+        return not (self.superseded or self.unranked)
 
     @cached_property
     def ids(self) -> list[str]:
@@ -109,6 +147,11 @@ class Entry:
     def strongest(self) -> Record:
         """The cell with the lowest robust accuracy of its own."""
         return min(self.records, key=lambda r: r.measured.robust_acc)
+
+    @property
+    def strongest_attack(self) -> str:
+        """The strongest cell's attack with its configuration, as a table shows it."""
+        return describe(self.strongest.cell.get("attack") or {})
 
     @property
     def naive_acc(self) -> float | None:
@@ -177,8 +220,27 @@ def tracks(
     for track in sorted(grouped, key=lambda t: (t.dataset, t.threat)):
         entries = list(grouped[track].values())
         _mark_collisions(entries)
-        ranked[track] = _rank(entries)
+        reference = _reference([e for e in entries if not e.superseded])
+        for entry in entries:
+            entry.unranked = not entry.superseded and attack_key(reference.attack) not in {
+                attack_key(r.cell.get("attack") or {}) for r in entry.records
+            }
+        ranked[dataclasses.replace(track, reference=reference)] = _rank(entries)
     return ranked
+
+
+def _reference(current: Sequence[Entry]) -> Reference:
+    """The standard attack's configuration most entries ran; when none ran it, the attack
+    configuration most entries share (ties go to the first in name order)."""
+    shared: dict[str, tuple[int, dict[str, Any]]] = {}
+    for entry in current:
+        ran = {attack_key(a): a for a in (r.cell.get("attack") or {} for r in entry.records)}
+        for key, attack in ran.items():
+            shared[key] = (shared.get(key, (0, attack))[0] + 1, attack)
+    standard = {k: v for k, v in shared.items() if v[1].get("name") == RANKING_ATTACK}
+    pool = standard or shared
+    key = min(pool, key=lambda k: (-pool[k][0], describe(pool[k][1]), k))
+    return Reference(pool[key][1], bool(standard))
 
 
 def victim_identity(record: Record) -> dict[str, Any]:
@@ -209,16 +271,15 @@ def paired_tests(current: Sequence[Entry]) -> dict[tuple[int, int], PairedCompar
 
 
 def _rank(entries: list[Entry]) -> list[Entry]:
-    """Current entries best first, then the superseded ones (rank 0, unranked).
+    """Ranked entries best first, then the unranked ones best first, then the superseded ones
+    (both rank 0).
 
     An entry's rank is one plus the number of entries that beat it significantly: by the
     paired test on their shared samples, or by intervals that do not overlap when they share
     none. Entries no one separates share a rank; the rule does not chain, so a run of close
     neighbours cannot tie the best with the worst.
     """
-    current = sorted(
-        (e for e in entries if not e.superseded), key=lambda e: (-e.robust_acc, -e.clean_acc)
-    )
+    current = sorted((e for e in entries if e.ranked), key=lambda e: (-e.robust_acc, -e.clean_acc))
     tests = paired_tests(current)
     for i, entry in enumerate(current):
         entry.rank = 1 + sum(
@@ -229,7 +290,8 @@ def _rank(entries: list[Entry]) -> list[Entry]:
     for entry in current:
         entry.tied = sum(other.rank == entry.rank for other in current) > 1
     current.sort(key=lambda e: (e.rank, -e.robust_acc, -e.clean_acc))
-    return current + [e for e in entries if e.superseded]
+    apart = sorted((e for e in entries if e.unranked), key=lambda e: (-e.robust_acc, -e.clean_acc))
+    return current + apart + [e for e in entries if e.superseded]
 
 
 def _beats(a: Entry, b: Entry, test: PairedComparison | None) -> bool:

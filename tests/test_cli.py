@@ -190,7 +190,8 @@ def test_results_for_a_spec_show_only_its_cells(tmp_path: Path) -> None:
     spec.write_text(spec.read_text().replace("eps: 0.02", "eps: 0.03"))
     partial = bench("results", "--spec", str(spec))
     assert "1 of the spec's 2 cells are not in the store yet" in partial.stderr
-    assert len(partial.stdout.strip().splitlines()) == 3  # header, rule, the clean cell
+    assert "none v1" in partial.stdout and "pgd" not in partial.stdout  # the clean cell only
+    assert max(len(line) for line in partial.stdout.splitlines()) <= 100
 
 
 def test_results_mark_cells_whose_weights_were_rebuilt_since(session_home: Path) -> None:
@@ -206,7 +207,7 @@ def test_results_mark_cells_whose_weights_were_rebuilt_since(session_home: Path)
     _, key = recorded(path) or ("", "")
     write_verified(path, path.read_bytes()[:-4] + b"\0\0\0\0", key)  # retrained to other bytes
     marked = bench("results")
-    assert "| stale: weights rebuilt |" in marked.stdout
+    assert "stale: weights rebuilt" in marked.stdout  # a numbered note under the table
     assert "1 cell(s) were computed from trained weights that have since" in marked.stderr
 
 
