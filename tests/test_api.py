@@ -131,3 +131,15 @@ def test_the_quickstart_example_runs_and_prints_its_table() -> None:
     ran = python(str(ROOT / "examples" / "api_quickstart.py"))
     assert ran.returncode == 0, ran.stderr
     assert "pgd(eps=0.02, steps=5)" in ran.stdout and "robust" in ran.stdout
+
+
+def test_a_defended_evaluation_makes_the_runs_a_defended_cell_makes(single_thread: None) -> None:
+    data = bench.load_dataset("procedural40", "test", points=128, test_per_class=1)
+    victim = bench.Victim.from_encoder(PointMLPEncoder(seed=0, dim=384), data.class_names)
+    defense = {"name": "srs", "params": {"drop": 32}}  # randomized: EOT, naive, unaware runs
+    result = bench.evaluate(
+        victim, data, attacks=[bench.attacks.get("pgd", steps=1)], defense=defense
+    )
+    record = result.to_record()
+    assert record.metrics["runs"] == ["adaptive", "naive", "unaware"]
+    assert record.labels["defense"] == "srs(drop=32)" and record.metrics["stochastic"]

@@ -10,7 +10,7 @@ home's store, and an evaluation found there is served from it rather than recomp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +41,15 @@ def evaluate(
     model: Victim | Method,
     dataset: Dataset,
     attacks: Sequence[str | ReadyAttack] = ("standard",),
-    defense: str | None = None,
+    defense: str | Mapping[str, Any] | None = None,
     seed: int | None = None,
     store: str | Path | None = None,
     device: str = "cpu",
     batch_size: int = 32,
 ) -> Result:
     """Attack `model` on `dataset` with each attack (a name, or `bench.attacks.get(...)`),
-    behind `defense` (a registered defense's name), and measure as a cell does.
+    behind `defense` (a registered defense's name, or `{"name": ..., "params": {...}}` as in a
+    spec), and measure as a cell does.
 
     `seed` keys every random draw (default 0); a method's cells are seeded by its weights'
     seed, given to `load_method`. With `store` (a bench home folder), records are stored
@@ -57,7 +58,7 @@ def evaluate(
     ready = [a if isinstance(a, ReadyAttack) else get(a) for a in attacks]
     if not ready:
         raise UsageError("Give at least one attack, e.g. attacks=['standard'].")
-    (guard,) = resolve("defense", {"name": defense or "none"}, "the defense")
+    (guard,) = resolve("defense", defense or "none", "the defense")
     runtime = Runtime(device, batch_size)
     root = Path(store).expanduser() / "store" if store is not None else None
     if isinstance(model, Method):
