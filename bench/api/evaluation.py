@@ -26,7 +26,7 @@ from bench.contracts.errors import UsageError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import TEXT_ENCODERS
 from bench.contracts.runtime import Runtime
-from bench.evaluation.split import attack_runs, attack_split, split_metrics, threat_facts
+from bench.evaluation.split import Run, attack_runs, attack_split, split_metrics, threat_facts
 from bench.plan.cells import CELL_SCHEMA
 from bench.plan.choice import KINDS, Choice
 from bench.plan.spec import expand, resolve
@@ -123,8 +123,9 @@ def _victim_outcome(
     defended = base.behind(defense.instantiate()) if defense.name != "none" else base
     plugin = attack.plugin
     if plugin.access == "transfer":
+        # Crafted on the source method, trained as a cell's transfer source is; run once.
         source = load_method(plugin.config.source, seed=seed)
-        runs = attack_runs(plugin, source.victim(data.class_names, runtime.device))
+        runs = [Run("", plugin, source.victim(data.class_names, runtime.device), "attack")]
     else:
         runs = attack_runs(plugin, defended, (lambda: base) if defense.name != "none" else None)
     attacked = attack_split(defended, runs, data, seed, runtime, None, attack.choice.label())
