@@ -21,6 +21,7 @@ from bench.plan.cells import Cell
 from bench.plan.choice import KINDS
 from bench.running.provenance import code_version, environment, utc_now
 from bench.storage.claims import claim
+from bench.storage.partial import PartialResults
 from bench.storage.store import Record, Store
 
 log = logging.getLogger(__name__)
@@ -59,24 +60,13 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
     is not: it stops the run (DiskFull), the cell's saved batches kept. The caller holds the
     cell's claim.
     """
-    from bench.evaluation.cell import evaluate_cell  # torch: only once a cell is computed
-
     started = utc_now()
     store = Store(store_root)
     partial = store.partial(cell.hash)
     if runtime.rerun:
         partial.discard()
     try:
-        metrics, samples, facts = evaluate_cell(cell, runtime, partial)
-        record = Record(
-            cell_hash=cell.hash,
-            cell=cell.identity(),
-            labels=cell.labels(),
-            status="ok",
-            metrics=metrics,
-            samples=samples,
-            provenance={**_provenance(cell, runtime, started), **facts},
-        )
+        record = compute(cell, runtime, partial)
         store.put(record)
         partial.discard()
         return record
@@ -86,6 +76,23 @@ def compute_and_store(cell: Cell, runtime: Runtime, store_root: Path) -> Record:
         log.info("Cell %s failed: %s", cell.label(), error)  # the command reports it
         partial.discard()  # a failed cell is retried from scratch, after whatever fixed it
         return store_failure(cell, runtime, store_root, error, started)
+
+
+def compute(cell: Cell, runtime: Runtime, partial: PartialResults | None = None) -> Record:
+    """The ok record of one cell, computed now and not stored; failures raise."""
+    from bench.evaluation.cell import evaluate_cell  # torch: only once a cell is computed
+
+    started = utc_now()
+    metrics, samples, facts = evaluate_cell(cell, runtime, partial)
+    return Record(
+        cell_hash=cell.hash,
+        cell=cell.identity(),
+        labels=cell.labels(),
+        status="ok",
+        metrics=metrics,
+        samples=samples,
+        provenance={**_provenance(cell, runtime, started), **facts},
+    )
 
 
 def discard_leftover(store: Store, cell_hash: str) -> None:

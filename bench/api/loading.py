@@ -1,0 +1,120 @@
+"""`bench.load_dataset` and `bench.load_method`: registered plugins as objects in a session.
+
+Both resolve through the spec path (`bench.plan.spec`), as `bench run` flags do, so a config is
+validated in the same sentences and a method's weights are the very ones a cell with the same
+settings trains or loads (one cache, one identity), as RobustBench's `load_model` returns the
+model its leaderboard evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from bench.contracts.cloudset import CloudSet
+from bench.contracts.releases import MINIATURE
+from bench.data.classes import select_classes
+from bench.evaluation.cell import method_victim
+from bench.evaluation.victim import ZeroShotVictim
+from bench.plan.choice import Choice
+from bench.plan.command_line import single_cell_spec
+from bench.plan.spec import expand_trainings, resolve
+from bench.plan.training import Training
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One split of a registered dataset, in memory: clouds, labels, class names and ids."""
+
+    choice: Choice
+    split: str
+    classes: str
+    data: CloudSet = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.choice.name
+
+    @property
+    def points(self) -> torch.Tensor:
+        """The clouds [M, N, C] (float32)."""
+        return torch.from_numpy(self.data.points)
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """The labels [M], indices into `class_names`."""
+        return torch.from_numpy(self.data.labels)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.data.class_names
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Stable sample ids: they key each sample's random streams and stored outcomes."""
+        return self.data.ids
+
+    @property
+    def fingerprint(self) -> str:
+        return self.data.fingerprint
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered method with its weights (a miniature trained here, or a release)."""
+
+    spec: Mapping[str, Any]  # the one-cell spec of the method (weights, teacher, corpus, seed)
+    seed: int
+    training: Training
+
+    @property
+    def name(self) -> str:
+        return self.training.method.name
+
+    def victim(self, class_names: tuple[str, ...], device: str = "cpu") -> ZeroShotVictim:
+        """The method as a zero-shot classifier over `class_names`, as a cell builds it (the
+        miniature is trained first if no cached copy exists)."""
+        victim, _, _ = method_victim(self.training, tuple(class_names), torch.device(device))
+        return victim
+
+
+def load_dataset(name: str, split: str = "test", classes: str = "all", **config: Any) -> Dataset:
+    """The `split` of dataset `name` with `config` over its defaults, restricted to a named
+    class subset (`all`, or a held-out subset such as `modelnet10`)."""
+    (choice,) = resolve("dataset", {"name": name, "params": config}, f"dataset '{name}'")
+    data = select_classes(choice.instantiate().load(split), classes)
+    return Dataset(choice, split, classes, data)
+
+
+def load_method(
+    name: str,
+    weights: str = MINIATURE,
+    seed: int = 0,
+    checkpoint: str = "",
+    trust_pickle: bool = False,
+    **config: Any,
+) -> Method:
+    """Method `name` with `config` over its defaults: its miniature for `seed`, or a release
+    (`weights="official"` or a release name) read from `checkpoint`."""
+    spec = single_cell_spec(
+        name,
+        "none",
+        "procedural40",
+        "none",
+        seed,
+        None,
+        [],
+        None,
+        weights,
+        checkpoint,
+        trust_pickle,
+    )
+    spec["methods"][0]["params"].update(config)
+    (training,) = expand_trainings(spec, where=f"load_method({name!r})")
+    return Method(spec, seed, training)

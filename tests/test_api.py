@@ -1,0 +1,145 @@
+"""The Python API as a user calls it: light to import, documented exactly, and on the cell's
+code path (an attack on its own gives a cell's verdicts; a result is stored like a cell)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import bench
+from bench.contracts.errors import ConfigError, UnknownPluginError
+from bench.contracts.plugins import ATTACKS
+from bench.testing.conformance import smoke_flags, smoke_params
+from bench.testing.toys import NoisyInput, PointMLPEncoder, ToyVictim, toy_clouds
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 0  # the seed of test_cli's miniature: a whole suite trains its weights once
+
+
+def python(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if home is not None:
+        env["BENCH_HOME"] = str(home)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
+
+
+def test_import_bench_loads_no_torch() -> None:
+    probe = "import sys, bench; bench.__all__; print('torch' in sys.modules)"
+    assert python("-c", probe).stdout.strip() == "False"
+
+
+def test_all_is_exactly_the_documented_surface() -> None:
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^### `bench\.(\w+)`$", text, re.MULTILINE)
+    assert sorted(documented) == sorted(bench.__all__)
+    for name in bench.__all__:
+        assert getattr(bench, name).__doc__, f"bench.{name} needs a docstring"
+
+
+def test_attack_configs_are_checked_as_the_command_line_checks_them() -> None:
+    with pytest.raises(ConfigError, match="eps"):
+        bench.attacks.get("pgd", eps=-1.0)
+    with pytest.raises(UnknownPluginError, match="Did you mean 'pgd'"):
+        bench.attacks.get("pgdd")
+    assert set(bench.attacks.names()) >= {"pgd", "apgd", "standard", "none"}
+    assert bench.attacks.get("pgd", eps=0.01).threat_model.eps == 0.01
+
+
+@pytest.mark.parametrize("name", ATTACKS.names())
+def test_every_registered_attack_runs_on_its_own_and_repeats_for_a_seed(
+    name: str, single_thread: None
+) -> None:
+    attack = bench.attacks.get(name, **smoke_params("attacks", name))
+    points, labels = toy_clouds(3, 64, seed=1)
+    victim = ToyVictim()
+    first = attack(victim, points, labels, seed=5)
+    second = attack(victim, points, labels, seed=5)
+    assert torch.isfinite(first.points).all()
+    assert torch.equal(first.points, second.points)
+
+
+def test_an_attack_on_its_own_gives_the_verdicts_of_the_cli_cell() -> None:
+    cli = [sys.executable, "-m", "bench.cli", "run", "--method", "ulip", "--attack", "pgd"]
+    cli += ["--set", "attack.steps=2", "--classes", "all", "--seed", str(SEED)]
+    cli += [*smoke_flags("methods", "ulip"), "--set", "dataset.test_per_class=1"]
+    ran = subprocess.run(cli, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+
+    method = bench.load_method("ulip", seed=SEED, **smoke_params("methods", "ulip"))
+    data = bench.load_dataset("procedural40", "test", test_per_class=1)
+    pgd = bench.attacks.get("pgd", steps=2)
+    # The very cell `bench run` stored: same identity, served from the store.
+    result = bench.evaluate(method, data, attacks=[pgd], store=os.environ["BENCH_HOME"])
+    assert result.reused == (True,)
+    record = result.to_record()
+
+    victim = method.victim(data.class_names)
+    output = pgd(victim, data.points, data.labels, seed=SEED, ids=data.ids)
+    verdicts = victim.vote(output.points, 1).tolist()
+    clean = victim.vote(data.points, 1).tolist()
+    assert clean == record.samples["clean_pred"]
+    labels = record.samples["label"]
+    attacked = [i for i, (c, y) in enumerate(zip(clean, labels, strict=True)) if c == y]
+    assert attacked, "the miniature should classify some clouds correctly"
+    assert [verdicts[i] for i in attacked] == [record.samples["adv_pred"][i] for i in attacked]
+    assert result.robust_acc == record.metrics["robust_acc"]
+    assert list(result.samples["id"]) == list(data.ids)
+
+
+def test_an_own_encoder_is_stored_like_a_cell_and_served_on_a_second_call(
+    tmp_path: Path, single_thread: None
+) -> None:
+    data = bench.load_dataset("procedural40", "test", points=128, test_per_class=1)
+    encoder = PointMLPEncoder(seed=0, dim=384)
+    victim = bench.Victim.from_encoder(encoder, data.class_names, logit_scale=50.0)
+    attack = bench.attacks.get("pgd", steps=1)
+    first = bench.evaluate(victim, data, attacks=[attack], store=tmp_path)
+    again = bench.evaluate(victim, data, attacks=[attack], store=tmp_path)
+    assert (first.reused, again.reused) == ((False,), (True,))
+    assert again.to_record().samples == first.to_record().samples
+    assert 0 <= first.robust_acc <= first.clean_acc
+    low, high = first.robust_acc_ci
+    assert low <= first.robust_acc <= high
+
+    listed = python("-m", "bench.cli", "--home", str(tmp_path), "results")
+    assert listed.returncode == 0, listed.stderr
+    assert "PointMLPEncoder@" in listed.stdout and "| ok |" in listed.stdout
+
+    stored = first.to_record().cell["method"]["config"]
+    assert stored == victim.identity()
+    with torch.no_grad():
+        encoder.center.add_(1.0)  # other weights: another identity, another cell
+    assert victim.identity()["state_sha256"] != stored["state_sha256"]
+
+
+def test_an_encoder_drawing_noise_makes_a_stochastic_victim() -> None:
+    noisy = NoisyInput(PointMLPEncoder(seed=0, dim=8), sigma=0.01)
+    embeddings = torch.eye(8)[:3]
+    victim = bench.Victim.from_encoder(noisy, ("a", "b", "c"), text_embeddings=embeddings)
+    assert victim.stochastic
+    plain = bench.Victim.from_encoder(noisy.encoder, text_embeddings=embeddings)
+    assert not plain.stochastic and plain.class_names == ("0", "1", "2")
+
+
+def test_the_quickstart_example_runs_and_prints_its_table() -> None:
+    ran = python(str(ROOT / "examples" / "api_quickstart.py"))
+    assert ran.returncode == 0, ran.stderr
+    assert "pgd(eps=0.02, steps=5)" in ran.stdout and "robust" in ran.stdout
+
+
+def test_a_defended_evaluation_makes_the_runs_a_defended_cell_makes(single_thread: None) -> None:
+    data = bench.load_dataset("procedural40", "test", points=128, test_per_class=1)
+    victim = bench.Victim.from_encoder(PointMLPEncoder(seed=0, dim=384), data.class_names)
+    defense = {"name": "srs", "params": {"drop": 32}}  # randomized: EOT, naive, unaware runs
+    result = bench.evaluate(
+        victim, data, attacks=[bench.attacks.get("pgd", steps=1)], defense=defense
+    )
+    record = result.to_record()
+    assert record.metrics["runs"] == ["adaptive", "naive", "unaware"]
+    assert record.labels["defense"] == "srs(drop=32)" and record.metrics["stochastic"]
