@@ -227,8 +227,8 @@ def test_a_run_logged_to_a_file_shows_every_phase(tmp_path: Path) -> None:
         "train ulip",
     ):
         assert any(phase in line and "(100%)" in line for line in lines), phase
-    attacked = "pgd(steps=2) on ulip, clean-correct clouds: "
-    assert any(attacked in line and "(100%)" in line for line in lines), lines
+    attacked = "pgd(steps=2) (seed 0), clean-correct clouds: "  # named as the cell is
+    assert any(attacked in line and "ulip × " in line and "(100%)" in line for line in lines)
     assert all(line[2] == ":" and line[5] == ":" for line in lines)  # HH:MM:SS first, no bars
 
 
