@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a YAML file with the Ray runtime_env of the workers (pip, env_vars, working_dir)",
     )
     run.add_argument("--dry-run", action="store_true", help="print the resolved cells only")
+    run.add_argument(
+        "--wide",
+        action="store_true",
+        help="the results table with every column (bench results --wide)",
+    )
     run.set_defaults(command=commands.run)
 
     train = sub.add_parser("train", help="train (or load from cache) a method's miniature weights")

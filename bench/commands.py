@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.storage.home import subdir
     from bench.storage.store import Store
     from leaderboard.compact import to_compact
-    from leaderboard.tables import rows
+    from leaderboard.tables import rows, to_markdown
 
     local = args.executor == "local"
     _check_resources(args.cpus_per_cell, args.gpus_per_cell)
@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{cell.hash[:16]}  {_plan(cell, store, runtime):<22} {cell.label()}")
         return 0
     outcomes = Runner(store, runtime, executor).run(cells)
-    print(to_compact(rows(o.record for o in outcomes)))
+    table = rows(o.record for o in outcomes)
+    print(to_markdown(table) if args.wide else to_compact(table))
     reused = sum(o.reused for o in outcomes)
     failed = [o.record for o in outcomes if o.record.status != "ok"]
     print(

@@ -31,10 +31,14 @@ def bench(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[s
 
 
 def test_run_stores_reuses_and_reports() -> None:
-    first = bench("run", "--method", "ulip", "--attack", "pgd", "--set", "attack.steps=2", *TINY)
+    first = bench(
+        "run", "--method", "ulip", "--attack", "pgd", "--set", "attack.steps=2", *TINY, "--wide"
+    )
     assert first.returncode == 0, first.stderr
     assert "| ulip(" in first.stdout and "1 computed, 0 from the store" in first.stdout
-    second = bench("run", "--method", "ulip", "--attack", "pgd", "--set", "pgd.steps=2", *TINY)
+    second = bench(
+        "run", "--method", "ulip", "--attack", "pgd", "--set", "pgd.steps=2", *TINY, "--wide"
+    )
     assert second.returncode == 0 and "0 computed, 1 from the store" in second.stdout
     assert first.stdout.splitlines()[:3] == second.stdout.splitlines()[:3]
 
@@ -57,10 +61,19 @@ def test_run_stores_reuses_and_reports() -> None:
     table = list(csv.DictReader(io.StringIO(bench("results", "--format", "csv").stdout)))
     assert any(row["cell_hash"] == record["cell_hash"][:16] for row in table)
     rerun = bench(
-        "run", "--method", "ulip", "--attack", "pgd", "--set", "pgd.steps=2", "--rerun", *TINY
+        "run",
+        "--method",
+        "ulip",
+        "--attack",
+        "pgd",
+        "--set",
+        "pgd.steps=2",
+        "--rerun",
+        *TINY,
+        "--wide",
     )
     assert "1 computed" in rerun.stdout
-    accuracy_columns = slice(8, 11)  # clean, robust, attack success
+    accuracy_columns = slice(9, 12)  # seed, n and clean accuracy
     assert (
         rerun.stdout.splitlines()[2].split("|")[accuracy_columns]
         == first.stdout.splitlines()[2].split("|")[accuracy_columns]
@@ -277,7 +290,7 @@ def test_a_stored_cell_and_usage_errors_are_answered_without_torch() -> None:
     args = ["run", "--method", "ulip", "--attack", "none", "--seed", "9", *TINY]  # dry-run's cell
     assert bench(*args).returncode == 0  # computed here, or by the dry-run test already
     # Served from the store, so no device is needed: not even the CUDA this host may lack.
-    stored = without_torch(*args, "--device", "cuda")
+    stored = without_torch(*args, "--device", "cuda", "--wide")
     assert stored.returncode == 0 and "0 computed, 1 from the store" in stored.stdout
     assert "| ulip(" in stored.stdout and "| none |" in stored.stdout
     for wrong, message in (

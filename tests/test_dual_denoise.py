@@ -131,7 +131,7 @@ def stored(method_config: dict[str, object]) -> dict:
 def test_run_stores_naive_and_eot_numbers_reproducibly() -> None:
     tiny = [*smoke_flags("methods", "dual_denoise"), "--set", "dataset.test_per_class=1"]
     args = ["run", "--method", "dual_denoise", "--attack", "pgd", "--set", "attack.steps=3", *tiny]
-    first = bench(*args)
+    first = bench(*args, "--wide")
     assert first.returncode == 0, first.stderr
     record = stored({"noise": "random"})
     metrics = record["metrics"]

@@ -142,7 +142,7 @@ def test_bench_runs_zero_shot_on_modelnet40_files(tmp_path: Path) -> None:
     root = write_modelnet40_h5(tmp_path / "modelnet40_ply_hdf5_2048", per_class=2, points=256)
     env = {**os.environ, "BENCH_HOME": str(tmp_path / "home"), "BENCH_MODELNET40": str(root)}
     command = [sys.executable, "-m", "bench.cli", "run", "--method", "ulip", "--attack", "none"]
-    command += ["--dataset", "modelnet40", *smoke_flags("methods", "ulip")]
+    command += ["--dataset", "modelnet40", *smoke_flags("methods", "ulip"), "--wide"]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert "modelnet40[unseen]" in done.stdout and "zero-shot" in done.stdout

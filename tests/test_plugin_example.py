@@ -65,7 +65,7 @@ def test_a_cell_runs_with_all_three_example_plugins(installed, tmp_path: Path) -
     ran = bench(
         env, "run", "--method", "tiny_pointnet", "--attack", "random_noise", "--dataset", "solids",
         "--set", "dataset.per_class=4", "--set", "method.epochs=1",
-        "--set", "corpus.train_per_class=4", "--set", "corpus.points=256",
+        "--set", "corpus.train_per_class=4", "--set", "corpus.points=256", "--wide",
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     assert "| tiny_pointnet" in ran.stdout and "| zero-shot |" in ran.stdout

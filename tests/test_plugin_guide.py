@@ -97,7 +97,7 @@ def test_a_cell_runs_with_the_guide_attack(
 ) -> None:
     env = {**installed[0], "BENCH_HOME": str(tmp_path)}
     (run,) = commands("run")
-    ran = bench(env, run)
+    ran = bench(env, [*run, "--wide"])  # every column, to find the attack in its own cell
     assert ran.returncode == 0, ran.stderr
     assert "| sign_step |" in ran.stdout
     results = bench(env, ["bench", "results", "--format", "json"])

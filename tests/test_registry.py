@@ -307,6 +307,7 @@ def test_third_party_plugin_is_listed_and_runnable(tmp_path: Path) -> None:
             "-m",
             "bench.cli",
             "run",
+            "--wide",
             "--method",
             "ulip",
             "--attack",

@@ -86,7 +86,7 @@ def test_a_release_runs_end_to_end_beside_its_reported_number(
 ) -> None:  # type: ignore[no-untyped-def]
     env = {"BENCH_CHECKPOINTS": str(stand_ins["hub"]), "BENCH_MODELNET40": str(stand_ins["data"])}
     teacher = ["--set", f"text_encoder.path={stand_ins['features']}"]
-    args = ["run", *OPENSHAPE, *teacher, "--attack", "pgd", "--set", "attack.steps=1"]
+    args = ["run", *OPENSHAPE, *teacher, "--attack", "pgd", "--set", "attack.steps=1", "--wide"]
     first = bench(*args, home=tmp_path, **env)  # as a user runs it
     assert first.returncode == 0, first.stderr
     header, _, row = first.stdout.splitlines()[:3]
