@@ -12,15 +12,7 @@ import subprocess
 import sys
 import time
 
-PROBE = """
-import sys
-from bench.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-print("torch imported:", "torch" in sys.modules, file=sys.stderr)
-"""
+from bench.testing.cli import TORCH_PROBE
 
 
 def measure(args: list[str], repeats: int) -> tuple[float, str]:
@@ -28,7 +20,7 @@ def measure(args: list[str], repeats: int) -> tuple[float, str]:
     for _ in range(repeats):
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+            [sys.executable, "-c", TORCH_PROBE, *args], capture_output=True, text=True, check=True
         )
         times.append(time.perf_counter() - started)
         note = done.stderr.strip().splitlines()[-1]

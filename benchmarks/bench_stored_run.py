@@ -17,18 +17,9 @@ import sys
 import tempfile
 import time
 
+from bench.testing.cli import TORCH_PROBE
 from bench.testing.conformance import smoke_flags
 
-PROBE = """
-import sys
-from bench.cli import main
-try:
-    code = main(sys.argv[1:])
-except SystemExit as exit:
-    code = exit.code
-print("torch imported:", "torch" in sys.modules, file=sys.stderr)
-sys.exit(code)
-"""
 CELL = [
     "run",
     "--method",
@@ -47,7 +38,7 @@ def measure(args: list[str], repeats: int, env: dict[str, str]) -> tuple[float, 
     for _ in range(repeats):
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env
+            [sys.executable, "-c", TORCH_PROBE, *args], capture_output=True, text=True, env=env
         )
         times.append(time.perf_counter() - started)
         if done.returncode != 0:

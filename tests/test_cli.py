@@ -15,6 +15,7 @@ import pytest
 
 from bench import __version__
 from bench.cli import build_parser, main
+from bench.testing.cli import TORCH_PROBE
 from bench.testing.conformance import smoke_flags
 
 # ulip's smoke miniature trains in seconds; the real default is exercised by test_main_job.
@@ -267,21 +268,10 @@ def test_dry_run_says_what_each_cell_needs() -> None:
     assert "will run" in rerun and "train" not in rerun.split("ulip")[0]
 
 
-# `bench.cli` as a fresh interpreter runs it, saying at the end whether torch was imported.
-PROBE = """
-import sys
-from bench.cli import main
-try:
-    code = main(sys.argv[1:])
-except SystemExit as exit:
-    code = exit.code
-print("torch imported:", "torch" in sys.modules, file=sys.stderr)
-sys.exit(code)
-"""
-
-
 def without_torch(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", TORCH_PROBE, *args], capture_output=True, text=True
+    )
     assert result.stderr.endswith("torch imported: False\n"), result.stderr
     return result
 

@@ -16,6 +16,19 @@ from dataclasses import dataclass
 
 from bench.cli import main
 
+# `python -c TORCH_PROBE ARGS`: `bench ARGS` in a fresh interpreter, its exit code kept, saying
+# last on stderr whether torch was imported (start-up cost is mostly that import).
+TORCH_PROBE = """
+import sys
+from bench.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print("torch imported:", "torch" in sys.modules, file=sys.stderr)
+sys.exit(code)
+"""
+
 
 @dataclass(frozen=True)
 class Outcome:
