@@ -107,7 +107,7 @@ def test_an_own_encoder_is_stored_like_a_cell_and_served_on_a_second_call(
     low, high = first.robust_acc_ci
     assert low <= first.robust_acc <= high
 
-    listed = python("-m", "bench.cli", "--home", str(tmp_path), "results")
+    listed = python("-m", "bench.cli", "--home", str(tmp_path), "results", "--wide")
     assert listed.returncode == 0, listed.stderr
     assert "PointMLPEncoder@" in listed.stdout and "| ok |" in listed.stdout
 
