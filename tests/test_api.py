@@ -13,8 +13,9 @@ import pytest
 import torch
 
 import bench
-from bench.contracts.errors import ConfigError, UnknownPluginError
+from bench.contracts.errors import ConfigError, UnknownPluginError, UsageError
 from bench.contracts.plugins import ATTACKS
+from bench.storage.store import Store
 from bench.testing.conformance import smoke_flags, smoke_params
 from bench.testing.toys import NoisyInput, PointMLPEncoder, ToyVictim, toy_clouds
 
@@ -127,6 +128,55 @@ def test_an_encoder_drawing_noise_makes_a_stochastic_victim() -> None:
     assert not plain.stochastic and plain.class_names == ("0", "1", "2")
 
 
+def test_a_stochastic_victim_is_attacked_with_eot_and_naively_and_repeats_for_a_seed(
+    single_thread: None,
+) -> None:
+    data = bench.load_dataset("procedural40", "test", points=128, test_per_class=1)
+    noisy = NoisyInput(PointMLPEncoder(seed=0, dim=384), sigma=0.02)
+    victim = bench.Victim.from_encoder(noisy, data.class_names, logit_scale=50.0)
+    pgd = bench.attacks.get("pgd", steps=1)
+    first = bench.evaluate(victim, data, attacks=[pgd], seed=3).to_record()
+    again = bench.evaluate(victim, data, attacks=[pgd], seed=3).to_record()
+    assert first.metrics["stochastic"] and first.metrics["runs"] == ["adaptive", "naive"]
+    assert first.metrics["eot_draws"] > 1
+    assert again.samples == first.samples
+
+
+def test_unseen_classes_are_taken_relative_to_what_the_model_was_trained_on() -> None:
+    seen = ("airplane", "bottle", "car")
+    unseen = bench.load_dataset("procedural40", "test", "unseen", trained_on=seen, points=64)
+    assert len(unseen.class_names) == 37 and not set(seen) & set(unseen.class_names)
+    kept = bench.load_dataset("procedural40", "test", "seen", trained_on=seen, points=64)
+    assert kept.class_names == seen and set(kept.labels.tolist()) == {0, 1, 2}
+    with pytest.raises(UsageError, match="trained_on="):
+        bench.load_dataset("procedural40", "test", "unseen", points=64)
+
+    method = bench.load_method("ulip", seed=SEED, **smoke_params("methods", "ulip"))
+    zero_shot = bench.load_dataset("procedural40", "test", "unseen", trained_on=method)
+    assert len(zero_shot.class_names) == 10  # the corpus drops exactly the ModelNet10 names
+    with pytest.raises(UsageError, match="trained_on= this method"):
+        other = bench.load_dataset("procedural40", "test", "unseen", trained_on=seen)
+        bench.evaluate(method, other)
+
+
+def test_concurrent_evaluations_of_one_cell_compute_it_once(tmp_path: Path) -> None:
+    script = (
+        "import sys, bench\n"
+        "from bench.testing.toys import PointMLPEncoder\n"
+        "data = bench.load_dataset('procedural40', 'test', points=128, test_per_class=1)\n"
+        "encoder = PointMLPEncoder(seed=0, dim=384)\n"
+        "victim = bench.Victim.from_encoder(encoder, data.class_names)\n"
+        "pgd = bench.attacks.get('pgd', steps=20)\n"
+        "print(bench.evaluate(victim, data, [pgd], store=sys.argv[1]).reused[0])\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-c", script, str(tmp_path)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in "ab"]
+    reused = sorted(run.communicate()[0].strip() for run in runs)
+    assert [run.returncode for run in runs] == [0, 0]
+    assert reused == ["False", "True"]  # one computed it under the claim, the other waited
+
+
 def test_the_quickstart_example_runs_and_prints_its_table() -> None:
     ran = python(str(ROOT / "examples" / "api_quickstart.py"))
     assert ran.returncode == 0, ran.stderr
@@ -143,3 +193,26 @@ def test_a_defended_evaluation_makes_the_runs_a_defended_cell_makes(single_threa
     record = result.to_record()
     assert record.metrics["runs"] == ["adaptive", "naive", "unaware"]
     assert record.labels["defense"] == "srs(drop=32)" and record.metrics["stochastic"]
+
+
+def test_the_own_encoder_example_ranks_it_beside_miniatures_the_cli_computes_alike(
+    tmp_path: Path,
+) -> None:
+    ran = python(str(ROOT / "examples" / "evaluate_own_encoder.py"), "--quick", home=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "| TinyPointNet@" in ran.stdout and "| 30 declared classes |" in ran.stdout
+    stored = {r.labels["method"].split("(")[0]: r for r in Store(tmp_path / "store").scan()}
+    assert set(stored) >= {"ulip", "openshape", "dual_denoise"}
+    example = stored["dual_denoise"]  # stochastic: the hardest case for equal verdicts
+
+    data = ["points=256", "train_per_class=4", "test_per_class=1"]
+    cli = ["-m", "bench.cli", "--home", str(tmp_path), "run", "--method", "dual_denoise"]
+    cli += ["--attack", "pgd", "--set", "attack.eps=0.01", "--set", "attack.steps=2"]
+    cli += [*smoke_flags("methods", "dual_denoise"), "--rerun"]
+    cli += [f"--set={part}.{setting}" for part in ("dataset", "corpus") for setting in data]
+    rerun = python(*cli)
+    assert rerun.returncode == 0, rerun.stderr
+    # The very cell the example stored, computed again by the command line:
+    again = Store(tmp_path / "store").get(example.cell_hash)
+    assert again is not None and again.provenance["started_at"] != example.provenance["started_at"]
+    assert again.samples == example.samples

@@ -21,17 +21,21 @@ from bench.api.loading import Dataset, Method, load_method
 from bench.api.result import Result
 from bench.api.victim import Victim
 from bench.contracts.clouds import validate_clouds
+from bench.contracts.concepts import seen_names
 from bench.contracts.config import config_to_dict
 from bench.contracts.errors import UsageError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import TEXT_ENCODERS
 from bench.contracts.runtime import Runtime
 from bench.evaluation.split import Run, attack_runs, attack_split, split_metrics, threat_facts
+from bench.evaluation.summary import generalised
 from bench.plan.cells import CELL_SCHEMA
 from bench.plan.choice import KINDS, Choice
+from bench.plan.corpus import subset_suffix
 from bench.plan.spec import expand, resolve
 from bench.running.provenance import code_version, environment, utc_now
 from bench.running.task import Outcome, claim_and_compute, compute
+from bench.storage.claims import claim
 from bench.storage.store import Record, Store
 
 OWN_ENCODER = "own_encoder"  # the method name of a user's victim in cell identities
@@ -93,6 +97,12 @@ def _method_outcome(
         "defenses": [_entry(defense)],
     }
     (cell,) = expand(spec, where=f"evaluate({method.name!r})")
+    if cell.data_fingerprint != dataset.fingerprint:
+        raise UsageError(
+            f"The clouds of the dataset are not those a cell of {method.name} evaluates: its"
+            f" classes '{dataset.classes}' were taken relative to other training classes; load"
+            " it with trained_on= this method."
+        )
     if root is None:
         return Outcome(compute(cell, runtime), reused=False)
     outcome = claim_and_compute(cell, runtime, root)
@@ -109,14 +119,33 @@ def _victim_outcome(
     runtime: Runtime,
     root: Path | None,
 ) -> Outcome:
-    """The victim's cell: found in the store, or computed through the split loop (and stored)."""
-    data = dataset.data
-    base = victim.for_classes(data.class_names).to(torch.device(runtime.device))
+    """The victim's cell: found in the store, or computed (and stored) under the cell's claim,
+    so that concurrent calls for one cell compute it once."""
+    base = victim.for_classes(dataset.class_names).to(torch.device(runtime.device))
     identity = _identity(base, dataset, attack, defense, seed)
+    if root is None:
+        return Outcome(_victim_record(base, identity, dataset, attack, defense, runtime), False)
+    store = Store(root)
     cell_hash = sha256_of(identity)
-    found = Store(root).get(cell_hash) if root is not None else None
-    if found is not None and found.status == "ok":
-        return Outcome(found, reused=True)
+    with claim(store.claim_path(cell_hash)):
+        found = store.get(cell_hash)
+        if found is not None and found.status == "ok":
+            return Outcome(found, reused=True)
+        record = _victim_record(base, identity, dataset, attack, defense, runtime)
+        store.put(record)
+        return Outcome(record, reused=False)
+
+
+def _victim_record(
+    base: Victim,
+    identity: dict[str, Any],
+    dataset: Dataset,
+    attack: ReadyAttack,
+    defense: Choice,
+    runtime: Runtime,
+) -> Record:
+    """The victim's cell computed through the split loop, as a cell is."""
+    data, seed = dataset.data, identity["seed"]
     started = utc_now()
     torch.manual_seed(seed)
     validate_clouds(data.points, f"The {dataset.split} split of dataset '{dataset.name}'")
@@ -130,19 +159,18 @@ def _victim_outcome(
         runs = attack_runs(plugin, defended, (lambda: base) if defense.name != "none" else None)
     attacked = attack_split(defended, runs, data, seed, runtime, None, attack.choice.label())
     metrics = split_metrics(attacked, defended, runs)
-    metrics["zero_shot"] = False  # what the encoder was trained on is not known here
-    metrics["open_vocabulary"] = True
+    metrics.update(_zero_shot(base.trained_on, data.class_names, attacked.samples))
     state = identity["method"]["config"]["state_sha256"]
     labels = {
-        "method": f"{type(victim.encoder).__name__}@{state[:8]}",
+        "method": f"{type(base.encoder).__name__}@{state[:8]}",
         "teacher": _teacher_label(base),
-        "corpus": "unknown",
-        "dataset": dataset.choice.label(),
+        "corpus": _corpus_label(base.trained_on),
+        "dataset": dataset.choice.label() + subset_suffix(dataset.classes),
         "attack": attack.choice.label(),
         "defense": defense.label(),
     }
-    record = Record(
-        cell_hash=cell_hash,
+    return Record(
+        cell_hash=sha256_of(identity),
         cell=identity,
         labels=labels,
         status="ok",
@@ -154,9 +182,23 @@ def _victim_outcome(
             "teacher": labels["teacher"],
         },
     )
-    if root is not None:
-        Store(root).put(record)
-    return Outcome(record, reused=False)
+
+
+def _zero_shot(
+    trained_on: tuple[str, ...] | None, evaluated: tuple[str, ...], samples: dict[str, list[Any]]
+) -> dict[str, Any]:
+    """Zero-shot only when the declared training classes have none of the evaluated ones;
+    undeclared, the encoder may have seen any name (open vocabulary, never zero-shot)."""
+    if trained_on is None:
+        return {"zero_shot": False, "open_vocabulary": True}
+    seen = seen_names(evaluated, trained_on)
+    return {"zero_shot": seen == [], **generalised(samples, evaluated, set(trained_on))}
+
+
+def _corpus_label(trained_on: tuple[str, ...] | None) -> str:
+    if trained_on is None:
+        return "unknown"
+    return f"{len(trained_on)} declared classes"
 
 
 def _identity(

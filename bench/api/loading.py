@@ -8,17 +8,19 @@ model its leaderboard evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from bench.contracts.cloudset import CloudSet
+from bench.contracts.errors import UsageError
 from bench.contracts.releases import MINIATURE
-from bench.data.classes import select_classes
+from bench.data.classes import RELATIVE, select_classes
 from bench.evaluation.cell import method_victim
 from bench.evaluation.victim import ZeroShotVictim
+from bench.plan.cells import evaluation_data
 from bench.plan.choice import Choice
 from bench.plan.command_line import single_cell_spec
 from bench.plan.spec import expand_trainings, resolve
@@ -84,11 +86,28 @@ class Method:
         return victim
 
 
-def load_dataset(name: str, split: str = "test", classes: str = "all", **config: Any) -> Dataset:
-    """The `split` of dataset `name` with `config` over its defaults, restricted to a named
-    class subset (`all`, or a held-out subset such as `modelnet10`)."""
+def load_dataset(
+    name: str,
+    split: str = "test",
+    classes: str = "all",
+    trained_on: Method | Sequence[str] | None = None,
+    **config: Any,
+) -> Dataset:
+    """The `split` of dataset `name` with `config` over its defaults, restricted to a class
+    subset: `all`, a held-out subset such as `modelnet10`, or `unseen` / `seen` relative to
+    `trained_on` (a method, whose training corpus is meant, or the class names an encoder
+    was trained on), as `--classes` is relative to a cell's corpus."""
     (choice,) = resolve("dataset", {"name": name, "params": config}, f"dataset '{name}'")
-    data = select_classes(choice.instantiate().load(split), classes)
+    if classes in RELATIVE and trained_on is None:
+        raise UsageError(
+            f"The class subset '{classes}' is relative to a training corpus: give trained_on=,"
+            " a method (bench.load_method) or the class names the encoder was trained on."
+        )
+    if isinstance(trained_on, Method):
+        data = evaluation_data(choice, split, classes, trained_on.training.corpus)
+    else:
+        names = None if trained_on is None else set(trained_on)
+        data = select_classes(choice.instantiate().load(split), classes, names)
     return Dataset(choice, split, classes, data)
 
 
@@ -98,10 +117,12 @@ def load_method(
     seed: int = 0,
     checkpoint: str = "",
     trust_pickle: bool = False,
+    corpus: Mapping[str, Any] | None = None,
     **config: Any,
 ) -> Method:
-    """Method `name` with `config` over its defaults: its miniature for `seed`, or a release
-    (`weights="official"` or a release name) read from `checkpoint`."""
+    """Method `name` with `config` over its defaults: its miniature for `seed`, trained on
+    `corpus` (a spec's corpus entry over the default, e.g. `{"params": {"points": 256}}`), or
+    a release (`weights="official"` or a release name) read from `checkpoint`."""
     spec = single_cell_spec(
         name,
         "none",
@@ -116,5 +137,6 @@ def load_method(
         trust_pickle,
     )
     spec["methods"][0]["params"].update(config)
+    spec["corpus"].update(corpus or {})
     (training,) = expand_trainings(spec, where=f"load_method({name!r})")
     return Method(spec, seed, training)

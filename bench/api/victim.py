@@ -41,12 +41,14 @@ class Victim(ZeroShotVictim):
         defense: Defense[Any] | None = None,
         teacher: TextEncoder[Any] | None = None,
         templates: str = DEFAULT_TEMPLATES,
+        trained_on: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__(
             encoder, preprocess, class_embeddings, class_names, logit_scale, stochastic, defense
         )
         self.teacher = teacher
         self.templates = templates
+        self.trained_on = trained_on
 
     @classmethod
     def from_encoder(
@@ -60,6 +62,7 @@ class Victim(ZeroShotVictim):
         teacher: str | TextEncoder[Any] = DEFAULT_TEACHER,
         templates: str = DEFAULT_TEMPLATES,
         stochastic: bool | None = None,
+        trained_on: Sequence[str] | None = None,
     ) -> Victim:
         """Wrap `encoder` (clouds [B, N, C] -> embeddings [B, D]) as a zero-shot classifier.
 
@@ -68,7 +71,10 @@ class Victim(ZeroShotVictim):
         through the prompt `templates`. `preprocess` maps raw clouds to the encoder's input
         inside every call, so attacks differentiate through it. A `stochastic` encoder takes a
         `generator` keyword and draws its noise from it (`bench.contracts.randomness`); by
-        default an encoder is stochastic when its `forward` takes `generator`.
+        default an encoder is stochastic when its `forward` takes `generator`. `trained_on`
+        declares the class names the encoder (and any tuning of it) was trained on: results
+        are labelled zero-shot only when none of them is an evaluated class (by concept), and
+        with no declaration, never.
         """
         if stochastic is None:
             stochastic = "generator" in inspect.signature(encoder.forward).parameters
@@ -90,6 +96,7 @@ class Victim(ZeroShotVictim):
             stochastic,
             teacher=text,
             templates=templates,
+            trained_on=None if trained_on is None else tuple(trained_on),
         )
 
     def for_classes(self, class_names: Sequence[str]) -> Victim:
@@ -114,8 +121,9 @@ class Victim(ZeroShotVictim):
         return self._rebuilt(self.class_embeddings.cpu(), self.class_names, defense)
 
     def identity(self) -> dict[str, Any]:
-        """What the victim's verdicts depend on: the encoder's class and the sha256 of its
-        state, the preprocessing, the logit scale and where the class embeddings came from."""
+        """What the victim's results depend on: the encoder's class and the sha256 of its
+        state, the preprocessing, the logit scale, where the class embeddings came from, and
+        the declared training classes (they decide whether a result is zero-shot)."""
         text: dict[str, Any] = (
             {"teacher": self.teacher.identity(), "templates": self.templates}
             if self.teacher is not None
@@ -133,6 +141,7 @@ class Victim(ZeroShotVictim):
             "logit_scale": self.logit_scale,
             "stochastic": self.noisy_encoder,
             "class_names": list(self.class_names),
+            "trained_on": None if self.trained_on is None else sorted(self.trained_on),
             **text,
         }
 
@@ -153,6 +162,7 @@ class Victim(ZeroShotVictim):
             defense,
             self.teacher,
             self.templates,
+            self.trained_on,
         ).to(device)
 
 
