@@ -57,6 +57,8 @@ def test_a_cell_whose_worker_dies_is_a_failed_record_and_the_run_goes_on(
 ) -> None:
     """With no retries left, a SIGKILLed worker's cell is stored failed; the others finish."""
     spec = {**SPEC, "attacks": [{"name": "pgd", "params": {"steps": 400}}, "none"]}
+    # Two clouds per class: 4 clean-correct ones, so the kill lands with batches left to attack.
+    spec["datasets"] = [{"name": "procedural40", "params": {"test_per_class": 2}}]
     cells = expand(spec)
     store = Store(tmp_path / "store")
     partial = store.partial(cells[0].hash).path  # the pgd cell's saved batches
