@@ -216,3 +216,27 @@ def test_the_own_encoder_example_ranks_it_beside_miniatures_the_cli_computes_ali
     again = Store(tmp_path / "store").get(example.cell_hash)
     assert again is not None and again.provenance["started_at"] != example.provenance["started_at"]
     assert again.samples == example.samples
+
+
+@pytest.fixture(scope="module")
+def miniature() -> bench.Method:
+    return bench.load_method("ulip", seed=SEED, **smoke_params("methods", "ulip"))
+
+
+@pytest.mark.parametrize("name", [n for n in ATTACKS.names() if n not in ("none", "transfer")])
+def test_each_attack_on_its_own_gives_the_verdicts_of_its_cell(
+    name: str, miniature: bench.Method, single_thread: None
+) -> None:
+    """The cell's code path (which the command line runs, as the test above shows for pgd)
+    and the attack called on its own agree, cloud by cloud."""
+    attack = bench.attacks.get(name, **smoke_params("attacks", name))
+    data = bench.load_dataset("procedural40", "test", test_per_class=1)
+    record = bench.evaluate(miniature, data, attacks=[attack]).to_record()
+    pairs = zip(record.samples["clean_pred"], record.samples["label"], strict=True)
+    attacked = [i for i, (clean, label) in enumerate(pairs) if clean == label]
+    assert attacked, "the miniature should classify some clouds correctly"
+    victim = miniature.victim(data.class_names)
+    ids = [data.ids[i] for i in attacked]
+    output = attack(victim, data.points[attacked], data.labels[attacked], seed=SEED, ids=ids)
+    verdicts = victim.vote(output.points, 1).tolist()
+    assert verdicts == [record.samples["adv_pred"][i] for i in attacked]
