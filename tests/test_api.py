@@ -201,6 +201,11 @@ def test_the_own_encoder_example_ranks_it_beside_miniatures_the_cli_computes_ali
     ran = python(str(ROOT / "examples" / "evaluate_own_encoder.py"), "--quick", home=tmp_path)
     assert ran.returncode == 0, ran.stderr
     assert "| TinyPointNet@" in ran.stdout and "| 30 declared classes |" in ran.stdout
+    site = tmp_path / "site"
+    published = python("-m", "bench.cli", "--home", str(tmp_path), "publish", "--out", str(site))
+    assert published.returncode == 0, published.stderr
+    pages = "".join(page.read_text() for page in site.glob("*.html"))
+    assert "TinyPointNet@" in pages and "30 declared classes" in pages  # with its provenance
     stored = {r.labels["method"].split("(")[0]: r for r in Store(tmp_path / "store").scan()}
     assert set(stored) >= {"ulip", "openshape", "dual_denoise"}
     example = stored["dual_denoise"]  # stochastic: the hardest case for equal verdicts
