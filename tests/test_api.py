@@ -177,10 +177,13 @@ def test_concurrent_evaluations_of_one_cell_compute_it_once(tmp_path: Path) -> N
     assert reused == ["False", "True"]  # one computed it under the claim, the other waited
 
 
-def test_the_quickstart_example_runs_and_prints_its_table() -> None:
+def test_the_quickstart_example_prints_the_output_its_docs_quote() -> None:
     ran = python(str(ROOT / "examples" / "api_quickstart.py"))
     assert ran.returncode == 0, ran.stderr
-    assert "pgd(eps=0.02, steps=5)" in ran.stdout and "robust" in ran.stdout
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    quoted = re.search(r"and prints:\n\n```\n(.*?)```", text, re.DOTALL)
+    assert quoted is not None, "docs/api.md should quote the example's output"
+    assert ran.stdout == quoted.group(1)
 
 
 def test_a_defended_evaluation_makes_the_runs_a_defended_cell_makes(single_thread: None) -> None:
