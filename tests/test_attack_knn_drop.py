@@ -10,6 +10,7 @@ import torch
 from attacks.knn import KNNAttack, KNNConfig
 from attacks.point_drop import PointDrop, PointDropConfig
 from bench.adversarial.distances import chamfer_squared, knn_outlier_penalty, nearest_squared
+from bench.adversarial.losses import margin
 from bench.contracts.errors import ConfigError
 from bench.contracts.plugins import AttackOutput
 from bench.evaluation.threat import check_threat_model
@@ -92,8 +93,28 @@ def test_knn_more_steps_never_make_a_sample_worse(victim, batch) -> None:
     short_ok, long_ok = short.stats["success_step"] >= 0, long.stats["success_step"] >= 0
     assert (long_ok >= short_ok).all() and long_ok.sum() > short_ok.sum()
     both = short_ok & long_ok
-    assert (long.stats["chamfer_sum"][both] <= short.stats["chamfer_sum"][both]).all()
+    # Better means: at the margin floor, then smaller Chamfer; short of it, a lower margin.
+    short_at, long_at = at_kappa(short), at_kappa(long)
+    assert (long_at >= short_at)[both].all()
+    floor = both & short_at
+    assert (long.stats["chamfer_sum"][floor] <= short.stats["chamfer_sum"][floor]).all()
+    neither = both & ~long_at
+    assert (long.stats["margin_final"][neither] <= short.stats["margin_final"][neither]).all()
     assert torch.equal(long.stats["success_step"][short_ok], short.stats["success_step"][short_ok])
+
+
+def at_kappa(out: AttackOutput, kappa: float = 15.0) -> torch.Tensor:
+    return out.stats["margin_final"] <= -kappa * (1 - 1e-6)
+
+
+def test_knn_returns_successes_that_reach_the_margin_kappa(victim, batch) -> None:
+    points, labels = batch
+    out = knn(victim, points, labels, steps=60, **STRONG)
+    with torch.no_grad():
+        floored = margin(victim(out.points).unsqueeze(0), labels, False, 15.0)
+    torch.testing.assert_close(out.stats["margin_final"], floored)
+    fooled = out.stats["success_step"] > 0
+    assert at_kappa(out)[fooled].float().mean().item() >= 0.75  # not barely across the boundary
 
 
 def test_knn_targeted_lands_on_its_targets(victim, batch) -> None:
