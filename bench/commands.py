@@ -239,12 +239,13 @@ def _stored_records(spec: Any) -> list[Any]:
 
 def _plan(cell: Any, store: Any, runtime: Any) -> str:
     """What `bench run` would do with a cell: serve it, run it, or train first and run it."""
-    from bench.training.weights import weights_path
+    from bench.storage.miniatures import miniature_path
 
     stored = store.get(cell.hash)
     if stored is not None and stored.status == "ok" and not runtime.rerun:
         return "stored"
-    if cell.weights == "miniature" and not weights_path(cell.training).is_file():
+    trained = miniature_path(cell.method.name, cell.training.key)
+    if cell.weights == "miniature" and not trained.is_file():
         return "will train, then run"
     return "will run"
 

@@ -260,7 +260,7 @@ def test_show_lists_parameters_defaults_presets_and_citation() -> None:
 
 def test_dry_run_says_what_each_cell_needs() -> None:
     args = ["run", "--method", "ulip", "--attack", "none", "--seed", "9", *TINY]  # its own seed
-    fresh = bench(*args, "--dry-run")
+    fresh = without_torch(*args, "--dry-run")  # planning loads no torch
     assert fresh.returncode == 0 and "will train, then run" in fresh.stdout
     assert bench(*args).returncode == 0
     assert "  stored  " in bench(*args, "--dry-run").stdout

@@ -23,7 +23,7 @@ from bench.contracts.runtime import no_progress, progress
 from bench.contracts.train_context import TrainContext
 from bench.storage.atomic import write_text_atomic
 from bench.storage.claims import claim
-from bench.storage.home import subdir
+from bench.storage.miniatures import miniature_path
 from bench.storage.verified import read_verified, write_verified
 from bench.text.embeddings import text_embeddings
 from bench.training import distributed
@@ -62,7 +62,7 @@ def obtain_encoder(
     data = training.trained_on.load()
     teacher = training.teacher.instantiate()
     embeddings, _ = teacher_embeddings(teacher, method.config.templates, data.class_names)
-    path = _weights_file(training.method.name, key)
+    path = miniature_path(training.method.name, key)
     world = distributed.current()
     lead = world is None or world.leads
     # One trainer per key: a second process waits here, then loads what the first stored.
@@ -143,11 +143,7 @@ def _train(
 
 def weights_path(training: Training) -> Path:
     """Where the miniature of this training is cached."""
-    return _weights_file(training.method.name, training.key)
-
-
-def _weights_file(method: str, key: str) -> Path:
-    return subdir("weights") / method / f"{key[:16]}.safetensors"
+    return miniature_path(training.method.name, training.key)
 
 
 def _load(
