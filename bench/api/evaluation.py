@@ -28,7 +28,7 @@ from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import TEXT_ENCODERS
 from bench.contracts.runtime import Runtime
 from bench.evaluation.split import Run, attack_runs, attack_split, split_metrics, threat_facts
-from bench.evaluation.summary import generalised
+from bench.evaluation.summary import protocol_metrics
 from bench.plan.cells import CELL_SCHEMA
 from bench.plan.choice import KINDS, Choice
 from bench.plan.corpus import subset_suffix
@@ -123,15 +123,16 @@ def _victim_outcome(
     so that concurrent calls for one cell compute it once."""
     base = victim.for_classes(dataset.class_names).to(torch.device(runtime.device))
     identity = _identity(base, dataset, attack, defense, seed)
-    if root is None:
-        return Outcome(_victim_record(base, identity, dataset, attack, defense, runtime), False)
-    store = Store(root)
     cell_hash = sha256_of(identity)
+    if root is None:
+        record = _victim_record(base, identity, cell_hash, dataset, attack, defense, runtime)
+        return Outcome(record, reused=False)
+    store = Store(root)
     with claim(store.claim_path(cell_hash)):
         found = store.get(cell_hash)
         if found is not None and found.status == "ok":
             return Outcome(found, reused=True)
-        record = _victim_record(base, identity, dataset, attack, defense, runtime)
+        record = _victim_record(base, identity, cell_hash, dataset, attack, defense, runtime)
         store.put(record)
         return Outcome(record, reused=False)
 
@@ -139,6 +140,7 @@ def _victim_outcome(
 def _victim_record(
     base: Victim,
     identity: dict[str, Any],
+    cell_hash: str,
     dataset: Dataset,
     attack: ReadyAttack,
     defense: Choice,
@@ -159,7 +161,8 @@ def _victim_record(
         runs = attack_runs(plugin, defended, (lambda: base) if defense.name != "none" else None)
     attacked = attack_split(defended, runs, data, seed, runtime, None, attack.choice.label())
     metrics = split_metrics(attacked, defended, runs)
-    metrics.update(_zero_shot(base.trained_on, data.class_names, attacked.samples))
+    seen = None if base.trained_on is None else seen_names(data.class_names, base.trained_on)
+    metrics.update(protocol_metrics(seen, attacked.samples, data.class_names))
     state = identity["method"]["config"]["state_sha256"]
     labels = {
         "method": f"{type(base.encoder).__name__}@{state[:8]}",
@@ -170,7 +173,7 @@ def _victim_record(
         "defense": defense.label(),
     }
     return Record(
-        cell_hash=sha256_of(identity),
+        cell_hash=cell_hash,
         cell=identity,
         labels=labels,
         status="ok",
@@ -182,17 +185,6 @@ def _victim_record(
             "teacher": labels["teacher"],
         },
     )
-
-
-def _zero_shot(
-    trained_on: tuple[str, ...] | None, evaluated: tuple[str, ...], samples: dict[str, list[Any]]
-) -> dict[str, Any]:
-    """Zero-shot only when the declared training classes have none of the evaluated ones;
-    undeclared, the encoder may have seen any name (open vocabulary, never zero-shot)."""
-    if trained_on is None:
-        return {"zero_shot": False, "open_vocabulary": True}
-    seen = seen_names(evaluated, trained_on)
-    return {"zero_shot": seen == [], **generalised(samples, evaluated, set(trained_on))}
 
 
 def _corpus_label(trained_on: tuple[str, ...] | None) -> str:

@@ -32,7 +32,7 @@ from bench.contracts.errors import DataError, WeightsError
 from bench.contracts.plugins import Attack
 from bench.contracts.runtime import Runtime
 from bench.evaluation.split import Run, attack_runs, attack_split, split_metrics, threat_facts
-from bench.evaluation.summary import generalised
+from bench.evaluation.summary import protocol_metrics
 from bench.evaluation.victim import ZeroShotVictim
 from bench.plan.cells import Cell
 from bench.plan.training import Training
@@ -68,10 +68,7 @@ def evaluate_cell(
     metrics = split_metrics(attacked, victim, runs)
     seen = cell.corpus.seen(data.class_names)
     overlap = {"seen_classes": seen} if seen is not None else {"open_vocabulary": True}
-    metrics["zero_shot"] = seen == []
-    if seen is None:
-        metrics["open_vocabulary"] = True
-    metrics.update(generalised(samples, data.class_names, set(seen or ())))
+    metrics.update(protocol_metrics(seen, samples, data.class_names))
     reported = _reported(cell)
     if reported is not None:
         metrics["reported_acc"] = reported["top1"] / 100

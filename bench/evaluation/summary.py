@@ -191,6 +191,19 @@ def _by_size(samples: dict[str, list[Any]], threat: ThreatModel) -> dict[str, An
     return robust_by_size(samples, metric)
 
 
+def protocol_metrics(
+    seen: Sequence[str] | None, samples: dict[str, list[Any]], class_names: Sequence[str]
+) -> dict[str, Any]:
+    """Zero-shot only when the training classes have none of the evaluated ones (`seen`:
+    those they have, by concept; None: unknown, any name may have been seen, so open
+    vocabulary and never zero-shot); seen/unseen accuracies when the evaluated classes mix."""
+    metrics: dict[str, Any] = {"zero_shot": seen is not None and len(seen) == 0}
+    if seen is None:
+        metrics["open_vocabulary"] = True
+    metrics.update(generalised(samples, class_names, set(seen or ())))
+    return metrics
+
+
 def generalised(
     samples: dict[str, list[Any]], class_names: Sequence[str], trained: Collection[str]
 ) -> dict[str, float]:
