@@ -203,11 +203,12 @@ def _optimise(
     """Adam on the displacement of these clouds, clipped per point; each one's best iterate."""
     import torch
 
+    from bench.adversarial.adam import Adam
     from bench.adversarial.balls import compose, project
     from bench.adversarial.skeleton import Best
 
     delta = torch.zeros_like(clean[..., :3])
-    adam = _Adam(delta, config.lr)
+    adam = Adam(delta, config.lr)
     best: Best | None = None
     best_margin = torch.zeros(len(clean), device=clean.device)
     neighbours: _Neighbours | None = None
@@ -233,28 +234,6 @@ def _optimise(
             delta = project(adam.step(delta.detach(), gradient), "point_l2", config.eps)
     assert best is not None
     return _Found(best.points, best.loss, best.success_step, best_margin)
-
-
-class _Adam:
-    """Adam (Kingma and Ba: betas 0.9 and 0.999, epsilon 1e-8) on one tensor, written out:
-    `torch.optim`'s first step imports the compiler stack, seconds of start-up on a CPU."""
-
-    def __init__(self, like: torch.Tensor, lr: float) -> None:
-        import torch
-
-        self.lr = lr
-        self.mean = torch.zeros_like(like)
-        self.square = torch.zeros_like(like)
-        self.count = 0
-
-    def step(self, value: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
-        """`value` after one descent step along `gradient`."""
-        self.count += 1
-        self.mean.mul_(0.9).add_(gradient, alpha=0.1)
-        self.square.mul_(0.999).addcmul_(gradient, gradient, value=0.001)
-        mean = self.mean / (1 - 0.9**self.count)
-        scale = (self.square / (1 - 0.999**self.count)).sqrt().add_(1e-8)
-        return value - self.lr * mean / scale
 
 
 class _Neighbours(NamedTuple):

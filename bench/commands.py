@@ -140,7 +140,7 @@ def show_plugin(args: argparse.Namespace) -> int:
     import dataclasses
 
     from bench.contracts.config import config_to_dict
-    from bench.contracts.plugins import REGISTRIES
+    from bench.contracts.plugins import REGISTRIES, Attack
 
     kind = args.kind if args.kind in REGISTRIES else f"{args.kind}s"
     if kind not in REGISTRIES:
@@ -159,9 +159,15 @@ def show_plugin(args: argparse.Namespace) -> int:
     for field in fields:
         kind_of = field.type if isinstance(field.type, str) else field.type.__name__
         print(f"  {field.name:<{width}}  {kind_of:<18} default {defaults[field.name]!r}")
+    attack = cls if issubclass(cls, Attack) else None
+    if attack is not None:
+        print(f"threat model: {attack(attack.Config()).threat_model().explain()}")
     for name, preset in cls.presets.items():
         changed = {k: v for k, v in config_to_dict(preset).items() if defaults[k] != v}
-        print(f"preset {name}: " + ", ".join(f"{k}={v!r}" for k, v in changed.items()))
+        shown = ", ".join(f"{k}={v!r}" for k, v in changed.items()) or "the defaults above"
+        print(f"preset {name}: {shown}")
+        if attack is not None:
+            print(f"  threat model: {attack(preset).threat_model().explain()}")
     for release in getattr(cls, "releases", {}).values():
         reported = ", ".join(f"{p.dataset} {p.top1:.1f}" for p in release.published) or "none"
         print(f"release {release.name}: {release.url} ({release.size})")

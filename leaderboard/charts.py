@@ -3,7 +3,8 @@
 - robust accuracy against budget, one line per victim with its 95% interval as a band;
 - robust accuracy against attack steps, one line per cell (the convergence curves: a curve
   still falling at its last step is an attack that stopped too early);
-- clean against robust accuracy, one point per victim with both intervals (the trade-off).
+- clean against robust accuracy, one point per victim with both intervals (the trade-off);
+- the cross-encoder transfer matrix as a heat map (source x target).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from leaderboard.tracks import Entry  # noqa: E402
+from leaderboard.transfer import TransferMatrix  # noqa: E402
 
 SIZE = (6.4, 4.0)
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -115,6 +117,11 @@ def _finish(figure: Figure, axes: plt.Axes, name: str, title: str) -> Chart:
     axes.grid(alpha=0.3)
     # Below the axes, so that no number of lines hides the curves; the figure grows to fit.
     axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    return _save(figure, name, title)
+
+
+def _save(figure: Figure, name: str, title: str) -> Chart:
+    """The figure as inline SVG and PNG, without dates (reproducible files); closed."""
     svg, png = io.StringIO(), io.BytesIO()
     tight: dict[str, Any] = {"bbox_inches": "tight", "pad_inches": 0.1}
     figure.savefig(svg, format="svg", metadata={"Date": None}, **tight)  # no date: reproducible
@@ -122,3 +129,24 @@ def _finish(figure: Figure, axes: plt.Axes, name: str, title: str) -> Chart:
     plt.close(figure)
     inline = re.sub(r"^.*?(<svg\b)", r"\1", svg.getvalue(), flags=re.DOTALL)
     return Chart(name, title, inline, png.getvalue())
+
+
+def transfer_chart(matrix: TransferMatrix) -> Chart:
+    """A heat map of the transfer matrix: target rows, source columns, robust accuracy (%)."""
+    targets, sources = matrix.targets, matrix.sources
+    values = [[matrix.mean(t, s) for s in sources] for t in targets]
+    grid = [[float("nan") if v is None else 100 * v for v in row] for row in values]
+    figure, axes = plt.subplots(figsize=(1.6 + 1.1 * len(sources), 1.2 + 0.6 * len(targets)))
+    image = axes.imshow(grid, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+    for row, line in enumerate(grid):
+        for column, value in enumerate(line):
+            if value == value:  # not NaN: the pair was run
+                colour = "white" if value < 50 else "black"
+                axes.text(column, row, f"{value:.1f}", ha="center", va="center", color=colour)
+    axes.set_xticks(range(len(sources)), sources, rotation=30, ha="right")
+    axes.set_yticks(range(len(targets)), targets)
+    axes.set_xlabel("crafted on (source)")
+    axes.set_ylabel("evaluated (target)")
+    figure.colorbar(image, ax=axes, label="robust accuracy (%)")
+    axes.set_title(matrix.title, fontsize=9)
+    return _save(figure, matrix.slug, matrix.title)

@@ -30,6 +30,7 @@ from bench.contracts.indicators import RANKING_ATTACK, warn
 from bench.evaluation.statistics import holm_family
 from bench.storage.store import Record
 from leaderboard.compare import compare
+from leaderboard.open_targets import has_extra_classes
 
 BUDGET_FIELDS = {"eps", "step_size"}  # attack settings a budget sweep varies together
 BLACK_BOX = ("scores", "transfer", "random")
@@ -122,6 +123,8 @@ def _same_victim_pairs(records: list[Record]) -> list[tuple[Record, Record]]:
     """Every ordered pair of cells on the same victim and data with the same threat model."""
     groups: dict[str, list[Record]] = {}
     for record in records:
+        if has_extra_classes(record):  # its victim classifies more names: another victim
+            continue
         groups.setdefault(_identity_without(record, budget_only=False), []).append(record)
     return [
         (a, b)
@@ -143,7 +146,7 @@ def _identity_without(record: Record, budget_only: bool) -> str:
 
 
 def _same_threat(a: Record, b: Record) -> bool:
-    """Same norm, budget and point-count changes (penalties aside)."""
-    keys = ("norm", "eps", "points_added", "points_dropped")
+    """Same norm, budget, point-count changes and reordering (penalties aside)."""
+    keys = ("norm", "eps", "points_added", "points_dropped", "reordered")
     first, second = a.provenance.get("threat_model", {}), b.provenance.get("threat_model", {})
     return all(first.get(k) == second.get(k) for k in keys)

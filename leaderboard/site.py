@@ -21,11 +21,20 @@ from bench.storage.atomic import write_bytes_atomic, write_text_atomic
 from bench.storage.store import Record
 from leaderboard import exports, latex
 from leaderboard.attack_config import describe
-from leaderboard.charts import BudgetPoint, Chart, budget_chart, convergence_chart, tradeoff_chart
+from leaderboard.charts import (
+    BudgetPoint,
+    Chart,
+    budget_chart,
+    convergence_chart,
+    tradeoff_chart,
+    transfer_chart,
+)
 from leaderboard.indicators import cross_cell_warnings
 from leaderboard.matrix import mcnemar_matrix
+from leaderboard.open_targets import OpenTargetResult, open_target_results
 from leaderboard.tables import protocol_label
 from leaderboard.tracks import NO_CHANGE, Entry, Track, tracks
+from leaderboard.transfer import TransferMatrix, to_csv, transfer_matrices
 
 SCRIPT = """
 function rowsOf(table){return Array.from(table.querySelectorAll('tbody.entry'));}
@@ -86,11 +95,18 @@ def publish(records: Sequence[Record], out: Path) -> list[Path]:
         pages.append(page)
     budget_charts = _budget_charts(ranked)
     _write_charts(out, budget_charts)
+    matrices = transfer_matrices(finished)
+    for matrix in matrices:
+        write_text_atomic(out / "tables" / f"{matrix.slug}.csv", to_csv(matrix))
+    transfer_charts = [transfer_chart(matrix) for matrix in matrices]
+    _write_charts(out, transfer_charts)
     exports.write_parquet(list(records), out / "data")
     index = out / "index.html"
     clean = [r for r in finished if r.measured.threat_model == NO_CHANGE]
     failed = [r for r in records if r.status != "ok"]
-    write_text_atomic(index, _index_page(ranked, budget_charts, clean, failed))
+    sections = _transfer_section(matrices, transfer_charts)
+    sections += _open_target_section(open_target_results(finished))
+    write_text_atomic(index, _index_page(ranked, budget_charts, clean, failed, sections))
     return [index, *pages]
 
 
@@ -275,6 +291,7 @@ def _index_page(
     charts: Sequence[Chart],
     clean: Sequence[Record],
     failed: Sequence[Record],
+    sections: str = "",
 ) -> str:
     rows = []
     for track, entries in ranked.items():
@@ -313,10 +330,76 @@ entry beats by the paired test:</p>
 {f"<h2>Clean accuracy</h2><table>{CLEAN_HEAD}{clean_rows}</table>" if clean_rows else ""}
 {"<h2>Robust accuracy against budget</h2>" if charts else ""}
 <div class="charts">{"".join(_figure(chart) for chart in charts)}</div>
+{sections}
 {f"<h2>Failed cells</h2><ul>{failures}</ul>" if failures else ""}
 {_glossary()}
 """
     return _page("Leaderboard", body)
+
+
+def _transfer_section(matrices: Sequence[TransferMatrix], charts: Sequence[Chart]) -> str:
+    """The transfer matrices: each as a table (mean over seeds, with their count) and a heat map."""
+    if not matrices:
+        return ""
+    parts = [
+        "<h2>Transfer between encoders</h2><p>Robust accuracy (%) of each evaluated method"
+        " (row) on clouds crafted on each source method (column), averaged over the training"
+        " seeds; the diagonal is the white-box attack. The encoders share their teacher's text"
+        " space, so a low number off the diagonal is a black-box attack that needs no access"
+        " to the evaluated model.</p>"
+    ]
+    for matrix, chart in zip(matrices, charts, strict=True):
+        head = "".join(f"<th>{_e(source)}</th>" for source in matrix.sources)
+        rows = []
+        for target in matrix.targets:
+            cells = []
+            for source in matrix.sources:
+                value = matrix.mean(target, source)
+                seeds = len(matrix.accuracy.get((target, source), ()))
+                cells.append(
+                    '<td class="num"></td>'
+                    if value is None
+                    else f'<td class="num" data-value="{value:.6f}">{100 * value:.1f}'
+                    f' <span class="ci">({seeds} seed{"" if seeds == 1 else "s"})</span></td>'
+                )
+            rows.append(f"<tr><th>{_e(target)}</th>{''.join(cells)}</tr>")
+        parts.append(
+            f'<h3 id="{_e(matrix.slug)}">{_e(matrix.title)}</h3><table><thead><tr>'
+            f"<th>target \\ source</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f'<p><a href="tables/{_e(matrix.slug)}.csv">CSV</a></p>'
+            f'<div class="charts">{_figure(chart)}</div>'
+        )
+    return "".join(parts)
+
+
+def _open_target_section(results: Sequence[OpenTargetResult]) -> str:
+    """The open-vocabulary target cells: how often each victim was made to see the text."""
+    if not results:
+        return ""
+    rows = []
+    for result in results:
+        record, (low, high) = result.record, result.interval
+        measured = record.measured
+        rows.append(
+            f"<tr><td>{_e(record.labels['method'])} (seed {_e(str(record.cell.get('seed')))})"
+            f"</td><td>{_e(record.labels['dataset'])}</td><td>{_e(result.target)}</td>"
+            f"<td>{_e(measured.threat_model)}</td><td>{_e(record.labels.get('defense', ''))}</td>"
+            f'<td class="num">{100 * measured.clean_acc:.1f}</td>'
+            f'<td class="num" data-value="{result.rate:.6f}">{100 * result.rate:.1f}'
+            f' <span class="ci">[{100 * low:.1f}, {100 * high:.1f}]</span></td>'
+            f'<td class="num">{result.reached}/{result.attacked}</td></tr>'
+        )
+    return (
+        "<h2>Open-vocabulary targets</h2><p>A zero-shot classifier's class set is open, so an"
+        " attacker can aim at a name nobody evaluated. Each row's victim classifies the"
+        " evaluated names plus the target text (clean accuracy is over those); the number is"
+        " the share of clean-correct clouds the targeted attack made it classify as the"
+        " target, with its 95% Wilson interval. These victims are not the evaluated"
+        " classifiers, so they join no track.</p><table><thead><tr><th>Method</th>"
+        "<th>Dataset</th><th>Target text</th><th>Threat model</th><th>Defense</th>"
+        "<th>Clean acc (%)</th><th>Target reached (%)</th><th>Clouds</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 CLEAN_HEAD = (

@@ -38,6 +38,7 @@ from bench.evaluation.statistics import PairedComparison, holm_family
 from bench.storage.store import Record
 from leaderboard.attack_config import attack_key, describe
 from leaderboard.compare import paired_on_shared_ids
+from leaderboard.open_targets import has_extra_classes
 from leaderboard.tables import protocol_label
 
 VICTIM_LABELS = ("method", "teacher", "corpus", "defense")
@@ -200,6 +201,8 @@ def tracks(
     grouped: dict[Track, dict[str, Entry]] = {}
     for record in records:
         if record.status != "ok" or record.measured.threat_model in ("", NO_CHANGE):
+            continue
+        if has_extra_classes(record):  # another classifier than the evaluated one
             continue
         threat = record.measured.threat_model
         track = Track(record.labels["dataset"], threat)

@@ -243,7 +243,7 @@ def test_each_attack_on_its_own_gives_the_verdicts_of_its_cell(
     pairs = zip(record.samples["clean_pred"], record.samples["label"], strict=True)
     attacked = [i for i, (clean, label) in enumerate(pairs) if clean == label]
     assert attacked, "the miniature should classify some clouds correctly"
-    victim = miniature.victim(data.class_names)
+    victim = miniature.victim(data.class_names + attack.plugin.extra_classes())
     ids = [data.ids[i] for i in attacked]
     output = attack(victim, data.points[attacked], data.labels[attacked], seed=SEED, ids=ids)
     verdicts = victim.vote(output.points, 1).tolist()

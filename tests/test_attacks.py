@@ -39,7 +39,7 @@ def accuracy(victim: ToyVictim, points: torch.Tensor, labels: torch.Tensor) -> f
         return (victim(points).argmax(dim=1) == labels).float().mean().item()
 
 
-@pytest.mark.parametrize("norm,eps", [("linf", 0.5), ("l2", 4.0)])
+@pytest.mark.parametrize("norm,eps", [("linf", 0.5), ("l2", 4.0), ("point_l2", 0.5)])
 def test_pgd_breaks_the_toy_victim_at_a_large_budget(victim, batch, norm, eps) -> None:
     points, labels = batch
     out = attack(victim, points, labels, norm=norm, eps=eps, steps=20)
@@ -70,6 +70,15 @@ def test_l2_budget_is_respected_and_reached(victim, batch) -> None:
     check_threat_model(pgd.threat_model(), points, out.points)
     norms = (out.points - points).flatten(1).norm(dim=1)
     assert norms.max().item() > 0.5 * 0.999  # the ball is large enough to be left: on its sphere
+
+
+def test_point_l2_budget_is_respected_and_reached(victim, batch) -> None:
+    points, labels = batch
+    pgd = PGD(PGDConfig(norm="point_l2", eps=0.05, steps=10))
+    out = pgd.run(victim, points, labels, torch.Generator().manual_seed(0))
+    check_threat_model(pgd.threat_model(), points, out.points)
+    lengths = (out.points - points).norm(dim=-1)
+    assert lengths.max().item() == pytest.approx(0.05, rel=1e-5)  # each point on its own sphere
 
 
 @pytest.mark.parametrize("config", [{}, {"norm": "l2", "eps": 0.5}, {"targeted": True}])

@@ -254,6 +254,10 @@ def test_show_lists_parameters_defaults_presets_and_citation() -> None:
     (eps,) = [line for line in lines if line.split()[:1] == ["eps"]]
     assert eps.split() == ["eps", "float", "default", "0.05"]
     assert "preset paper: steps=200, step_size=0.005" in shown.stdout
+    assert "threat model: every coordinate moves by at most 0.05" in shown.stdout
+    knn = bench("show", "attack", "knn").stdout
+    assert "threat model: each point moves a distance of at most 0.1 (the per-point L2 ball" in knn
+    assert 'call "L-inf"' in knn
     unknown = bench("show", "attack", "pgdd")
     assert unknown.returncode == 2 and "Did you mean 'pgd'" in unknown.stderr
 

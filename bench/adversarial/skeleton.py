@@ -81,9 +81,11 @@ def open_attack(
     *,
     confirm: bool = False,
     logits: torch.Tensor | None = None,
+    targets: torch.Tensor | None = None,
 ) -> Opening:
-    """Judge the clean clouds once: draws, logits, targets (drawn from `generator` when
-    `targeted`), loss and verdict (with `confirm`, a `verdict`; else the quorum alone).
+    """Judge the clean clouds once: draws, logits, targets (when `targeted`, `targets` [B] if
+    given, else drawn from `generator`), loss and verdict (with `confirm`, a `verdict`; else
+    the quorum alone).
 
     `logits` are the clean clouds' logits when the attack's own first pass gave them, because
     it also needed their gradient; otherwise they are queried here, without a gradient.
@@ -93,7 +95,9 @@ def open_attack(
     if logits is None:
         with torch.no_grad():
             logits = victim.sample(clean, draws)
-    target = random_targets(labels, logits.shape[-1], generator) if targeted else None
+    target = None
+    if targeted:
+        target = random_targets(labels, logits.shape[-1], generator) if targets is None else targets
     classes = labels if target is None else target
     loss = cross_entropy(logits, classes)
     if confirm:

@@ -27,7 +27,14 @@ from bench.contracts.errors import UsageError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import TEXT_ENCODERS
 from bench.contracts.runtime import Runtime
-from bench.evaluation.split import Run, attack_runs, attack_split, split_metrics, threat_facts
+from bench.evaluation.split import (
+    Run,
+    attack_runs,
+    attack_split,
+    split_metrics,
+    threat_facts,
+    victim_names,
+)
 from bench.evaluation.summary import protocol_metrics
 from bench.plan.cells import CELL_SCHEMA
 from bench.plan.choice import KINDS, Choice
@@ -121,7 +128,8 @@ def _victim_outcome(
 ) -> Outcome:
     """The victim's cell: found in the store, or computed (and stored) under the cell's claim,
     so that concurrent calls for one cell compute it once."""
-    base = victim.for_classes(dataset.class_names).to(torch.device(runtime.device))
+    names = victim_names(dataset.class_names, attack.plugin)
+    base = victim.for_classes(names).to(torch.device(runtime.device))
     identity = _identity(base, dataset, attack, defense, seed)
     cell_hash = sha256_of(identity)
     if root is None:
@@ -156,11 +164,12 @@ def _victim_record(
     if plugin.access == "transfer":
         # Crafted on the source method, trained as a cell's transfer source is; run once.
         source = load_method(plugin.config.source, seed=seed)
-        runs = [Run("", plugin, source.victim(data.class_names, runtime.device), "attack")]
+        runs = [Run("", plugin, source.victim(base.class_names, runtime.device), "attack")]
     else:
         runs = attack_runs(plugin, defended, (lambda: base) if defense.name != "none" else None)
     attacked = attack_split(defended, runs, data, seed, runtime, None, attack.choice.label())
     metrics = split_metrics(attacked, defended, runs)
+    extra = base.class_names[len(data.class_names) :]
     seen = None if base.trained_on is None else seen_names(data.class_names, base.trained_on)
     metrics.update(protocol_metrics(seen, attacked.samples, data.class_names))
     state = identity["method"]["config"]["state_sha256"]
@@ -183,6 +192,7 @@ def _victim_record(
             **_provenance(attack, defense, dataset, seed, runtime, started, plugin),
             "weights": {"kind": "in-memory", "sha256": state, "file": "", "trained_now": False},
             "teacher": labels["teacher"],
+            **({"extra_classes": list(extra)} if extra else {}),
         },
     )
 

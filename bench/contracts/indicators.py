@@ -159,6 +159,18 @@ INDICATORS: tuple[Indicator, ...] = (
         " members before it had left standing",
     ),
     Indicator(
+        "order_changes_verdicts",
+        "o",
+        "point order alone changes verdicts",
+        "point order alone misclassified {flipped} of the {total} clean-correct clouds (McNemar"
+        " p = {p}): this victim's numbers depend on the order its clouds' points are stored in",
+        "no point moved, only their order: an encoder that samples from the first point (FPS)"
+        " answers differently for the same shape, so every accuracy of this victim depends on"
+        " how the dataset files order their points, and an attack can exploit the order alone.",
+        "in a cell whose threat model only reorders points (the `shuffle` attack) on a"
+        f" deterministic victim, fewer clouds were right reordered than clean, and {SIGNIFICANT}",
+    ),
+    Indicator(
         "budget_did_not_lower",
         "b",
         "a larger budget did not lower accuracy",

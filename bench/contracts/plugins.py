@@ -87,6 +87,15 @@ def _config_fields(config: type) -> set[str]:
 
 
 NORMS = ("none", "linf", "l2", "point_l2", "unbounded")
+# What each norm bounds, in words, for `bench show attack`: the field names one ball differently.
+NORM_MEANINGS = {
+    "none": "no original point moves",
+    "linf": "every coordinate moves by at most eps",
+    "l2": "the whole cloud's change has a Frobenius (global L2) norm of at most eps",
+    "point_l2": "each point moves a distance of at most eps (the per-point L2 ball that"
+    ' IF-Defense and the Bag-of-Tricks benchmark call "L-inf")',
+    "unbounded": "points move anywhere finite; the objective penalises the distance",
+}
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,8 @@ class ThreatModel:
     An attack may also append `points_added` new points after the originals (anywhere finite),
     or remove `points_dropped` of them (the rest unchanged, in any order), never both.
     `penalised` names the distances its objective trades against success (recorded, not bounded).
+    `reordered` lets the points come back in another order, none moved (norm "none" only):
+    encoders that sample from the first point (FPS) can change their verdict on order alone.
     """
 
     norm: str  # one of NORMS
@@ -107,6 +118,7 @@ class ThreatModel:
     points_added: int = 0
     points_dropped: int = 0
     penalised: tuple[str, ...] = ()
+    reordered: bool = False
 
     def __post_init__(self) -> None:
         counts = integer(0, 1_000_000)
@@ -119,11 +131,24 @@ class ThreatModel:
         require(self, "threat_model", rules)
         if self.points_added and self.points_dropped:
             raise ValueError("A threat model may add points or drop points, not both.")
+        if self.reordered and (self.norm != "none" or self.points_added or self.points_dropped):
+            raise ValueError("A threat model that reorders points may change nothing else.")
 
     @property
     def bounded(self) -> bool:
         """Whether the budget limits the attack (else a strong attack reaches about 0%)."""
         return self.norm != "unbounded" and not self.points_added
+
+    def explain(self) -> str:
+        """One sentence for `bench show`: what the ball bounds, in words."""
+        text = NORM_MEANINGS[self.norm]
+        if self.norm in ("linf", "l2", "point_l2"):
+            text = f"{text.replace('eps', f'{self.eps:g}', 1)}"
+        extra = [f"{self.points_added} points added"] if self.points_added else []
+        extra += [f"{self.points_dropped} points dropped"] if self.points_dropped else []
+        extra += [f"{name} penalised" for name in self.penalised]
+        extra += ["the points may come back in any order"] if self.reordered else []
+        return "; ".join([text, *extra])
 
     def describe(self) -> str:
         """One line for tables, e.g. "linf 0.005" or "+512 points, chamfer penalty"."""
@@ -136,6 +161,8 @@ class ThreatModel:
             parts.append(f"-{self.points_dropped} points")
         if self.penalised:
             parts.append(" + ".join(self.penalised) + " penalty")
+        if self.reordered:
+            parts.append("points reordered")
         return ", ".join(parts) or "no change"
 
 
@@ -193,6 +220,12 @@ class Attack(Plugin[C]):
         the batch size.
         """
         ...
+
+    def extra_classes(self) -> tuple[str, ...]:
+        """Class names the victim must classify beside the evaluated ones (an open-vocabulary
+        target): a cell appends them after the evaluated names, and no cloud is labelled with
+        them. Most attacks need none."""
+        return ()
 
 
 class Dataset(Plugin[C]):

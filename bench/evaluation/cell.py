@@ -31,7 +31,14 @@ from bench.contracts.config import config_to_dict
 from bench.contracts.errors import DataError, WeightsError
 from bench.contracts.plugins import Attack
 from bench.contracts.runtime import Runtime
-from bench.evaluation.split import Run, attack_runs, attack_split, split_metrics, threat_facts
+from bench.evaluation.split import (
+    Run,
+    attack_runs,
+    attack_split,
+    split_metrics,
+    threat_facts,
+    victim_names,
+)
 from bench.evaluation.summary import protocol_metrics
 from bench.evaluation.victim import ZeroShotVictim
 from bench.plan.cells import Cell
@@ -59,10 +66,12 @@ def evaluate_cell(
         )
     validate_clouds(data.points, f"The {cell.split} split of dataset '{cell.dataset.name}'")
     defense = cell.defense.instantiate()
-    victim, trained, teacher = method_victim(cell.training, data.class_names, device, defense)
     attack = cell.attack.instantiate()
+    names = victim_names(data.class_names, attack)
+    extra = names[len(data.class_names) :]
+    victim, trained, teacher = method_victim(cell.training, names, device, defense)
     threat = attack.threat_model()
-    runs = _runs(cell, attack, victim, data.class_names, device)
+    runs = _runs(cell, attack, victim, names, device)
     attacked = attack_split(victim, runs, data, cell.seed, runtime, partial, cell.label())
     samples = attacked.samples
     metrics = split_metrics(attacked, victim, runs)
@@ -84,6 +93,7 @@ def evaluate_cell(
         **({"reported": reported} if reported is not None else {}),
         "dataset_fingerprint": data.fingerprint,
         "threat_model": threat_facts(threat),
+        **({"extra_classes": list(extra)} if extra else {}),
     }
     return metrics, samples, facts
 

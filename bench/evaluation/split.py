@@ -25,12 +25,13 @@ import torch
 from bench.adversarial.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.contracts.accuracy import PERTURBATION_COLUMNS
 from bench.contracts.cloudset import CloudSet
+from bench.contracts.errors import ConfigError
 from bench.contracts.indicators import warn
 from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
 from bench.contracts.randomness import SampleStreams
 from bench.contracts.runtime import Runtime, progress
 from bench.evaluation.metrics import perturbation_metrics
-from bench.evaluation.summary import by_member, summarize
+from bench.evaluation.summary import by_member, order_changed_verdicts, summarize
 from bench.evaluation.threat import check_input_unchanged, check_threat_model
 from bench.evaluation.victim import ZeroShotVictim
 from bench.storage.partial import PartialResults, SavedBatches
@@ -185,6 +186,8 @@ def split_metrics(
     threat = attack.threat_model()
     member_steps = getattr(attack, "member_steps", None)
     metrics = summarize(samples, threat, _attack_steps(attack), member_steps)
+    if threat.reordered and not victim.stochastic:
+        metrics["warnings"] += order_changed_verdicts(samples)
     if "fooled_by" in samples and hasattr(attack, "members"):
         sequence = by_member(samples, [(name, m.access) for name, m in attack.members])
         metrics["robust_acc_after"] = sequence["robust_acc_after"]
@@ -208,6 +211,19 @@ def split_metrics(
     return metrics
 
 
+def victim_names(evaluated: tuple[str, ...], attack: Attack[Any]) -> tuple[str, ...]:
+    """The names the victim classifies: the evaluated ones, then the attack's extra ones (an
+    open-vocabulary target), which must be new names."""
+    extra = attack.extra_classes()
+    clash = sorted(set(extra) & set(evaluated))
+    if clash:
+        raise ConfigError(
+            f"The attack's extra class {clash[0]!r} is already an evaluated class; an"
+            " open-vocabulary target must be a name outside the evaluated set."
+        )
+    return evaluated + tuple(extra)
+
+
 def threat_facts(threat: ThreatModel) -> dict[str, Any]:
     """The threat model as a record's provenance holds it."""
     return {
@@ -216,6 +232,7 @@ def threat_facts(threat: ThreatModel) -> dict[str, Any]:
         "points_added": threat.points_added,
         "points_dropped": threat.points_dropped,
         "penalised": list(threat.penalised),
+        **({"reordered": True} if threat.reordered else {}),  # absent before it existed
     }
 
 

@@ -157,9 +157,28 @@ def _successes_not_holding(
     return []
 
 
+def order_changed_verdicts(samples: dict[str, list[Any]]) -> list[str]:
+    """A warning if reordering the points alone (no point moved) misclassified significantly
+    many clean-correct clouds. Only meaningful for a deterministic victim: a stochastic one's
+    fresh votes flip some verdicts whatever the order."""
+    clean_ok = correct(samples, "clean")
+    test = paired_comparison(clean_ok.tolist(), correct(samples, "robust").tolist())
+    if test.difference > 0 and test.significant():
+        return [
+            warn(
+                "order_changes_verdicts",
+                flipped=test.only_a,
+                total=int(clean_ok.sum()),
+                p=f"{test.p_value:.2g}",
+            )
+        ]
+    return []
+
+
 def _has_budget(threat: ThreatModel) -> bool:
     """Whether the threat model lets the attack change anything at all."""
-    if threat.points_added or threat.points_dropped or threat.norm == "unbounded":
+    changes = threat.points_added or threat.points_dropped or threat.reordered
+    if changes or threat.norm == "unbounded":
         return True
     return threat.norm != "none" and threat.eps > 0
 

@@ -9,7 +9,7 @@ came back unchanged.
 Only the xyz coordinates (first three channels) of the original points may change; their
 further channels (rgb) must come back bit-identical. Added points follow the originals and may
 be anywhere finite; after a removal, the remaining points must be clean points, none more
-often than in the clean cloud.
+often than in the clean cloud; a reordered cloud must be the clean points, each as often.
 The tolerance is relative: `clean + delta - clean` differs from `delta` by float rounding,
 which grows with the coordinates' magnitude, so the slack is two units in the last place of
 each cloud's largest coordinate (2.4e-7 for unit-sphere float32 clouds, 7e-5 for coordinates
@@ -49,7 +49,7 @@ def check_threat_model(threat: ThreatModel, clean: torch.Tensor, adversarial: to
     adversarial = adversarial.detach()
     clean = clean.detach().to(adversarial.device)
     _require(~torch.isfinite(adversarial).flatten(1).all(dim=1), "contain NaN or infinite values")
-    if threat.points_dropped:
+    if threat.points_dropped or threat.reordered:  # same count: a subset is a permutation
         _check_subset(clean, adversarial)
         return
     _check_moves(threat, clean, adversarial[:, :count])

@@ -282,6 +282,7 @@ def _check_threat_model(metrics: dict[str, Any], provenance: dict[str, Any]) -> 
             declared.get("points_added", 0),
             declared.get("points_dropped", 0),
             tuple(declared.get("penalised", ())),
+            bool(declared.get("reordered", False)),
         )
     except (ValueError, ConfigError) as error:
         raise _Invalid(f"declares a threat model that is none ({error})") from None

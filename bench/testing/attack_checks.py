@@ -91,15 +91,27 @@ def _check_zero_budget(
 
 
 class _RecordingVictim(ToyVictim):
-    """A stochastic toy victim that records how many draws every query asked for."""
+    """A stochastic toy victim that records how many draws every query asked for; the fresh
+    majority vote that `confirm` casts on a claimed success is a verdict, not a query."""
 
     def __init__(self) -> None:
         super().__init__(seed=0, input_noise=0.05)
         self.draws_seen: list[int] = []
+        self._confirming = False
 
     def sample(self, points: torch.Tensor, draws: int) -> torch.Tensor:
-        self.draws_seen.append(draws)
+        if not self._confirming:
+            self.draws_seen.append(draws)
         return super().sample(points, draws)
+
+    def confirm(
+        self, points: torch.Tensor, classes: torch.Tensor, targeted: bool, success: torch.Tensor
+    ) -> torch.Tensor:
+        self._confirming = True
+        try:
+            return super().confirm(points, classes, targeted, success)
+        finally:
+            self._confirming = False
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         self.draws_seen.append(1)
