@@ -6,8 +6,9 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from bench.contracts.bounds import EPS, optional, require
-from bench.contracts.errors import ConfigError
+from bench.contracts.errors import ConfigError, shown
 from bench.contracts.plugins import ATTACKS, METHODS, Attack, AttackOutput, PluginInfo, ThreatModel
+from bench.text.templates import names as template_sets
 
 if TYPE_CHECKING:
     import torch
@@ -18,16 +19,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TransferConfig:
-    """The source method, and the attack (with an optional preset and eps) crafted on it."""
+    """The source method, and the attack (with an optional preset and eps) crafted on it;
+    `templates` names the prompt-template set the source victim classifies with (empty: the
+    source method's own), so clouds crafted under one prompt set are judged under another."""
 
     source: str = "openshape"
     attack: str = "pgd"
     preset: str = ""
     eps: float | None = None  # overrides the crafting attack's eps when set
+    templates: str = ""
 
     def __post_init__(self) -> None:
         require(self, "transfer", {"eps": optional(EPS)})
         METHODS.get(self.source)  # an unknown name is one sentence with suggestions
+        if self.templates and self.templates not in template_sets():
+            raise ConfigError(
+                f"transfer.templates must be a prompt-template set ({', '.join(template_sets())})"
+                f" or empty, not {shown(self.templates)}."
+            )
         crafting = ATTACKS.get(self.attack).cls
         if crafting.access not in ("gradient", "scores"):
             raise ConfigError(
@@ -51,6 +60,11 @@ class Transfer(Attack[TransferConfig]):
     victim; the crafted clouds are then judged by the evaluated victim, defense included.
     When the source is the evaluated method itself the attack is simply white-box.
 
+    With `templates`, the source victim classifies with another prompt-template set than the
+    evaluated one (prompt transfer): with the source the evaluated method itself, the weights
+    are the same and only the prompts differ, so the gap to the white-box attack measures how
+    much an attacker gains from knowing the deployed prompts.
+
     A transfer attack that beats the white-box attack of the same budget on a method says that
     the white-box gradients of that method are masked (Carlini et al., On Evaluating Adversarial
     Robustness, 2019): the cross-cell indicators flag it. The source's trained weights are part
@@ -59,11 +73,12 @@ class Transfer(Attack[TransferConfig]):
     The crafting attack's statistics (losses, the step of its first success) measure the
     source victim, not the evaluated one, so none is reported: version 2. Version 1 reported
     them, and the loss indicator then read "did not increase the loss" wherever the source was
-    fooled at its first step, which says nothing about the evaluated victim.
+    fooled at its first step, which says nothing about the evaluated victim. Version 3 added
+    `templates`.
     """
 
     Config = TransferConfig
-    version = 2
+    version = 3
     access = "transfer"
     info = PluginInfo(
         display="Transfer",

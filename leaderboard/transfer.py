@@ -6,7 +6,9 @@ store (attack `transfer`) form one matrix per dataset, threat model, defense, tr
 and crafting attack: a row per evaluated (target) method, a column per source method the
 clouds were crafted on, each cell the robust accuracy of the target, averaged over the
 training seeds both were trained with (each seed's source and target share corpus and seed).
-The diagonal, where source and target coincide, is the white-box attack. Pure function of store
+The diagonal, where source and target coincide, is the white-box attack. A source crafted
+under another prompt-template set (`templates`) is a column of its own: on its own method it
+is prompt transfer, the same weights classifying with other prompts. Pure function of store
 records; no torch here.
 """
 
@@ -69,7 +71,10 @@ def transfer_matrices(records: Iterable[Record]) -> list[TransferMatrix]:
             record.labels.get("corpus", ""),
             _crafting(config),
         )
-        pair = (record.labels["method"], str(config.get("source", "?")))
+        source = str(config.get("source", "?"))
+        if config.get("templates"):  # crafted under another prompt set: a column of its own
+            source += f" ({config['templates']} prompts)"
+        pair = (record.labels["method"], source)
         groups.setdefault(key, {}).setdefault(pair, []).append(record.measured.robust_acc)
     return [
         TransferMatrix(*key, {pair: tuple(values) for pair, values in cells.items()})

@@ -231,6 +231,17 @@ def miniature() -> bench.Method:
     return bench.load_method("ulip", seed=SEED, **smoke_params("methods", "ulip"))
 
 
+def test_a_method_classifies_with_another_prompt_set_on_request(miniature: bench.Method) -> None:
+    """Prompt transfer crafts on the same weights with other prompts: other class embeddings."""
+    names = ("chair", "sofa", "table")
+    own, single = miniature.victim(names), miniature.victim(names, templates="single")
+    assert not torch.allclose(own.class_embeddings, single.class_embeddings)
+    points = bench.load_dataset("procedural40", "test", test_per_class=1).points[:4]
+    with torch.no_grad():  # the same cached weights embed the clouds alike
+        clouds = [victim.encoder(victim.preprocess(points)) for victim in (own, single)]
+    assert torch.equal(*clouds)
+
+
 @pytest.mark.parametrize("name", [n for n in ATTACKS.names() if n not in ("none", "transfer")])
 def test_each_attack_on_its_own_gives_the_verdicts_of_its_cell(
     name: str, miniature: bench.Method, single_thread: None

@@ -214,9 +214,12 @@ def test_the_shipped_specs_expand_by_name() -> None:
         ]
         assert by_attack[0] == by_attack[1] and by_attack[0]
     assert {cell.classes for cell in load_spec(Path("generalised"))} == {"all"}
-    transfer = [c.attack.config for c in load_spec(Path("transfer")) if c.attack.name != "none"]
-    assert len(transfer) == 9  # every target x every source, the diagonal white-box
-    assert {c.source for c in transfer} == {"ulip", "openshape", "dual_denoise"}
+    transfer = [c for c in load_spec(Path("transfer")) if c.attack.name != "none"]
+    assert len(transfer) == 9 + 3  # every target x every source, and prompt transfer
+    prompted = [c for c in transfer if c.attack.config.templates == "single"]
+    assert {(c.method.name, c.attack.config.source) for c in prompted} == {
+        (m, m) for m in ("ulip", "openshape", "dual_denoise")
+    }
     with pytest.raises(
         SpecError,
         match="shipped specs: ablations, attacks, comparison, generalised, scan, transfer,"

@@ -98,3 +98,22 @@ def test_the_site_shows_the_matrix_as_a_table_a_csv_and_a_heat_map(tmp_path: Pat
     chart = tmp_path / "charts" / f"{matrix.slug}.png"
     assert chart.read_bytes().startswith(b"\x89PNG")
     assert f'<figure id="chart-{matrix.slug}"><svg' in index
+
+
+def test_clouds_crafted_under_other_prompts_are_a_column_of_their_own() -> None:
+    prompted = transfer_cell("ulip", "ulip", 0, 9)
+    prompted.cell["attack"]["config"]["templates"] = "single"
+    (matrix,) = transfer_matrices([*RECORDS, prompted])
+    assert matrix.sources == ["openshape", "ulip", "ulip (single prompts)"]
+    assert matrix.mean("ulip", "ulip (single prompts)") == pytest.approx(0.45)
+    assert matrix.mean("ulip", "ulip") == pytest.approx(0.05)  # the white-box cells unchanged
+
+
+def test_a_prompt_set_that_does_not_exist_is_one_sentence() -> None:
+    from bench.contracts.errors import ConfigError
+    from bench.contracts.plugins import ATTACKS
+
+    config = ATTACKS.get("transfer").cls.Config
+    with pytest.raises(ConfigError, match="transfer.templates must be a prompt-template set"):
+        config(templates="ulip65")
+    assert config(templates="single").templates == "single"

@@ -164,7 +164,8 @@ def _victim_record(
     if plugin.access == "transfer":
         # Crafted on the source method, trained as a cell's transfer source is; run once.
         source = load_method(plugin.config.source, seed=seed)
-        runs = [Run("", plugin, source.victim(base.class_names, runtime.device), "attack")]
+        crafting = source.victim(base.class_names, runtime.device, plugin.config.templates)
+        runs = [Run("", plugin, crafting, "attack")]
     else:
         runs = attack_runs(plugin, defended, (lambda: base) if defense.name != "none" else None)
     attacked = attack_split(defended, runs, data, seed, runtime, None, attack.choice.label())

@@ -79,10 +79,14 @@ class Method:
     def name(self) -> str:
         return self.training.method.name
 
-    def victim(self, class_names: tuple[str, ...], device: str = "cpu") -> ZeroShotVictim:
+    def victim(
+        self, class_names: tuple[str, ...], device: str = "cpu", templates: str = ""
+    ) -> ZeroShotVictim:
         """The method as a zero-shot classifier over `class_names`, as a cell builds it (the
-        miniature is trained first if no cached copy exists)."""
-        victim, _, _ = method_victim(self.training, tuple(class_names), torch.device(device))
+        miniature is trained first if no cached copy exists); `templates` replaces its
+        prompt-template set."""
+        names = tuple(class_names)
+        victim, _, _ = method_victim(self.training, names, torch.device(device), None, templates)
         return victim
 
 

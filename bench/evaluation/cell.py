@@ -99,14 +99,19 @@ def evaluate_cell(
 
 
 def method_victim(
-    training: Training, class_names: tuple[str, ...], device: torch.device, defense: Any = None
+    training: Training,
+    class_names: tuple[str, ...],
+    device: torch.device,
+    defense: Any = None,
+    templates: str = "",
 ) -> tuple[ZeroShotVictim, TrainedEncoder, str]:
     """The trained method as a zero-shot classifier over `class_names`, behind `defense`; with
-    the weights it runs and the identity of the teacher its class embeddings come from."""
+    the weights it runs and the identity of the teacher its class embeddings come from.
+    `templates` replaces the method's prompt-template set (a prompt-transfer source)."""
     method = training.method.instantiate()
     trained = obtain_encoder(training, device)
     embeddings, teacher = teacher_embeddings(
-        training.teacher.instantiate(), method.config.templates, class_names
+        training.teacher.instantiate(), templates or method.config.templates, class_names
     )
     release = training.release
     if release is not None and embeddings.shape[1] != release.embed_dim:
@@ -137,7 +142,8 @@ def _runs(
 ) -> list[Run]:
     """The attack runs of the module docstring, the attack as configured first."""
     if cell.transfer is not None:
-        crafting, _, _ = method_victim(cell.transfer, names, device)
+        templates = getattr(attack.config, "templates", "")
+        crafting, _, _ = method_victim(cell.transfer, names, device, templates=templates)
         return [Run("", attack, crafting, "attack")]
     if cell.defense.name == "none":
         return attack_runs(attack, victim)
