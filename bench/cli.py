@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bench import __version__
 from bench.contracts.errors import BenchError
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the results table with every column (bench results --wide)",
     )
-    run.set_defaults(command=commands.run)
+    run.set_defaults(command=commands.run, cell_defaults=_defaults(run, CELL_FLAGS))
 
     train = sub.add_parser("train", help="train (or load from cache) a method's miniature weights")
     train.add_argument("--method", required=True)
@@ -194,6 +195,27 @@ def build_parser() -> argparse.ArgumentParser:
     gallery.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
     gallery.set_defaults(command=commands.gallery)
     return parser
+
+
+# Flags that describe one cell: a spec gives its own, so `run --spec` refuses them.
+CELL_FLAGS = (
+    "--dataset",
+    "--classes",
+    "--weights",
+    "--checkpoint",
+    "--training-processes",
+    "--trust-pickle",
+    "--defense",
+    "--preset",
+    "--seed",
+    "--set",
+)
+
+
+def _defaults(parser: argparse.ArgumentParser, flags: Sequence[str]) -> dict[str, Any]:
+    """Each flag's destination and default, so a command can tell which ones were given."""
+    actions = {flag: action for action in parser._actions for flag in action.option_strings}
+    return {flag: (actions[flag].dest, actions[flag].default) for flag in flags}
 
 
 def _add_weights(parser: argparse.ArgumentParser) -> None:

@@ -27,6 +27,14 @@ def run(args: argparse.Namespace) -> int:
     if args.spec:
         if args.method or args.attack:
             raise UsageError("Give either --spec or --method/--attack, not both.")
+        defaults = getattr(args, "cell_defaults", {})
+        given = [flag for flag, (dest, value) in defaults.items() if getattr(args, dest) != value]
+        if given:
+            verb = "describes" if len(given) == 1 else "describe"
+            raise UsageError(
+                f"{', '.join(given)} {verb} a single cell and would be ignored with --spec:"
+                " put it in the spec (its lists, or a plugin's params) instead."
+            )
         cells = load_spec(args.spec)
     elif args.method and args.attack:
         spec = single_cell_spec(

@@ -97,6 +97,10 @@ def test_run_stores_reuses_and_reports() -> None:
         (["run", "--method", "ulip", "--attack", "pgd", "--device", "tpu"], "--device must be"),
         (["run", "--spec", "missing.yaml"], "Cannot read the spec file"),
         (
+            ["run", "--spec", "transfer", "--set", "dataset.test_per_class=10", "--seed", "1"],
+            "--seed, --set describe a single cell and would be ignored with --spec",
+        ),
+        (
             ["run", "--method", "ulip", "--attack", "pgd", "--executor", "ray"]
             + ["--ray-runtime-env", "missing.yaml"],
             "--ray-runtime-env missing.yaml",

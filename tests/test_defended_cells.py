@@ -189,3 +189,19 @@ def test_a_victim_that_gives_no_gradient_is_flagged(tmp_path: Path) -> None:
     assert not any(
         "exactly zero" in w for w in summarize(flat, ThreatModel("linf", 0.01))["warnings"]
     )
+
+
+def test_a_transfer_from_a_stochastic_source_reports_its_crafting_attack_s_eot_draws() -> None:
+    """The transfer wrapper has no eot_draws field of its own: the draws it reports are its
+    crafting attack's against the source it crafted on, so no randomness warning fires."""
+    from bench.contracts.plugins import ATTACKS
+    from bench.evaluation.split import Attacked, Run, split_metrics
+    from bench.testing.toys import ToyVictim
+
+    transfer = ATTACKS.get("transfer").cls(ATTACKS.get("transfer").cls.Config(attack="pgd"))
+    samples = {"id": ["a", "b"], "label": [0, 1], "clean_pred": [0, 1], "adv_pred": [1, 1]}
+    attacked = Attacked(samples, gradient_queries=10, wall_s=1.0)
+    source = ToyVictim(seed=0, input_noise=0.05)  # stochastic, as dual_denoise is
+    metrics = split_metrics(attacked, ToyVictim(seed=0), [Run("", transfer, source, "attack")])
+    assert metrics["eot_draws"] == 16  # PGD's automatic EOT against a stochastic victim
+    assert not any("stochastic" in warning for warning in metrics["warnings"])

@@ -19,7 +19,8 @@ and, when the point count is kept (point i is compared with point i):
     point_l2        the largest single point's displacement length
     points_changed  number of points with some coordinate moved by more than MOVED_TOL
 
-Chamfer and Hausdorff are set distances and ignore point order.
+Chamfer and Hausdorff are set distances and ignore point order; the four above compare
+positions, so for a reordered cloud (`shuffle`) they measure the reordering, not a move.
 """
 
 from __future__ import annotations

@@ -194,11 +194,14 @@ def split_metrics(
         metrics["warnings"] += sequence["warnings"]
         if member_steps is not None:
             metrics["member_steps"] = member_steps
+    # A transfer attack averages what its crafting attack does, on the source it crafts on.
+    crafting = getattr(attack, "crafting_attack", None)
+    stepper = crafting() if callable(crafting) else attack
     metrics.update(
         gradient_queries=attacked.gradient_queries,
         wall_s=round(attacked.wall_s, 3),
         stochastic=victim.stochastic,
-        eot_draws=attack_draws(attack, runs[0].crafting),
+        eot_draws=attack_draws(stepper, runs[0].crafting),
         votes=VOTES if victim.stochastic else 1,
         logit_scale=victim.logit_scale,
         threat_model=threat.describe(),
@@ -206,7 +209,7 @@ def split_metrics(
         runs=[run.suffix.lstrip("_") or "adaptive" for run in runs],
     )
     if runs[0].crafting.stochastic and attacked.gradient_queries > 0 and metrics["eot_draws"] == 1:
-        reason = "has no eot_draws setting" if not has_eot(attack) else "runs with eot_draws=1"
+        reason = "has no eot_draws setting" if not has_eot(stepper) else "runs with eot_draws=1"
         metrics["warnings"].append(warn("randomness_not_averaged", reason=reason))
     return metrics
 
