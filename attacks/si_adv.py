@@ -50,9 +50,11 @@ class SIAdvConfig:
 class SIAdv(Attack[SIAdvConfig]):
     """Shape-invariant white-box attack: each point moves only within its tangent plane.
 
-    Every step estimates the normals of the current cloud (the least-variance direction of each
-    point's 20 nearest points, as Open3D does in the reference), removes the normal component
-    of the gradient of the C&W margin (kappa 0), and descends along what is left, normalised
+    The normals are estimated once, on the clean cloud (the least-variance direction of each
+    point's 20 nearest points, as Open3D does), and kept for the whole run, as the reference
+    keeps the dataset's normals (ModelNet40 ships them; `shikiw/SI-Adv` reads them from the
+    input). Every step removes the normal component of the gradient of the C&W margin
+    (kappa 0), and descends along what is left, normalised
     over the whole cloud and scaled to `step_size` * sqrt(3N): a root-mean-square coordinate
     change of `step_size`. The reference writes this as a rotation of each point into a frame
     whose third axis is its normal, with that axis's gradient zeroed; the step is the same.
@@ -116,6 +118,7 @@ class SIAdv(Attack[SIAdvConfig]):
         if config.eps == 0 or config.steps == 0:
             return start.unchanged(stats)
         clean, classes = start.clean, start.classes
+        surface = normals(clean[..., :3], config.normal_k)
         delta = torch.zeros_like(clean[..., :3])
         scale = config.step_size * (3 * clean.shape[1]) ** 0.5
         best: Best | None = None
@@ -140,7 +143,7 @@ class SIAdv(Attack[SIAdvConfig]):
             objective = margin(logits, classes[active], config.targeted).sum()
             (gradient,) = torch.autograd.grad(objective, part)
             with torch.no_grad():
-                along = tangent(gradient, normals(adversarial[..., :3], config.normal_k))
+                along = tangent(gradient, surface[active])
                 along = along / cloud_norm(along).clamp_min(tiny(along))
                 delta[active] = project(part - scale * along, "linf", config.eps)
             active = best.standing()
