@@ -97,6 +97,11 @@ def test_run_stores_reuses_and_reports() -> None:
         (["run", "--method", "ulip", "--attack", "pgd", "--device", "tpu"], "--device must be"),
         (["run", "--spec", "missing.yaml"], "Cannot read the spec file"),
         (
+            ["run", "--method", "ulip", "--attack", "open_target"]
+            + ["--set", "attack.target_text=chair", "--dry-run"],
+            "The attack's extra class 'chair' is already an evaluated class",
+        ),
+        (
             ["run", "--spec", "transfer", "--set", "dataset.test_per_class=10", "--seed", "1"],
             "--seed, --set describe a single cell and would be ignored with --spec",
         ),

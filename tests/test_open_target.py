@@ -10,8 +10,7 @@ import torch
 
 from bench.contracts.errors import ConfigError
 from bench.contracts.hashing import sha256_of
-from bench.contracts.plugins import ATTACKS
-from bench.evaluation.split import victim_names
+from bench.contracts.plugins import ATTACKS, victim_names
 from bench.evaluation.threat import check_threat_model
 from bench.storage.store import Record
 from bench.testing.toys import TOY_CLASSES, ToyVictim, toy_clouds

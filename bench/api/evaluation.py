@@ -25,7 +25,7 @@ from bench.contracts.concepts import seen_names
 from bench.contracts.config import config_to_dict
 from bench.contracts.errors import UsageError
 from bench.contracts.hashing import sha256_of
-from bench.contracts.plugins import TEXT_ENCODERS
+from bench.contracts.plugins import TEXT_ENCODERS, victim_names
 from bench.contracts.runtime import Runtime
 from bench.evaluation.split import (
     Run,
@@ -33,7 +33,6 @@ from bench.evaluation.split import (
     attack_split,
     split_metrics,
     threat_facts,
-    victim_names,
 )
 from bench.evaluation.summary import protocol_metrics
 from bench.plan.cells import CELL_SCHEMA

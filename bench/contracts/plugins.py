@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from bench.contracts.bounds import EPS, Rules, integer, one_of, require
+from bench.contracts.errors import ConfigError
 from bench.contracts.registry import Registry
 from bench.contracts.releases import Release
 
@@ -226,6 +227,19 @@ class Attack(Plugin[C]):
         target): a cell appends them after the evaluated names, and no cloud is labelled with
         them. Most attacks need none."""
         return ()
+
+
+def victim_names(evaluated: tuple[str, ...], attack: Attack[Any]) -> tuple[str, ...]:
+    """The names a cell's victim classifies: the evaluated ones, then the attack's extra ones
+    (an open-vocabulary target), which must be new names."""
+    extra = attack.extra_classes()
+    clash = sorted(set(extra) & set(evaluated))
+    if clash:
+        raise ConfigError(
+            f"The attack's extra class {clash[0]!r} is already an evaluated class; an"
+            " open-vocabulary target must be a name outside the evaluated set."
+        )
+    return evaluated + tuple(extra)
 
 
 class Dataset(Plugin[C]):

@@ -29,7 +29,7 @@ import torch
 from bench.contracts.clouds import validate_clouds
 from bench.contracts.config import config_to_dict
 from bench.contracts.errors import DataError, WeightsError
-from bench.contracts.plugins import Attack
+from bench.contracts.plugins import Attack, victim_names
 from bench.contracts.runtime import Runtime
 from bench.evaluation.split import (
     Run,
@@ -37,7 +37,6 @@ from bench.evaluation.split import (
     attack_split,
     split_metrics,
     threat_facts,
-    victim_names,
 )
 from bench.evaluation.summary import protocol_metrics
 from bench.evaluation.victim import ZeroShotVictim

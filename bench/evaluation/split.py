@@ -25,7 +25,6 @@ import torch
 from bench.adversarial.eot import VOTES, attack_draws, has_eot, naive_variant
 from bench.contracts.accuracy import PERTURBATION_COLUMNS
 from bench.contracts.cloudset import CloudSet
-from bench.contracts.errors import ConfigError
 from bench.contracts.indicators import warn
 from bench.contracts.plugins import Attack, AttackOutput, ThreatModel
 from bench.contracts.randomness import SampleStreams
@@ -212,19 +211,6 @@ def split_metrics(
         reason = "has no eot_draws setting" if not has_eot(stepper) else "runs with eot_draws=1"
         metrics["warnings"].append(warn("randomness_not_averaged", reason=reason))
     return metrics
-
-
-def victim_names(evaluated: tuple[str, ...], attack: Attack[Any]) -> tuple[str, ...]:
-    """The names the victim classifies: the evaluated ones, then the attack's extra ones (an
-    open-vocabulary target), which must be new names."""
-    extra = attack.extra_classes()
-    clash = sorted(set(extra) & set(evaluated))
-    if clash:
-        raise ConfigError(
-            f"The attack's extra class {clash[0]!r} is already an evaluated class; an"
-            " open-vocabulary target must be a name outside the evaluated set."
-        )
-    return evaluated + tuple(extra)
 
 
 def threat_facts(threat: ThreatModel) -> dict[str, Any]:

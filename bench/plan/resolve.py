@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from bench.contracts.hashing import canonical_json
-from bench.contracts.plugins import ATTACKS, METHODS, TEXT_ENCODERS
+from bench.contracts.plugins import ATTACKS, METHODS, TEXT_ENCODERS, victim_names
 from bench.contracts.releases import PretrainingCorpus, Release
 from bench.data.classes import RELATIVE
 from bench.plan.cells import Cell, evaluation_data
@@ -93,9 +93,10 @@ class Resolver:
         key = {"dataset": dataset.whole(), "split": split, "classes": classes}
         if classes in RELATIVE:  # relative to the corpus: its identity keys them too
             key["corpus"] = training.corpus.identity()
-        fingerprint = self._once(
-            key, lambda: evaluation_data(dataset, split, classes, training.corpus).fingerprint
+        fingerprint, names = self._once(
+            key, lambda: _fingerprint_and_names_of(dataset, split, classes, training.corpus)
         )
+        victim_names(names, attack.instantiate())  # an extra class must be a new name
         return Cell(
             training,
             dataset,
@@ -132,6 +133,14 @@ class Resolver:
             training.seed,
             processes=training.processes,
         )
+
+
+def _fingerprint_and_names_of(
+    dataset: Choice, split: str, classes: str, corpus: Corpus | PretrainingCorpus
+) -> tuple[str, tuple[str, ...]]:
+    """The evaluated clouds' fingerprint and class names."""
+    data = evaluation_data(dataset, split, classes, corpus)
+    return data.fingerprint, tuple(data.class_names)
 
 
 def _fingerprint_and_names(corpus: Corpus) -> tuple[str, tuple[str, ...]]:
