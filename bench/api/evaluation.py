@@ -27,13 +27,7 @@ from bench.contracts.errors import UsageError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.plugins import TEXT_ENCODERS, victim_names
 from bench.contracts.runtime import Runtime
-from bench.evaluation.split import (
-    Run,
-    attack_runs,
-    attack_split,
-    split_metrics,
-    threat_facts,
-)
+from bench.evaluation.split import Run, attack_runs, attack_split, split_metrics, threat_facts
 from bench.evaluation.summary import protocol_metrics
 from bench.plan.cells import CELL_SCHEMA
 from bench.plan.choice import KINDS, Choice

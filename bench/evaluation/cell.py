@@ -31,13 +31,7 @@ from bench.contracts.config import config_to_dict
 from bench.contracts.errors import DataError, WeightsError
 from bench.contracts.plugins import Attack, victim_names
 from bench.contracts.runtime import Runtime
-from bench.evaluation.split import (
-    Run,
-    attack_runs,
-    attack_split,
-    split_metrics,
-    threat_facts,
-)
+from bench.evaluation.split import Run, attack_runs, attack_split, split_metrics, threat_facts
 from bench.evaluation.summary import protocol_metrics
 from bench.evaluation.victim import ZeroShotVictim
 from bench.plan.cells import Cell
