@@ -11,7 +11,6 @@ Beside the pages: PNG charts, per-track tables (Markdown, LaTeX, CSV) and the st
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,14 @@ from leaderboard.charts import (
     transfer_chart,
 )
 from leaderboard.indicators import cross_cell_warnings
+from leaderboard.markup import escape as _e
+from leaderboard.markup import figure as _figure
 from leaderboard.matrix import mcnemar_matrix
-from leaderboard.open_targets import OpenTargetResult, open_target_results
+from leaderboard.open_targets import open_target_results
 from leaderboard.tables import protocol_label
 from leaderboard.tracks import NO_CHANGE, Entry, Track, tracks
-from leaderboard.transfer import TransferMatrix, to_csv, transfer_matrices
+from leaderboard.transfer import to_csv, transfer_matrices
+from leaderboard.zero_shot_sections import open_target_section, transfer_section
 
 SCRIPT = """
 function rowsOf(table){return Array.from(table.querySelectorAll('tbody.entry'));}
@@ -104,8 +106,8 @@ def publish(records: Sequence[Record], out: Path) -> list[Path]:
     index = out / "index.html"
     clean = [r for r in finished if r.measured.threat_model == NO_CHANGE]
     failed = [r for r in records if r.status != "ok"]
-    sections = _transfer_section(matrices, transfer_charts)
-    sections += _open_target_section(open_target_results(finished))
+    sections = transfer_section(matrices, transfer_charts)
+    sections += open_target_section(open_target_results(finished))
     write_text_atomic(index, _index_page(ranked, budget_charts, clean, failed, sections))
     return [index, *pages]
 
@@ -337,71 +339,6 @@ entry beats by the paired test:</p>
     return _page("Leaderboard", body)
 
 
-def _transfer_section(matrices: Sequence[TransferMatrix], charts: Sequence[Chart]) -> str:
-    """The transfer matrices: each as a table (mean over seeds, with their count) and a heat map."""
-    if not matrices:
-        return ""
-    parts = [
-        "<h2>Transfer between encoders</h2><p>Robust accuracy (%) of each evaluated method"
-        " (row) on clouds crafted on each source method (column), averaged over the training"
-        " seeds; the diagonal is the white-box attack. The encoders share their teacher's text"
-        " space, so a low number off the diagonal is a black-box attack that needs no access"
-        " to the evaluated model.</p>"
-    ]
-    for matrix, chart in zip(matrices, charts, strict=True):
-        head = "".join(f"<th>{_e(source)}</th>" for source in matrix.sources)
-        rows = []
-        for target in matrix.targets:
-            cells = []
-            for source in matrix.sources:
-                value = matrix.mean(target, source)
-                seeds = len(matrix.accuracy.get((target, source), ()))
-                cells.append(
-                    '<td class="num"></td>'
-                    if value is None
-                    else f'<td class="num" data-value="{value:.6f}">{100 * value:.1f}'
-                    f' <span class="ci">({seeds} seed{"" if seeds == 1 else "s"})</span></td>'
-                )
-            rows.append(f"<tr><th>{_e(target)}</th>{''.join(cells)}</tr>")
-        parts.append(
-            f'<h3 id="{_e(matrix.slug)}">{_e(matrix.title)}</h3><table><thead><tr>'
-            f"<th>target \\ source</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f'<p><a href="tables/{_e(matrix.slug)}.csv">CSV</a></p>'
-            f'<div class="charts">{_figure(chart)}</div>'
-        )
-    return "".join(parts)
-
-
-def _open_target_section(results: Sequence[OpenTargetResult]) -> str:
-    """The open-vocabulary target cells: how often each victim was made to see the text."""
-    if not results:
-        return ""
-    rows = []
-    for result in results:
-        record, (low, high) = result.record, result.interval
-        measured = record.measured
-        rows.append(
-            f"<tr><td>{_e(record.labels['method'])} (seed {_e(str(record.cell.get('seed')))})"
-            f"</td><td>{_e(record.labels['dataset'])}</td><td>{_e(result.target)}</td>"
-            f"<td>{_e(measured.threat_model)}</td><td>{_e(record.labels.get('defense', ''))}</td>"
-            f'<td class="num">{100 * measured.clean_acc:.1f}</td>'
-            f'<td class="num" data-value="{result.rate:.6f}">{100 * result.rate:.1f}'
-            f' <span class="ci">[{100 * low:.1f}, {100 * high:.1f}]</span></td>'
-            f'<td class="num">{result.reached}/{result.attacked}</td></tr>'
-        )
-    return (
-        "<h2>Open-vocabulary targets</h2><p>A zero-shot classifier's class set is open, so an"
-        " attacker can aim at a name nobody evaluated. Each row's victim classifies the"
-        " evaluated names plus the target text (clean accuracy is over those); the number is"
-        " the share of clean-correct clouds the targeted attack made it classify as the"
-        " target, with its 95% Wilson interval. These victims are not the evaluated"
-        " classifiers, so they join no track.</p><table><thead><tr><th>Method</th>"
-        "<th>Dataset</th><th>Target text</th><th>Threat model</th><th>Defense</th>"
-        "<th>Clean acc (%)</th><th>Target reached (%)</th><th>Clouds</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
 CLEAN_HEAD = (
     "<tr><th>Method</th><th>Trained on</th><th>Dataset</th><th>Defense</th><th>N</th>"
     "<th>Clean acc (%)</th><th>Reported (%)</th><th>Protocol</th></tr>"
@@ -423,14 +360,6 @@ def _glossary() -> str:
         " verifiably zero-shot.</dd></dl><p>† Reported: the clean top-1 accuracy the release's"
         " authors report for this data (hover for the source and how their protocol"
         " differs), beside the harness's measurement.</p>"
-    )
-
-
-def _figure(chart: Chart) -> str:
-    return (
-        f'<figure id="chart-{_e(chart.name)}">{chart.svg}'
-        f'<figcaption>{_e(chart.title)} (<a href="charts/{_e(chart.name)}.png">PNG</a>)'
-        "</figcaption></figure>"
     )
 
 
@@ -462,7 +391,3 @@ def _accuracy(value: float, interval: tuple[float, float]) -> str:
 
 def _num(text: str, value: object) -> str:
     return f'<td class="num" data-value="{_e(str(value))}">{text}</td>'
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
