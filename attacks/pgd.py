@@ -191,50 +191,26 @@ def _restart(
     generator: RandomSource,
     best: Best | None,
 ) -> Best:
-    """One PGD run from a (random) start, updating each sample's best iterate so far.
-
-    Iterate k (k = 0 is the start) is judged on the logits of the forward pass that also gives
-    its gradient, so keeping the best costs one extra forward only, for the last iterate. A
-    sample stops at its first success: its best iterate can no longer change, so the rest of
-    the run is spent on the samples still standing.
-    """
+    """One PGD run from a (random) start, updating each sample's best iterate so far
+    (`bench.adversarial.skeleton.descend`): ascent along the normalised cross-entropy gradient,
+    projected onto the ball."""
     import torch
 
-    from bench.adversarial.balls import compose, project, random_start, unit_step
-    from bench.adversarial.losses import cross_entropy, cross_entropy_direction
-    from bench.adversarial.skeleton import Iterate, kept, verdict
+    from bench.adversarial.balls import project, random_start, unit_step
+    from bench.adversarial.losses import cross_entropy_direction
+    from bench.adversarial.skeleton import descend
 
-    clean, classes, targeted = start.clean, start.classes, config.targeted
-    xyz = clean[..., :3]
+    xyz = start.clean[..., :3]
     if config.random_start:
         delta = random_start(xyz, config.norm, config.eps, generator)
     else:
         delta = torch.zeros_like(xyz)
     alpha = config.alpha()
-    active = torch.arange(len(clean), device=clean.device) if best is None else best.standing()
-    for step in range(config.steps + 1):
-        if not len(active):
-            break
-        last = step == config.steps
-        part = delta[active]
-        with torch.set_grad_enabled(not last), victim.rows(active):
-            part.requires_grad_(not last)
-            adversarial = compose(clean[active], part)
-            logits = victim.sample(adversarial, start.draws)
-            success = verdict(
-                victim, adversarial.detach(), logits.detach(), classes[active], targeted
-            )
-        loss = cross_entropy(logits.detach(), classes[active])
-        current = Iterate(adversarial.detach(), loss, -loss if targeted else loss, success)
-        best = kept(best, current, step, active)
-        if last:
-            break
-        direction = cross_entropy_direction(logits.detach(), classes[active], targeted)
+
+    def step(part: torch.Tensor, logits: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        direction = cross_entropy_direction(logits.detach(), start.classes[rows], config.targeted)
         (gradient,) = torch.autograd.grad(logits, part, grad_outputs=direction)
         with torch.no_grad():
-            delta[active] = project(
-                part + alpha * unit_step(gradient, config.norm), config.norm, config.eps
-            )
-        active = best.standing()
-    assert best is not None
-    return best
+            return project(part + alpha * unit_step(gradient, config.norm), config.norm, config.eps)
+
+    return descend(victim, start, delta, config.steps, config.targeted, step, best)

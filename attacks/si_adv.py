@@ -105,9 +105,9 @@ class SIAdv(Attack[SIAdvConfig]):
     ) -> AttackOutput:
         import torch
 
-        from bench.adversarial.balls import cloud_norm, compose, project, tiny
-        from bench.adversarial.losses import cross_entropy, margin
-        from bench.adversarial.skeleton import Best, Iterate, kept, open_attack, verdict
+        from bench.adversarial.balls import cloud_norm, project, tiny
+        from bench.adversarial.losses import margin
+        from bench.adversarial.skeleton import descend, open_attack
         from bench.adversarial.surface import normals, tangent
 
         config = self.config
@@ -117,37 +117,20 @@ class SIAdv(Attack[SIAdvConfig]):
         stats = start.stats()
         if config.eps == 0 or config.steps == 0:
             return start.unchanged(stats)
-        clean, classes = start.clean, start.classes
+        clean = start.clean
         surface = normals(clean[..., :3], config.normal_k)
-        delta = torch.zeros_like(clean[..., :3])
         scale = config.step_size * (3 * clean.shape[1]) ** 0.5
-        best: Best | None = None
-        active = torch.arange(len(clean), device=clean.device)
-        for step in range(config.steps + 1):
-            if not len(active):
-                break
-            last = step == config.steps
-            part = delta[active]
-            with torch.set_grad_enabled(not last), victim.rows(active):
-                part.requires_grad_(not last)
-                adversarial = compose(clean[active], part)
-                logits = victim.sample(adversarial, start.draws)
-                success = verdict(
-                    victim, adversarial.detach(), logits.detach(), classes[active], config.targeted
-                )
-            loss = cross_entropy(logits.detach(), classes[active])
-            score = -loss if config.targeted else loss
-            best = kept(best, Iterate(adversarial.detach(), loss, score, success), step, active)
-            if last:
-                break
-            objective = margin(logits, classes[active], config.targeted).sum()
+
+        def step(part: torch.Tensor, logits: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+            objective = margin(logits, start.classes[rows], config.targeted).sum()
             (gradient,) = torch.autograd.grad(objective, part)
             with torch.no_grad():
-                along = tangent(gradient, surface[active])
+                along = tangent(gradient, surface[rows])
                 along = along / cloud_norm(along).clamp_min(tiny(along))
-                delta[active] = project(part - scale * along, "linf", config.eps)
-            active = best.standing()
-        assert best is not None
+                return project(part - scale * along, "linf", config.eps)
+
+        delta = torch.zeros_like(clean[..., :3])
+        best = descend(victim, start, delta, config.steps, config.targeted, step)
         stats["loss_final"] = best.loss
         stats["success_step"] = best.success_step
         return AttackOutput(

@@ -8,6 +8,7 @@ it is fooled (`Best.standing`), with a claimed success confirmed on fresh draws 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -168,4 +169,53 @@ def kept(best: Best | None, new: Iterate, step: int, rows: torch.Tensor | None =
     if best is None:
         return Best(new, step)
     best.update(new, step, rows)
+    return best
+
+
+# The next perturbation of the rows still standing, from their current one and its logits
+# (with the graph to it, for the attack's own gradient): (part, logits, rows) -> part.
+Step = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def descend(
+    victim: Victim,
+    start: Opening,
+    delta: torch.Tensor,
+    steps: int,
+    targeted: bool,
+    step: Step,
+    best: Best | None = None,
+) -> Best:
+    """The iterate loop of a gradient attack on a perturbation `delta` [B, N, 3] (PGD, SI-Adv):
+    `steps` steps of `step`, each sample's best iterate kept (`kept`, scored on cross-entropy).
+
+    Iterate k (k = 0 is `delta` itself) is judged on the logits of the forward pass that also
+    gives its gradient, so keeping the best costs one extra forward only, for the last iterate.
+    A sample stops at its first success: its best iterate can no longer change, so the rest of
+    the run is spent on the samples still standing. `delta` is updated in place.
+    """
+    from bench.adversarial.balls import compose
+
+    clean, classes = start.clean, start.classes
+    active = torch.arange(len(clean), device=clean.device) if best is None else best.standing()
+    for k in range(steps + 1):
+        if not len(active):
+            break
+        last = k == steps
+        part = delta[active]
+        with torch.set_grad_enabled(not last), victim.rows(active):
+            part.requires_grad_(not last)
+            adversarial = compose(clean[active], part)
+            logits = victim.sample(adversarial, start.draws)
+            success = verdict(
+                victim, adversarial.detach(), logits.detach(), classes[active], targeted
+            )
+        loss = cross_entropy(logits.detach(), classes[active])
+        current = Iterate(adversarial.detach(), loss, -loss if targeted else loss, success)
+        best = kept(best, current, k, active)
+        if last:
+            break
+        delta[active] = step(part, logits, active)
+        active = best.standing()
+    assert best is not None
     return best
