@@ -69,8 +69,17 @@ class PointDrop(Attack[PointDropConfig]):
     stochastic victim it is the mean over `eot_draws` draws (EOT). It is computed in closed form
     from the logits, up to a positive per-sample factor that leaves each sample's ranking
     unchanged, so a confident victim (logit scale 100) whose softmax saturates cannot zero it.
-    Every sample runs every round, already fooled or not: the budget is a fixed number of
-    dropped points, and fresh gradients keep choosing the drops that raise the loss most.
+
+    Once fooled, a sample keeps its cloud as far as the fixed budget allows (version 2). Every
+    returned cloud must have exactly `points` fewer points, so a sample fooled before the last
+    round still drops per_round points per round, but no longer the salient ones: it drops, one
+    at a time, the point nearest to another remaining point (ties to the lower index), which
+    removes the least shape, so the returned cloud is its first fooled cloud thinned where it
+    is densest. A sample that this thinning un-fools (judged on the round's query) goes back to
+    saliency drops. Version 1 kept dropping salient points after success, as Zheng et al. and
+    the IF-Defense port do: on the ulip miniature (200 points, 5 per round) about a fifth of
+    the clouds fooled at some round came back unfooled; the first-order score is a poor guide
+    to what a later drop does to a cloud already across the boundary.
 
     Threat model: exactly `points` points are removed; the survivors are clean points bit for
     bit (rgb included), in their original order. Untargeted only, as the original. `points` must
@@ -84,11 +93,12 @@ class PointDrop(Attack[PointDropConfig]):
     Stats per sample: `loss_start` and `loss_final`, the cross-entropy toward the label at the
     clean and at the returned cloud (means over draws); `success_round`, the first round after
     which the sample was judged misclassified by a quorum of the draws (0: the clean cloud;
-    -1: never). Later drops can undo that, so the returned cloud is judged separately.
+    -1: never); `thinned`, the points dropped as thinning after a success. The returned cloud
+    is judged separately: thinning rarely undoes a success, but can.
     """
 
     Config = PointDropConfig
-    version = 1
+    version = 2
     info = PluginInfo(
         display="Point drop",
         description="Iteratively removes the points with the highest gradient saliency score.",
@@ -129,19 +139,29 @@ class PointDrop(Attack[PointDropConfig]):
             victim, points, labels, generator, config.eot_draws, logits=logits.detach()
         )
         success_round = torch.where(start.success, 0, -1)
+        fooled_now = start.success
+        thinned = torch.zeros(batch, dtype=torch.long, device=points.device)
         remaining = config.points
         for done in range(1, config.rounds + 1):
             direction = cross_entropy_direction(logits.detach(), labels, targeted=False)
             (gradient,) = torch.autograd.grad(logits, current, grad_outputs=direction)
-            scores = _saliency(current.detach()[..., :3], gradient[..., :3], config.alpha)
+            xyz = current.detach()[..., :3]
+            scores = _saliency(xyz, gradient[..., :3], config.alpha)
             drop = min(config.per_round, remaining)
+            if fooled_now.any():
+                thin = _thinning(xyz[fooled_now], drop)
+                scores[fooled_now] = thin.to(scores.dtype)
+                thinned += fooled_now * drop
             keep = _remove_highest(keep, scores, drop)
             remaining -= drop
             final = done == config.rounds
             current, logits = _query(victim, start.clean, keep, draws, gradient=not final)
-            success_round = first_success(success_round, fooled(logits, labels, False), done)
+            fooled_now = fooled(logits.detach(), labels, False)
+            success_round = first_success(success_round, fooled_now, done)
         stats = start.stats()
-        stats.update(loss_final=cross_entropy(logits, labels), success_round=success_round)
+        stats.update(
+            loss_final=cross_entropy(logits, labels), success_round=success_round, thinned=thinned
+        )
         return AttackOutput(points=current, gradient_queries=config.rounds * draws, stats=stats)
 
 
@@ -165,6 +185,23 @@ def _saliency(xyz: torch.Tensor, gradient: torch.Tensor, alpha: float) -> torch.
     toward = torch.quantile(xyz, 0.5, dim=1, keepdim=True) - xyz
     radius = toward.norm(dim=-1)
     return radius.pow(alpha) * (gradient * toward).sum(dim=-1)
+
+
+def _thinning(xyz: torch.Tensor, drop: int) -> torch.Tensor:
+    """Scores [B, M] that are 1 at the `drop` points thinning removes, else 0: one at a time,
+    the point nearest to another remaining one (the lower index of a closest pair)."""
+    import torch
+
+    distances = torch.cdist(xyz, xyz)
+    distances.diagonal(dim1=1, dim2=2).fill_(torch.inf)
+    picked = torch.zeros(xyz.shape[:2], device=xyz.device)
+    rows = torch.arange(len(xyz), device=xyz.device)
+    for _ in range(drop):
+        point = distances.min(dim=2).values.argmin(dim=1)
+        picked[rows, point] = 1
+        distances[rows, point, :] = torch.inf
+        distances[rows, :, point] = torch.inf
+    return picked
 
 
 def _remove_highest(keep: torch.Tensor, scores: torch.Tensor, drop: int) -> torch.Tensor:

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bench.storage",),
     ("bench.data", "bench.nn", "bench.text"),
     ("bench.datasets", "bench.text_encoders"),
-    ("bench.adversarial",),
+    ("bench.adversarial", "bench.auxiliary"),
     ("bench.defenses", "attacks"),
     ("bench.plan",),
     ("bench.training",),

@@ -47,4 +47,7 @@ def naive_variant(attack: Attack[Any], victim: Victim) -> Attack[Any] | None:
     """The same attack with EOT off, when it would differ from `attack` on this victim."""
     if not victim.stochastic or attack_draws(attack, victim) == 1:
         return None
-    return type(attack)(replace(attack.config, **{FIELD: 1}))
+    naive = type(attack)(replace(attack.config, **{FIELD: 1}))
+    if attack.auxiliary is not None:
+        naive.bind_auxiliary(attack.auxiliary)
+    return naive

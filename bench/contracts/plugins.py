@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from bench.contracts.auxiliary import UsesAuxiliary
 from bench.contracts.bounds import EPS, Rules, integer, one_of, require
 from bench.contracts.errors import ConfigError
 from bench.contracts.registry import Registry
@@ -179,7 +180,7 @@ class AttackOutput:
 ACCESS = ("gradient", "scores", "transfer", "random", "none")
 
 
-class Attack(Plugin[C]):
+class Attack(Plugin[C], UsesAuxiliary):
     """Turns clean clouds into adversarial ones against a victim, never mutating the input.
 
     `access` is what the attack uses of the victim: "gradient" (white-box), "scores" (logits
@@ -249,7 +250,7 @@ class Dataset(Plugin[C]):
     def load(self, split: str) -> CloudSet: ...
 
 
-class Defense(Plugin[C]):
+class Defense(Plugin[C], UsesAuxiliary):
     """A map points -> points applied in front of the victim, inside every call.
 
     A `randomized` defense draws all its randomness from the `generator` it is given, afresh at

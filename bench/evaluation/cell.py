@@ -34,9 +34,11 @@ from bench.contracts.runtime import Runtime
 from bench.evaluation.split import Run, attack_runs, attack_split, split_metrics, threat_facts
 from bench.evaluation.summary import protocol_metrics
 from bench.evaluation.victim import ZeroShotVictim
+from bench.plan.auxiliary import AuxiliaryTraining
 from bench.plan.cells import Cell
 from bench.plan.training import Training
 from bench.storage.partial import PartialResults
+from bench.training.auxiliary import obtain_auxiliary
 from bench.training.teacher import teacher_embeddings
 from bench.training.trained import TrainedEncoder
 from bench.training.weights import obtain_encoder
@@ -60,6 +62,14 @@ def evaluate_cell(
     validate_clouds(data.points, f"The {cell.split} split of dataset '{cell.dataset.name}'")
     defense = cell.defense.instantiate()
     attack = cell.attack.instantiate()
+    auxiliaries = {
+        user: _bind(plugin, training, device)
+        for user, plugin, training in (
+            ("attack", attack, cell.attack_auxiliary),
+            ("defense", defense, cell.defense_auxiliary),
+        )
+        if training is not None
+    }
     names = victim_names(data.class_names, attack)
     extra = names[len(data.class_names) :]
     victim, trained, teacher = method_victim(cell.training, names, device, defense)
@@ -82,6 +92,7 @@ def evaluate_cell(
             "trained_now": trained.trained_now,
         },
         "teacher": teacher,
+        **({"auxiliary": auxiliaries} if auxiliaries else {}),
         "training": {"corpus": cell.corpus.label(), "seed": cell.seed, **overlap},
         **({"reported": reported} if reported is not None else {}),
         "dataset_fingerprint": data.fingerprint,
@@ -89,6 +100,17 @@ def evaluate_cell(
         **({"extra_classes": list(extra)} if extra else {}),
     }
     return metrics, samples, facts
+
+
+def _bind(plugin: Any, training: AuxiliaryTraining, device: torch.device) -> dict[str, Any]:
+    """Train or load the network the plugin needs, bind it, and say which weights it was."""
+    trained = obtain_auxiliary(training, device)
+    plugin.bind_auxiliary(trained.module)
+    return {
+        "recipe": training.recipe.label(),
+        "sha256": trained.sha256,
+        "trained_now": trained.trained_now,
+    }
 
 
 def method_victim(

@@ -17,6 +17,7 @@ from bench.contracts.errors import UsageError
 from bench.contracts.hashing import sha256_of
 from bench.contracts.releases import PretrainingCorpus, Release
 from bench.data.classes import RELATIVE, select_classes
+from bench.plan.auxiliary import AuxiliaryTraining
 from bench.plan.choice import Choice
 from bench.plan.corpus import Corpus, subset_suffix
 from bench.plan.training import Training
@@ -32,7 +33,9 @@ class Cell:
     Its hash covers the weights' training identity (recipe, corpus fingerprint, teacher
     weights, seed), the evaluation data's fingerprint, the attack and defense configs and the
     seed, which seeds training as well as the attack. `transfer` is the training of a transfer
-    attack's source method: the victim it crafts on.
+    attack's source method: the victim it crafts on. `attack_auxiliary` and
+    `defense_auxiliary` are the trainings of the networks the attack or defense needs (an
+    autoencoder, an upsampler), part of its identity when there is one.
     """
 
     training: Training
@@ -43,6 +46,8 @@ class Cell:
     split: str = "test"
     classes: str = DEFAULT_CLASSES  # the evaluated class subset, classified among its names only
     transfer: Training | None = None
+    attack_auxiliary: AuxiliaryTraining | None = None
+    defense_auxiliary: AuxiliaryTraining | None = None
 
     @property
     def method(self) -> Choice:
@@ -87,8 +92,15 @@ class Cell:
             "attack": self.attack.identity(),
             **({"transfer_source": self.transfer.identity()} if self.transfer else {}),
             "defense": self.defense.identity(),
+            **self._auxiliary_identities(),
             "seed": self.seed,
         }
+
+    def _auxiliary_identities(self) -> dict[str, Any]:
+        """The auxiliary networks' trainings, keyed by their user; none: nothing (old hashes)."""
+        pairs = {"attack_auxiliary": self.attack_auxiliary}
+        pairs["defense_auxiliary"] = self.defense_auxiliary
+        return {key: value.identity() for key, value in pairs.items() if value is not None}
 
     @cached_property
     def hash(self) -> str:

@@ -16,9 +16,10 @@ from bench.contracts.hashing import canonical_json
 from bench.contracts.plugins import ATTACKS, METHODS, TEXT_ENCODERS, victim_names
 from bench.contracts.releases import PretrainingCorpus, Release
 from bench.data.classes import RELATIVE
+from bench.plan.auxiliary import AuxiliaryTraining
 from bench.plan.cells import Cell, evaluation_data
 from bench.plan.choice import Choice
-from bench.plan.corpus import Corpus
+from bench.plan.corpus import DEFAULT_CORPUS, Corpus
 from bench.plan.training import Training
 
 T = TypeVar("T")
@@ -106,7 +107,25 @@ class Resolver:
             split,
             classes,
             self.transfer_source(training, attack),
+            self.auxiliary(attack, training, dataset),
+            self.auxiliary(defense, training, dataset),
         )
+
+    def auxiliary(
+        self, plugin: Choice, training: Training, dataset: Choice
+    ) -> AuxiliaryTraining | None:
+        """The training of the network the attack or defense needs, if it needs one: on the
+        victim's corpus for a miniature, on the evaluated dataset's training split for released
+        weights (which were not trained here), with the cell's seed."""
+        recipe = plugin.instantiate().auxiliary_model()
+        if recipe is None:
+            return None
+        corpus = training.corpus
+        if isinstance(corpus, Corpus):
+            corpus = replace(corpus, text=DEFAULT_CORPUS["text"])
+        else:
+            corpus = self.corpus(Corpus(dataset, "train", "all"))
+        return AuxiliaryTraining(recipe, corpus, training.seed)
 
     def transfer_source(self, training: Training, attack: Choice) -> Training | None:
         """For a transfer attack, the training of its source method: the victim it crafts on.

@@ -27,10 +27,10 @@ def check_attack(name: str, *, echo: bool = True) -> list[str]:
     averages its draws, and batch invariance. Returns (and with `echo` prints) one line per
     property checked; the first property broken raises an AssertionError naming it."""
     cls = ATTACKS.get(name).cls
-    attack = cls(smoke_config(cls))
     report = Checklist("attack", name, echo)
     victim = ToyVictim(seed=0)
     points, labels = toy_clouds(4, 128, seed=1)
+    attack = ready(cls, smoke_config(cls), points.shape[1])
     original = points.clone()
     torch.manual_seed(123)
     first = attack.run(victim, points, labels, torch.Generator().manual_seed(7))
@@ -71,6 +71,18 @@ def check_attack(name: str, *, echo: bool = True) -> list[str]:
     return report.lines
 
 
+def ready(cls: type, config: Any, points: int) -> Any:
+    """The attack with this config, its auxiliary network (if it needs one) bound: built from
+    seeded random weights, as the checks hold for any network, trained or not."""
+    attack = cls(config)
+    recipe = attack.auxiliary_model()
+    if recipe is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            attack.bind_auxiliary(recipe.build(points).eval())
+    return attack
+
+
 def _check_zero_budget(
     name: str, attack: Any, points: torch.Tensor, labels: torch.Tensor, report: Checklist
 ) -> None:
@@ -84,7 +96,9 @@ def _check_zero_budget(
     if not budgets:
         report.skip("zero budget", "no eps or steps field")
     for field_name in budgets:
-        quiet = type(attack)(dataclasses.replace(attack.config, **{field_name: 0}))
+        quiet = ready(
+            type(attack), dataclasses.replace(attack.config, **{field_name: 0}), points.shape[1]
+        )
         out = quiet.run(ToyVictim(seed=0), points, labels, torch.Generator().manual_seed(7))
         assert torch.equal(out.points, points), f"{name} with {field_name}=0 changed the clouds"
         report.ok(f"{field_name}=0 returns the clean clouds")
@@ -132,7 +146,7 @@ def _check_eot(
         " it would follow single noise draws"
     )
     victim = _RecordingVictim()
-    eot = type(attack)(dataclasses.replace(attack.config, eot_draws=3))
+    eot = ready(type(attack), dataclasses.replace(attack.config, eot_draws=3), points.shape[1])
     eot.run(victim, points, labels, torch.Generator().manual_seed(7))
     assert victim.draws_seen, f"{name} never queried the victim"
     assert set(victim.draws_seen) == {3}, (

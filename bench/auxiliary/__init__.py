@@ -1,0 +1,1 @@
+"""Recipes of the auxiliary networks attacks and defenses need (`bench.contracts.auxiliary`)."""
