@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from attacks.knn import KNNAttack, KNNConfig
-from attacks.point_drop import PointDrop, PointDropConfig
+from attacks.point_drop import PointDrop, PointDropConfig, _thinning
 from bench.adversarial.distances import chamfer_squared, knn_outlier_penalty, nearest_squared
 from bench.adversarial.losses import margin
 from bench.contracts.errors import ConfigError
@@ -185,3 +185,26 @@ def test_point_drop_refuses_to_drop_the_whole_cloud(victim) -> None:
 def test_point_drop_invalid_config_is_a_config_error(bad) -> None:
     with pytest.raises(ConfigError):
         PointDropConfig(**bad)
+
+
+def test_point_drop_thinning_removes_the_point_nearest_another_first() -> None:
+    xyz = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [1.001, 0, 0], [0, 1, 0], [0, 0.5, 0]]])
+    picked = _thinning(xyz, 2)
+    # The closest pair is 1 and 2: the lower index goes; then 3 and 4 are nearest (0.5 apart,
+    # as are 0 and 4): the lower index of the first such pair, 0.
+    assert picked.tolist() == [[1.0, 1.0, 0.0, 0.0, 0.0]]
+
+
+def test_point_drop_spends_the_budget_after_a_success_on_thinning(victim) -> None:
+    points, labels = toy_clouds(32, 128, seed=5)
+    out = drop(victim, points, labels, points=64, per_round=4)
+    first = out.stats["success_round"]
+    still = ~correct(victim, out.points, labels)
+    kept = (first > 0) & still
+    assert kept.sum() >= 20
+    # The drops after a sample's first success were thinning, but for rounds where thinning
+    # had un-fooled it (one sample of 24 when written).
+    after = 64 - 4 * first[kept]
+    thinned = out.stats["thinned"][kept]
+    assert (thinned <= after).all() and (thinned == after).sum() >= len(after) - 2
+    assert (out.stats["thinned"][first < 0] == 0).all()
