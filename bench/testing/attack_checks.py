@@ -18,7 +18,7 @@ from bench.contracts.randomness import SampleStreams
 from bench.evaluation.threat import check_threat_model
 from bench.testing.checklist import Checklist
 from bench.testing.smoke import smoke_config
-from bench.testing.toys import ToyVictim, toy_clouds
+from bench.testing.toys import ToyVictim, toy_clouds, with_untrained_auxiliary
 
 
 def check_attack(name: str, *, echo: bool = True) -> list[str]:
@@ -72,15 +72,8 @@ def check_attack(name: str, *, echo: bool = True) -> list[str]:
 
 
 def ready(cls: type, config: Any, points: int) -> Any:
-    """The attack with this config, its auxiliary network (if it needs one) bound: built from
-    seeded random weights, as the checks hold for any network, trained or not."""
-    attack = cls(config)
-    recipe = attack.auxiliary_model()
-    if recipe is not None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            attack.bind_auxiliary(recipe.build(points).eval())
-    return attack
+    """The attack with this config, its auxiliary network (if it needs one) bound untrained."""
+    return with_untrained_auxiliary(cls(config), points)
 
 
 def _check_zero_budget(

@@ -40,7 +40,7 @@ from bench.testing.public_formats import (
     write_shapenet55_ulip,
 )
 from bench.testing.smoke import smoke_config, smoke_flags, smoke_params
-from bench.testing.toys import ToyVictim, toy_clouds
+from bench.testing.toys import ToyVictim, toy_clouds, with_untrained_auxiliary
 
 __all__ = [
     "KIND_CHECKS",
@@ -247,9 +247,9 @@ def check_defense(name: str, *, echo: bool = True) -> list[str]:
     gradient (its own, or its BPDA surrogate's). Returns (and with `echo` prints) one line per
     property checked."""
     cls = DEFENSES.get(name).cls
-    defense = cls(smoke_config(cls))
     report = Checklist("defense", name, echo)
     points, _ = toy_clouds(4, 256, seed=2)
+    defense = with_untrained_auxiliary(cls(smoke_config(cls)), points.shape[1])
     original = points.clone()
     out = defense.apply(points, torch.Generator().manual_seed(0))
     assert torch.equal(points, original), f"{name} mutated its input"

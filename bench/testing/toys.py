@@ -8,8 +8,11 @@ of a zero-shot model. It recognises `toy_clouds` well without any training.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
 
+from bench.contracts.auxiliary import UsesAuxiliary
 from bench.contracts.plugins import Defense
 from bench.contracts.randomness import RandomSource, randn
 from bench.evaluation.victim import ZeroShotVictim
@@ -129,3 +132,18 @@ class ToyVictim(ZeroShotVictim):
             defense=defense,
             noise_seed=seed,
         )
+
+
+P = TypeVar("P", bound=UsesAuxiliary)
+
+
+def with_untrained_auxiliary(plugin: P, points: int) -> P:
+    """`plugin` (an attack or defense) with its auxiliary network, if it needs one, bound:
+    built from seeded random weights, since the contracts hold for any network, trained or not.
+    """
+    recipe = plugin.auxiliary_model()
+    if recipe is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            plugin.bind_auxiliary(recipe.build(points).eval())
+    return plugin

@@ -1,0 +1,50 @@
+"""DUP-Net's upsampler as an auxiliary recipe; torch is imported only to build or train it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from bench.contracts.auxiliary import AuxiliaryModel
+
+if TYPE_CHECKING:
+    import torch
+
+    from bench.contracts.runtime import Progress
+
+
+@dataclass(frozen=True)
+class UpsamplerRecipe(AuxiliaryModel):
+    """The miniature upsampler (`bench.auxiliary.point_upsampler`): `ratio` points out per point
+    in, offsets from `k` neighbours, trained with Adam to rebuild whole clouds from 1/ratio of
+    their points."""
+
+    name: ClassVar[str] = "upsampler"
+    version: ClassVar[int] = 1
+
+    ratio: int = 2
+    width: int = 64
+    k: int = 16
+    epochs: int = 5
+    batch: int = 32
+    lr: float = 1e-3
+
+    def build(self, points: int) -> torch.nn.Module:
+        from bench.auxiliary.point_upsampler import PointUpsampler
+
+        return PointUpsampler(self.ratio, self.width, self.k)
+
+    def train(
+        self, clouds: torch.Tensor, seed: int, device: torch.device, progress: Progress
+    ) -> torch.nn.Module:
+        import torch
+
+        from bench.auxiliary.point_upsampler import PointUpsampler, train_upsampler
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = self.build(clouds.shape[1]).to(device)
+        assert isinstance(model, PointUpsampler)
+        schedule = (self.epochs, self.batch, self.lr)
+        generator = torch.Generator().manual_seed(seed)
+        return train_upsampler(model, clouds.to(device), schedule, generator, progress)
