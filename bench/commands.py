@@ -147,6 +147,7 @@ def list_plugins(args: argparse.Namespace) -> int:
 def show_plugin(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from bench.contracts.auxiliary import UsesAuxiliary
     from bench.contracts.config import config_to_dict
     from bench.contracts.plugins import REGISTRIES, Attack
 
@@ -170,6 +171,9 @@ def show_plugin(args: argparse.Namespace) -> int:
     attack = cls if issubclass(cls, Attack) else None
     if attack is not None:
         print(f"threat model: {attack(attack.Config()).threat_model().explain()}")
+    recipe = cls().auxiliary_model() if issubclass(cls, UsesAuxiliary) else None
+    if recipe is not None:
+        print(f"trains: its {recipe.label()} network on the victim's corpus, with the cell's seed")
     for name, preset in cls.presets.items():
         changed = {k: v for k, v in config_to_dict(preset).items() if defaults[k] != v}
         shown = ", ".join(f"{k}={v!r}" for k, v in changed.items()) or "the defaults above"
@@ -253,15 +257,18 @@ def _stored_records(spec: Any) -> list[Any]:
 
 def _plan(cell: Any, store: Any, runtime: Any) -> str:
     """What `bench run` would do with a cell: serve it, run it, or train first and run it."""
-    from bench.storage.miniatures import miniature_path
+    from bench.storage.miniatures import auxiliary_path, miniature_path
 
     stored = store.get(cell.hash)
     if stored is not None and stored.status == "ok" and not runtime.rerun:
         return "stored"
     trained = miniature_path(cell.method.name, cell.training.key)
-    if cell.weights == "miniature" and not trained.is_file():
-        return "will train, then run"
-    return "will run"
+    untrained = [] if cell.weights != "miniature" or trained.is_file() else [cell.method.name]
+    for auxiliary in (cell.attack_auxiliary, cell.defense_auxiliary):
+        if auxiliary is not None:
+            if not auxiliary_path(auxiliary.recipe.name, auxiliary.key).is_file():
+                untrained.append(auxiliary.recipe.name)
+    return f"will train {', '.join(untrained)}, then run" if untrained else "will run"
 
 
 def _weights_rebuilt(record: Any) -> bool:

@@ -93,6 +93,15 @@ def test_an_attack_on_its_own_gives_the_verdicts_of_the_cli_cell() -> None:
     assert list(result.samples["id"]) == list(data.ids)
 
 
+def test_an_own_encoder_cannot_train_an_attacks_or_defenses_network() -> None:
+    data = bench.load_dataset("procedural40", "test", points=128, test_per_class=1)
+    victim = bench.Victim.from_encoder(PointMLPEncoder(seed=0, dim=384), data.class_names)
+    with pytest.raises(UsageError, match="advpc needs its autoencoder network trained on"):
+        bench.evaluate(victim, data, attacks=[bench.attacks.get("advpc")])
+    with pytest.raises(UsageError, match="dup_net needs its upsampler network trained on"):
+        bench.evaluate(victim, data, attacks=["pgd"], defense="dup_net")
+
+
 def test_an_own_encoder_is_stored_like_a_cell_and_served_on_a_second_call(
     tmp_path: Path, single_thread: None
 ) -> None:

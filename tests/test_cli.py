@@ -267,6 +267,8 @@ def test_show_lists_parameters_defaults_presets_and_citation() -> None:
     knn = bench("show", "attack", "knn").stdout
     assert "threat model: each point moves a distance of at most 0.1 (the per-point L2 ball" in knn
     assert 'call "L-inf"' in knn
+    dup = bench("show", "defense", "dup_net").stdout
+    assert "trains: its upsampler v1 network on the victim's corpus, with the cell's seed" in dup
     unknown = bench("show", "attack", "pgdd")
     assert unknown.returncode == 2 and "Did you mean 'pgd'" in unknown.stderr
 
@@ -274,11 +276,13 @@ def test_show_lists_parameters_defaults_presets_and_citation() -> None:
 def test_dry_run_says_what_each_cell_needs() -> None:
     args = ["run", "--method", "ulip", "--attack", "none", "--seed", "9", *TINY]  # its own seed
     fresh = without_torch(*args, "--dry-run")  # planning loads no torch
-    assert fresh.returncode == 0 and "will train, then run" in fresh.stdout
+    assert fresh.returncode == 0 and "will train ulip, then run" in fresh.stdout
     assert bench(*args).returncode == 0
     assert "  stored  " in bench(*args, "--dry-run").stdout
     rerun = bench(*args, "--dry-run", "--rerun").stdout
     assert "will run" in rerun and "train" not in rerun.split("ulip")[0]
+    advpc = bench(*[a if a != "none" else "advpc" for a in args], "--dry-run").stdout
+    assert "will train autoencoder, then run" in advpc
 
 
 def without_torch(*args: str) -> subprocess.CompletedProcess[str]:

@@ -57,7 +57,7 @@ def test_two_gloo_processes_train_one_miniature_that_runs_evaluate(
     assert main([*plan, "--training-processes", "2"]) == 0
     found = capsys.readouterr().out
     assert "will run" in found and "will train" not in found
-    assert main(plan) == 0 and "will train, then run" in capsys.readouterr().out
+    assert main(plan) == 0 and "will train dual_denoise, then run" in capsys.readouterr().out
     assert all(value.isfinite().all() for value in trained.values())
 
 

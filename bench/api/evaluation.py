@@ -121,6 +121,14 @@ def _victim_outcome(
 ) -> Outcome:
     """The victim's cell: found in the store, or computed (and stored) under the cell's claim,
     so that concurrent calls for one cell compute it once."""
+    for choice in (attack.choice, defense):
+        recipe = choice.instantiate().auxiliary_model()
+        if recipe is not None:
+            raise UsageError(
+                f"{choice.name} needs its {recipe.name} network trained on the victim's training"
+                " corpus, which an in-memory victim does not name: evaluate a method"
+                " (bench.load_method) instead."
+            )
     names = victim_names(dataset.class_names, attack.plugin)
     base = victim.for_classes(names).to(torch.device(runtime.device))
     identity = _identity(base, dataset, attack, defense, seed)
