@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from bench.contracts.auxiliary import AuxiliaryModel
+from bench.auxiliary.recipe import FittedRecipe
 
 if TYPE_CHECKING:
     import torch
 
-    from bench.contracts.runtime import Progress
+    from bench.auxiliary.fitting import BatchLoss
 
 
 @dataclass(frozen=True)
-class AutoencoderRecipe(AuxiliaryModel):
+class AutoencoderRecipe(FittedRecipe):
     """The miniature point autoencoder (`bench.auxiliary.point_autoencoder`): its widths, and
     its Chamfer training with Adam."""
 
@@ -32,16 +32,7 @@ class AutoencoderRecipe(AuxiliaryModel):
 
         return PointAutoencoder(points, self.width, self.code)
 
-    def train(
-        self, clouds: torch.Tensor, seed: int, device: torch.device, progress: Progress
-    ) -> torch.nn.Module:
-        import torch
+    def loss(self) -> BatchLoss:
+        from bench.auxiliary.point_autoencoder import reconstruction_loss
 
-        from bench.auxiliary.point_autoencoder import PointAutoencoder, train_autoencoder
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = self.build(clouds.shape[1]).to(device)
-        assert isinstance(model, PointAutoencoder)
-        schedule = (self.epochs, self.batch, self.lr)
-        return train_autoencoder(model, clouds.to(device), schedule, seed, progress)
+        return reconstruction_loss

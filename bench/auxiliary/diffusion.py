@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from bench.contracts.auxiliary import AuxiliaryModel
+from bench.auxiliary.recipe import FittedRecipe
 
 if TYPE_CHECKING:
     import torch
 
-    from bench.contracts.runtime import Progress
+    from bench.auxiliary.fitting import BatchLoss
 
 
 @dataclass(frozen=True)
-class DiffusionRecipe(AuxiliaryModel):
+class DiffusionRecipe(FittedRecipe):
     """The miniature point diffusion model (`bench.auxiliary.point_diffusion`): Luo and Hu's
     schedule (`steps` 100, beta to 0.02), trained on the DDPM noise objective with Adam."""
 
@@ -33,17 +33,7 @@ class DiffusionRecipe(AuxiliaryModel):
 
         return PointDenoiser(self.width, self.steps, self.beta_max)
 
-    def train(
-        self, clouds: torch.Tensor, seed: int, device: torch.device, progress: Progress
-    ) -> torch.nn.Module:
-        import torch
+    def loss(self) -> BatchLoss:
+        from bench.auxiliary.point_diffusion import noise_loss
 
-        from bench.auxiliary.point_diffusion import PointDenoiser, train_denoiser
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = self.build(clouds.shape[1]).to(device)
-        assert isinstance(model, PointDenoiser)
-        schedule = (self.epochs, self.batch, self.lr)
-        generator = torch.Generator().manual_seed(seed)
-        return train_denoiser(model, clouds.to(device), schedule, generator, progress)
+        return noise_loss

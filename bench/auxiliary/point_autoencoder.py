@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 
 from bench.adversarial.distances import nearest_squared
-from bench.contracts.runtime import Progress
 
 
 class PointAutoencoder(torch.nn.Module):
@@ -45,29 +44,8 @@ def chamfer(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return there + back
 
 
-def train_autoencoder(
-    model: PointAutoencoder,
-    clouds: torch.Tensor,
-    schedule: tuple[int, int, float],
-    seed: int,
-    progress: Progress,
-) -> PointAutoencoder:
-    """`model` trained on `clouds` to minimise the Chamfer distance of its reconstructions, with
-    Adam; `schedule` is (epochs, batch, lr); the batches are shuffled by a generator seeded by
-    the seed."""
-    epochs, batch, lr = schedule
-    order = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    batches = -(-len(clouds) // batch)
-    for epoch in range(epochs):
-        shuffled = torch.randperm(len(clouds), generator=order).to(clouds.device)
-        total = 0.0
-        for start in range(0, len(clouds), batch):
-            part = clouds[shuffled[start : start + batch]]
-            loss = chamfer(model(part), part).mean()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += loss.item()
-        progress(epoch + 1, epochs, f"chamfer {total / batches:.5f}")
-    return model
+def reconstruction_loss(
+    model: torch.nn.Module, clouds: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """The mean Chamfer distance of the reconstructions of `clouds` (draws nothing)."""
+    return chamfer(model(clouds), clouds).mean()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import torch
 
 from bench.contracts.randomness import RandomSource, randn
-from bench.contracts.runtime import Progress
 
 
 class PointDenoiser(torch.nn.Module):
@@ -50,36 +49,18 @@ class PointDenoiser(torch.nn.Module):
         return self.head(torch.cat([noisy, code, time], dim=-1))
 
 
-def train_denoiser(
-    model: PointDenoiser,
-    clouds: torch.Tensor,
-    schedule: tuple[int, int, float],
-    generator: torch.Generator,
-    progress: Progress,
-) -> PointDenoiser:
-    """`model` trained to predict the noise of clouds noised to uniformly drawn steps (the
-    DDPM objective), with Adam; `schedule` is (epochs, batch, lr)."""
-    epochs, batch, lr = schedule
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+def noise_loss(
+    model: torch.nn.Module, clouds: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """The DDPM objective: the mean squared error of the noise predicted for `clouds` noised
+    to uniformly drawn steps (steps and noise drawn from `generator`)."""
+    assert isinstance(model, PointDenoiser)
     steps = len(model.betas) - 1
-    batches = -(-len(clouds) // batch)
-    for epoch in range(epochs):
-        shuffled = torch.randperm(len(clouds), generator=generator).to(clouds.device)
-        total = 0.0
-        for start in range(0, len(clouds), batch):
-            clean = clouds[shuffled[start : start + batch]]
-            step = torch.randint(1, steps + 1, (len(clean),), generator=generator)
-            noise = torch.randn(clean.shape, generator=generator).to(clean.device)
-            step = step.to(clean.device)
-            kept = model.kept[step].view(-1, 1, 1)
-            noisy = kept.sqrt() * clean + (1 - kept).sqrt() * noise
-            loss = (model(noisy, step) - noise).square().mean()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += loss.item()
-        progress(epoch + 1, epochs, f"noise mse {total / batches:.5f}")
-    return model
+    step = torch.randint(1, steps + 1, (len(clouds),), generator=generator).to(clouds.device)
+    noise = torch.randn(clouds.shape, generator=generator).to(clouds.device)
+    kept = model.kept[step].view(-1, 1, 1)
+    noisy = kept.sqrt() * clouds + (1 - kept).sqrt() * noise
+    return (model(noisy, step) - noise).square().mean()
 
 
 def purify(

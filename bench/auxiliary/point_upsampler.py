@@ -6,7 +6,6 @@ import torch
 
 from bench.adversarial.distances import own_neighbours
 from bench.auxiliary.point_autoencoder import chamfer
-from bench.contracts.runtime import Progress
 
 
 class PointUpsampler(torch.nn.Module):
@@ -44,34 +43,17 @@ class PointUpsampler(torch.nn.Module):
         return points.transpose(1, 2).reshape(batch, self.ratio * count, 3)
 
 
-def train_upsampler(
-    model: PointUpsampler,
-    clouds: torch.Tensor,
-    schedule: tuple[int, int, float],
-    generator: torch.Generator,
-    progress: Progress,
-) -> PointUpsampler:
-    """`model` trained to rebuild each cloud [M, N, 3] from a random 1/ratio of its points, by
-    the Chamfer distance to the whole cloud, with Adam; `schedule` is (epochs, batch, lr)."""
-    epochs, batch, lr = schedule
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+def rebuilding_loss(
+    model: torch.nn.Module, clouds: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """The mean Chamfer distance between whole `clouds` and their upsampling from a random
+    1/ratio of their points (drawn from `generator`)."""
+    assert isinstance(model, PointUpsampler)
     count = clouds.shape[1]
     keep = count // model.ratio
-    batches = -(-len(clouds) // batch)
-    for epoch in range(epochs):
-        shuffled = torch.randperm(len(clouds), generator=generator).to(clouds.device)
-        total = 0.0
-        for start in range(0, len(clouds), batch):
-            whole = clouds[shuffled[start : start + batch]]
-            subsets = torch.rand(len(whole), count, generator=generator).argsort(dim=1)[:, :keep]
-            sparse = whole.gather(1, subsets.to(clouds.device).unsqueeze(-1).expand(-1, -1, 3))
-            loss = chamfer(model(sparse), whole).mean()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += loss.item()
-        progress(epoch + 1, epochs, f"chamfer {total / batches:.5f}")
-    return model
+    subsets = torch.rand(len(clouds), count, generator=generator).argsort(dim=1)[:, :keep]
+    sparse = clouds.gather(1, subsets.to(clouds.device).unsqueeze(-1).expand(-1, -1, 3))
+    return chamfer(model(sparse), clouds).mean()
 
 
 def upsample(model: torch.nn.Module, clouds: torch.Tensor) -> torch.Tensor:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from bench.contracts.auxiliary import AuxiliaryModel
+from bench.auxiliary.recipe import FittedRecipe
 
 if TYPE_CHECKING:
     import torch
 
-    from bench.contracts.runtime import Progress
+    from bench.auxiliary.fitting import BatchLoss
 
 
 @dataclass(frozen=True)
-class UpsamplerRecipe(AuxiliaryModel):
+class UpsamplerRecipe(FittedRecipe):
     """The miniature upsampler (`bench.auxiliary.point_upsampler`): `ratio` points out per point
     in, offsets from `k` neighbours, trained with Adam to rebuild whole clouds from 1/ratio of
     their points."""
@@ -34,17 +34,7 @@ class UpsamplerRecipe(AuxiliaryModel):
 
         return PointUpsampler(self.ratio, self.width, self.k)
 
-    def train(
-        self, clouds: torch.Tensor, seed: int, device: torch.device, progress: Progress
-    ) -> torch.nn.Module:
-        import torch
+    def loss(self) -> BatchLoss:
+        from bench.auxiliary.point_upsampler import rebuilding_loss
 
-        from bench.auxiliary.point_upsampler import PointUpsampler, train_upsampler
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = self.build(clouds.shape[1]).to(device)
-        assert isinstance(model, PointUpsampler)
-        schedule = (self.epochs, self.batch, self.lr)
-        generator = torch.Generator().manual_seed(seed)
-        return train_upsampler(model, clouds.to(device), schedule, generator, progress)
+        return rebuilding_loss

@@ -19,7 +19,7 @@ from bench.data.classes import RELATIVE
 from bench.plan.auxiliary import AuxiliaryTraining
 from bench.plan.cells import Cell, evaluation_data
 from bench.plan.choice import Choice
-from bench.plan.corpus import DEFAULT_CORPUS, Corpus
+from bench.plan.corpus import Corpus
 from bench.plan.training import Training
 
 T = TypeVar("T")
@@ -121,9 +121,7 @@ class Resolver:
         if recipe is None:
             return None
         corpus = training.corpus
-        if isinstance(corpus, Corpus):
-            corpus = replace(corpus, text=DEFAULT_CORPUS["text"])
-        else:
+        if not isinstance(corpus, Corpus):
             corpus = self.corpus(Corpus(dataset, "train", "all"))
         return AuxiliaryTraining(recipe, corpus, training.seed)
 
