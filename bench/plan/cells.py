@@ -98,8 +98,10 @@ class Cell:
 
     def _auxiliary_identities(self) -> dict[str, Any]:
         """The auxiliary networks' trainings, keyed by their user; none: nothing (old hashes)."""
-        pairs = {"attack_auxiliary": self.attack_auxiliary}
-        pairs["defense_auxiliary"] = self.defense_auxiliary
+        pairs = {
+            "attack_auxiliary": self.attack_auxiliary,
+            "defense_auxiliary": self.defense_auxiliary,
+        }
         return {key: value.identity() for key, value in pairs.items() if value is not None}
 
     @cached_property
