@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from bench.auxiliary.autoencoder import AutoencoderRecipe
-from bench.contracts.bounds import EOT_DRAWS, EPS, LR, STEPS, number, require
+from bench.contracts.bounds import EOT_DRAWS, EPOCHS, EPS, LR, STEPS, number, require
 from bench.contracts.plugins import ATTACKS, Attack, AttackOutput, PluginInfo, ThreatModel
 
 if TYPE_CHECKING:
@@ -27,7 +27,8 @@ DIRECT_SUCCESS = 1e9
 class AdvPCConfig:
     """AdvPC settings (defaults: a quick run; see `AdvPC.presets["paper"]`): the per-point
     budget `eps`, Adam's `lr`, the weight `gamma` of the loss through the autoencoder, the
-    margin floor `kappa`. `eot_draws`: noise draws per query of a stochastic victim (0: auto)."""
+    margin floor `kappa`; `autoencoder_epochs`, the training of its autoencoder. `eot_draws`:
+    noise draws per query of a stochastic victim (0: auto)."""
 
     eps: float = 0.18
     steps: int = 50
@@ -35,6 +36,7 @@ class AdvPCConfig:
     gamma: float = 0.5
     kappa: float = 0.0
     targeted: bool = False
+    autoencoder_epochs: int = 10
     eot_draws: int = 0
 
     def __post_init__(self) -> None:
@@ -47,6 +49,7 @@ class AdvPCConfig:
                 "lr": LR,
                 "gamma": number(0, 1),
                 "kappa": number(0, 1_000),
+                "autoencoder_epochs": EPOCHS,
                 "eot_draws": EOT_DRAWS,
             },
         )
@@ -102,10 +105,10 @@ class AdvPC(Attack[AdvPCConfig]):
         " ECCV 2020",
     )
     presets: ClassVar[Mapping[str, AdvPCConfig]] = {"paper": AdvPCConfig(steps=200)}
-    smoke = AdvPCConfig(steps=4)
+    smoke = AdvPCConfig(steps=4, autoencoder_epochs=1)
 
     def auxiliary_model(self) -> AuxiliaryModel:
-        return AutoencoderRecipe()
+        return AutoencoderRecipe(epochs=self.config.autoencoder_epochs)
 
     def threat_model(self) -> ThreatModel:
         return ThreatModel(norm="point_l2", eps=self.config.eps)

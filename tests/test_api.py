@@ -58,6 +58,9 @@ def test_every_registered_attack_runs_on_its_own_and_repeats_for_a_seed(
 ) -> None:
     attack = bench.attacks.get(name, **smoke_params("attacks", name))
     points, labels = toy_clouds(3, 64, seed=1)
+    recipe = attack.plugin.auxiliary_model()
+    if recipe is not None:  # its network, untrained: the attack runs the same on any
+        attack = attack.with_auxiliary(recipe.build(64))
     victim = ToyVictim()
     first = attack(victim, points, labels, seed=5)
     second = attack(victim, points, labels, seed=5)
@@ -264,6 +267,7 @@ def test_each_attack_on_its_own_gives_the_verdicts_of_its_cell(
     attacked = [i for i, (clean, label) in enumerate(pairs) if clean == label]
     assert attacked, "the miniature should classify some clouds correctly"
     victim = miniature.victim(data.class_names + attack.plugin.extra_classes())
+    attack = miniature.ready(attack, data)  # its auxiliary network, as the cell trained it
     ids = [data.ids[i] for i in attacked]
     output = attack(victim, data.points[attacked], data.labels[attacked], seed=SEED, ids=ids)
     verdicts = victim.vote(output.points, 1).tolist()

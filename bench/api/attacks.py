@@ -10,7 +10,7 @@ draws it gets in that cell, so its verdict is the cell's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -43,9 +43,18 @@ def get(name: str, preset: str | None = None, **config: Any) -> ReadyAttack:
 
 @dataclass(frozen=True)
 class ReadyAttack:
-    """A configured attack: call it as `attack(victim, points, labels, seed=0, ids=None)`."""
+    """A configured attack: call it as `attack(victim, points, labels, seed=0, ids=None)`.
+
+    An attack that needs a trained network of its own (AdvPC's autoencoder) gets it with
+    `with_auxiliary(module)`; `Method.ready(attack, dataset)` trains it as a cell does.
+    """
 
     choice: Choice
+    auxiliary: torch.nn.Module | None = None
+
+    def with_auxiliary(self, module: torch.nn.Module) -> ReadyAttack:
+        """This attack with `module` as its trained auxiliary network."""
+        return replace(self, auxiliary=module)
 
     @property
     def name(self) -> str:
@@ -55,6 +64,8 @@ class ReadyAttack:
     def plugin(self) -> Attack[Any]:
         """A fresh instance of the attack plugin with this config."""
         instance: Attack[Any] = self.choice.instantiate()
+        if self.auxiliary is not None:
+            instance.bind_auxiliary(self.auxiliary)
         return instance
 
     @property

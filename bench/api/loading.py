@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from bench.api.attacks import ReadyAttack
 from bench.contracts.cloudset import CloudSet
 from bench.contracts.errors import UsageError
 from bench.contracts.releases import MINIATURE
@@ -23,8 +24,10 @@ from bench.evaluation.victim import ZeroShotVictim
 from bench.plan.cells import evaluation_data
 from bench.plan.choice import Choice
 from bench.plan.command_line import single_cell_spec
+from bench.plan.resolve import Resolver
 from bench.plan.spec import expand_trainings, resolve
 from bench.plan.training import Training
+from bench.training.auxiliary import obtain_auxiliary
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,15 @@ class Method:
         names = tuple(class_names)
         victim, _, _ = method_victim(self.training, names, torch.device(device), None, templates)
         return victim
+
+    def ready(self, attack: ReadyAttack, dataset: Dataset, device: str = "cpu") -> ReadyAttack:
+        """`attack` with the network it needs (AdvPC's autoencoder) bound, trained or loaded
+        from the home's cache as this method's cell on `dataset` trains it: on the method's
+        corpus (a release's: the dataset's training split), with its seed. Others: as given."""
+        training = Resolver().auxiliary(attack.choice, self.training, dataset.choice)
+        if training is None:
+            return attack
+        return attack.with_auxiliary(obtain_auxiliary(training, torch.device(device)).module)
 
 
 def load_dataset(
