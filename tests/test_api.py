@@ -254,7 +254,16 @@ def test_a_method_classifies_with_another_prompt_set_on_request(miniature: bench
     assert torch.equal(*clouds)
 
 
-@pytest.mark.parametrize("name", [n for n in ATTACKS.names() if n not in ("none", "transfer")])
+# AdvPC's cell first trains an autoencoder on the whole default corpus (half a minute); its
+# cell and standalone paths are also held together on a small corpus in test_attack_advpc.py.
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n == "advpc" else n
+        for n in ATTACKS.names()
+        if n not in ("none", "transfer")
+    ],
+)
 def test_each_attack_on_its_own_gives_the_verdicts_of_its_cell(
     name: str, miniature: bench.Method, single_thread: None
 ) -> None:

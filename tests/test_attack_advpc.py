@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import bench
 from attacks.advpc import AdvPC, AdvPCConfig, reconstruct
 from bench.adversarial.losses import fooled
 from bench.auxiliary.autoencoder import AutoencoderRecipe
@@ -117,3 +118,24 @@ def test_a_cell_trains_its_autoencoder_once_records_it_and_keys_it(tmp_path: Pat
     loaded = again.record.provenance["auxiliary"]["attack"]
     assert not loaded["trained_now"] and loaded["sha256"] == trained["sha256"]
     assert json.dumps(again.record.samples) == json.dumps(first.record.samples)
+
+
+def test_advpc_on_its_own_gives_the_verdicts_of_its_cell() -> None:
+    """The API trains the same autoencoder as the cell (`Method.ready`), so the attack called
+    on its own returns, cloud by cloud, the verdicts the cell stored."""
+    corpus = {"name": "procedural40", "params": {"train_per_class": 2, "points": 128}}
+    method = bench.load_method("ulip", corpus=corpus, **smoke_params("methods", "ulip"))
+    data = bench.load_dataset(
+        "procedural40", classes="unseen", trained_on=method, test_per_class=5, points=128
+    )
+    attack = bench.attacks.get("advpc", steps=3)
+    record = bench.evaluate(method, data, attacks=[attack]).to_record()
+    pairs = zip(record.samples["clean_pred"], record.samples["label"], strict=True)
+    attacked = [i for i, (clean, label) in enumerate(pairs) if clean == label]
+    assert attacked, "the miniature should classify some clouds correctly"
+    victim = method.victim(data.class_names)
+    ready = method.ready(attack, data)
+    ids = [data.ids[i] for i in attacked]
+    output = ready(victim, data.points[attacked], data.labels[attacked], ids=ids)
+    verdicts = victim.vote(output.points, 1).tolist()
+    assert verdicts == [record.samples["adv_pred"][i] for i in attacked]
