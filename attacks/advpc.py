@@ -125,7 +125,7 @@ class AdvPC(Attack[AdvPCConfig]):
         from bench.adversarial.skeleton import open_attack
 
         config = self.config
-        autoencoder = self.bound_auxiliary("advpc").requires_grad_(False)
+        autoencoder = self.bound_auxiliary("advpc")
         start = open_attack(victim, points, labels, generator, config.eot_draws, config.targeted)
         steps = config.steps if config.eps > 0 else 0
         rows = start.standing()

@@ -264,10 +264,9 @@ def _plan(cell: Any, store: Any, runtime: Any) -> str:
         return "stored"
     trained = miniature_path(cell.method.name, cell.training.key)
     untrained = [] if cell.weights != "miniature" or trained.is_file() else [cell.method.name]
-    for auxiliary in (cell.attack_auxiliary, cell.defense_auxiliary):
-        if auxiliary is not None:
-            if not auxiliary_path(auxiliary.recipe.name, auxiliary.key).is_file():
-                untrained.append(auxiliary.recipe.name)
+    for needed in (cell.attack_auxiliary, cell.defense_auxiliary):
+        if needed is not None and not auxiliary_path(needed.recipe.name, needed.key).is_file():
+            untrained.append(needed.recipe.name)
     return f"will train {', '.join(untrained)}, then run" if untrained else "will run"
 
 

@@ -61,8 +61,10 @@ class UsesAuxiliary:
         return None
 
     def bind_auxiliary(self, module: torch.nn.Module) -> None:
-        """Hand the trained auxiliary network to the plugin (before it runs)."""
-        self.auxiliary = module
+        """Hand the trained auxiliary network to the plugin (before it runs), frozen: attacks
+        differentiate it with respect to its input only, and a `backward()` through it would
+        otherwise accumulate weight gradients at every step."""
+        self.auxiliary = module.requires_grad_(False)
 
     def bound_auxiliary(self, plugin: str) -> torch.nn.Module:
         """The bound network; one sentence when nothing bound it."""
