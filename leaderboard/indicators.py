@@ -28,6 +28,7 @@ from typing import Any
 from bench.contracts.hashing import canonical_json
 from bench.contracts.indicators import RANKING_ATTACK, warn
 from bench.evaluation.statistics import holm_family
+from bench.plan.cells import ATTACK_FIELDS
 from bench.storage.store import Record
 from leaderboard.compare import compare
 from leaderboard.open_targets import has_extra_classes
@@ -137,11 +138,12 @@ def _same_victim_pairs(records: list[Record]) -> list[tuple[Record, Record]]:
 
 def _identity_without(record: Record, budget_only: bool) -> str:
     """The cell identity less its attack (or, with `budget_only`, less the attack's budget)."""
-    identity: dict[str, Any] = {k: v for k, v in record.cell.items() if k != "transfer_source"}
-    attack = identity.pop("attack", {})
+    identity: dict[str, Any] = {k: v for k, v in record.cell.items() if k not in ATTACK_FIELDS}
     if budget_only:
+        attack = record.cell.get("attack", {})
         config = {k: v for k, v in attack.get("config", {}).items() if k not in BUDGET_FIELDS}
         identity["attack"] = {**attack, "config": config}
+        identity["attack_auxiliary"] = record.cell.get("attack_auxiliary")
     return canonical_json(identity)
 
 

@@ -35,6 +35,7 @@ from bench.contracts.accuracy import correct, wilson_interval
 from bench.contracts.hashing import canonical_json, sha256_of
 from bench.contracts.indicators import RANKING_ATTACK
 from bench.evaluation.statistics import PairedComparison, holm_family
+from bench.plan.cells import ATTACK_FIELDS
 from bench.storage.store import Record
 from leaderboard.attack_config import attack_key, describe
 from leaderboard.compare import paired_on_shared_ids
@@ -42,7 +43,6 @@ from leaderboard.open_targets import has_extra_classes
 from leaderboard.tables import protocol_label
 
 VICTIM_LABELS = ("method", "teacher", "corpus", "defense")
-ATTACK_IDENTITY = ("attack", "transfer_source")  # what differs between cells of one victim
 NO_CHANGE = "no change"  # the threat model of the clean cell ("none" attack)
 
 
@@ -248,7 +248,7 @@ def _reference(current: Sequence[Entry]) -> Reference:
 
 def victim_identity(record: Record) -> dict[str, Any]:
     """A cell's identity less its attack: what its victim and evaluation data are."""
-    return {k: v for k, v in record.cell.items() if k not in ATTACK_IDENTITY}
+    return {k: v for k, v in record.cell.items() if k not in ATTACK_FIELDS}
 
 
 def comparison(a: Entry, b: Entry) -> PairedComparison | None:

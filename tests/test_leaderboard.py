@@ -92,6 +92,15 @@ def test_an_entry_is_the_per_sample_worst_case_over_its_attack_cells() -> None:
     assert len(entry.records) == 2
 
 
+def test_an_attack_with_its_own_network_joins_its_victims_entry() -> None:
+    # AdvPC's autoencoder is part of its cell's identity, not of the victim's.
+    pgd = record("ulip", "pgd", [0] * 20 + [1] * 20)
+    advpc = record("ulip", "advpc", [1] * 10 + [0] * 20 + [1] * 10)
+    advpc.cell["attack_auxiliary"] = {"recipe": {"name": "autoencoder"}, "seed": 0}
+    ((_, (entry,)),) = tracks([pgd, advpc]).items()
+    assert entry.robust_acc == 0.25 and not entry.superseded and not entry.distinguished_by
+
+
 def test_neighbours_the_paired_test_does_not_separate_share_a_rank() -> None:
     strong = record("a", "pgd", [0] * 30 + [1] * 10)  # 75%
     close = record("b", "pgd", [0] * 28 + [1] * 12)  # 70%: 2 discordant samples, p = 0.5

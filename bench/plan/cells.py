@@ -24,6 +24,8 @@ from bench.plan.training import Training
 
 CELL_SCHEMA = 6  # bump when the evaluation itself changes (stored cells are then recomputed)
 DEFAULT_CLASSES = "unseen"  # evaluate zero-shot: on the names the training corpus did not have
+# The identity fields that belong to the attack: cells of one victim differ only in these.
+ATTACK_FIELDS = ("attack", "transfer_source", "attack_auxiliary")
 
 
 @dataclass(frozen=True)
