@@ -147,11 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--spec", type=Path, help="only the cells of this spec (file or name)")
     results.add_argument(
         "--layout",
-        choices=("compact", "long", "wide"),
+        choices=("compact", "long", "wide", "defenses"),
         default="compact",
         help="compact: one row per cell in 100 columns, values every row shares said once above;"
         " long: one row per cell, every column; wide: one row per method and dataset, attacks"
-        " as columns",
+        " as columns; defenses: one table per victim, attacks as rows and defenses as columns"
+        " (the field's layout)",
     )
     results.add_argument(
         "--wide",

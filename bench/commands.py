@@ -190,6 +190,7 @@ def show_plugin(args: argparse.Namespace) -> int:
 
 def results(args: argparse.Namespace) -> int:
     from leaderboard.compact import to_compact
+    from leaderboard.defense_table import all_markdown, defense_tables
     from leaderboard.indicators import cross_cell_warnings
     from leaderboard.tables import rows, to_csv, to_json, to_markdown, to_markdown_wide
 
@@ -213,6 +214,9 @@ def results(args: argparse.Namespace) -> int:
         print("The store holds no results yet.")
     elif args.layout == "wide":
         print(to_markdown_wide(table))
+    elif args.layout == "defenses":
+        tables = defense_tables(table)
+        print(all_markdown(tables) if tables else "No victim was evaluated behind two defenses.")
     elif args.wide or args.layout == "long":
         print(to_markdown(table))
     else:

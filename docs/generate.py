@@ -2,9 +2,9 @@
 
 A number typed by hand drifts from the data it came from. So every number the docs quote from
 a run sits between `<!-- generated: NAME -->` and `<!-- end generated -->` and is written here:
-the comparison's and the validation run's from the Parquet files of their published sites
-(`bench publish --spec comparison`, `--spec validation`), the released checkpoints' from the
-release table, the indicators' from theirs.
+the comparison's, the validation run's and the field run's from the Parquet files of their
+published sites (`bench publish --spec comparison`, `--spec validation`, `--spec field`), the
+released checkpoints' from the release table, the indicators' from theirs.
 The readings are templates too: whether a method beats another, loses to it or is
 inconsistent across seeds is decided by the paired tests, never typed in.
 
@@ -28,7 +28,9 @@ from comparison_blocks import (
     results_table,
 )
 from comparison_data import comparison
+from field_blocks import field_table
 from prose import listing, table
+from reference_blocks import reference_table
 from validation_blocks import accuracy_table, choices_table, validation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +103,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "per-class": lambda: per_class_table(comparison()),
     "validation-accuracy": lambda: accuracy_table(validation()),
     "validation-choices": lambda: choices_table(validation()),
+    "field-table": field_table,
+    "reference-attacks": reference_table,
     "releases-table": releases_table,
     "indicators": indicators_table,
 }

@@ -28,12 +28,16 @@ from leaderboard.charts import (
     tradeoff_chart,
     transfer_chart,
 )
+from leaderboard.defense_section import defense_section
+from leaderboard.defense_table import defense_tables, slug
+from leaderboard.defense_table import to_csv as defense_csv
 from leaderboard.indicators import cross_cell_warnings
 from leaderboard.markup import escape as _e
 from leaderboard.markup import figure as _figure
 from leaderboard.matrix import mcnemar_matrix
 from leaderboard.open_targets import open_target_results
 from leaderboard.tables import protocol_label
+from leaderboard.tables import rows as cell_rows
 from leaderboard.tracks import NO_CHANGE, Entry, Track, tracks
 from leaderboard.transfer import to_csv, transfer_matrices
 from leaderboard.zero_shot_sections import open_target_section, transfer_section
@@ -106,7 +110,11 @@ def publish(records: Sequence[Record], out: Path) -> list[Path]:
     index = out / "index.html"
     clean = [r for r in finished if r.measured.threat_model == NO_CHANGE]
     failed = [r for r in records if r.status != "ok"]
-    sections = transfer_section(matrices, transfer_charts)
+    tables = defense_tables(cell_rows(finished, extra_warnings=cross_cell_warnings(finished)))
+    for table in tables:
+        write_text_atomic(out / "tables" / f"{slug(table)}.csv", defense_csv(table))
+    sections = defense_section(tables)
+    sections += transfer_section(matrices, transfer_charts)
     sections += open_target_section(open_target_results(finished))
     write_text_atomic(index, _index_page(ranked, budget_charts, clean, failed, sections))
     return [index, *pages]

@@ -222,6 +222,25 @@ def test_results_for_a_spec_show_only_its_cells(tmp_path: Path) -> None:
     assert max(len(line) for line in partial.stdout.splitlines()) <= 100
 
 
+def test_results_lay_a_victims_cells_out_as_attacks_against_defenses(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "methods: [{name: ulip, params: {num_points: 256, num_groups: 16, group_size: 16,"
+        " depth: 1, epochs: 1}}]\n"
+        "datasets: [{name: procedural40, params: {test_per_class: 1}}]\n"
+        "attacks: [none, {name: pgd, params: {steps: 1, eps: 0.02}}]\n"
+        "defenses: [none, sor]\n"
+    )
+    ran = bench("run", "--spec", str(spec))
+    assert ran.returncode == 0, ran.stderr
+    shown = bench("results", "--spec", str(spec), "--layout", "defenses")
+    assert shown.returncode == 0, shown.stderr
+    title, _, header, _, clean, attacked = shown.stdout.splitlines()
+    assert title.startswith("ulip(") and "(seed 0, trained on procedural40/train" in title
+    assert header == "| Attack | none | sor |"
+    assert clean.startswith("| clean (no attack) | ") and attacked.startswith("| pgd(")
+
+
 def test_results_mark_cells_whose_weights_were_rebuilt_since(session_home: Path) -> None:
     from bench.storage.verified import recorded, write_verified
 

@@ -220,10 +220,15 @@ def test_the_shipped_specs_expand_by_name() -> None:
     assert {(c.method.name, c.attack.config.source) for c in prompted} == {
         (m, m) for m in ("ulip", "openshape", "dual_denoise")
     }
+    field = load_spec(Path("field"))  # the field's table: every attack behind every defense
+    table = [c for c in field if c.attack.name not in ("transfer", "open_target")]
+    assert len(table) == 3 * 9 * 4 and len(field) == len(table) + 3 * 4
+    assert {c.defense.name for c in table} == {"none", "sor", "srs", "dup_net"}
+    assert all(c.defense_auxiliary is not None for c in table if c.defense.name == "dup_net")
     with pytest.raises(
         SpecError,
-        match="shipped specs: ablations, attacks, comparison, generalised, scan, transfer,"
-        " validation",
+        match="shipped specs: ablations, attacks, comparison, field, generalised, scan,"
+        " transfer, validation",
     ):
         load_spec(Path("no_such_spec"))
 
