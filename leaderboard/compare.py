@@ -177,7 +177,7 @@ def to_markdown(comparisons: Sequence[Comparison]) -> str:
     for c in comparisons:
         r = c.result
         low, high = r.interval
-        values = [c.a.labels.get(k, "") for k in SETTING]
+        values = [_setting(c.a, c.b, key) for key in SETTING]
         values += [_name(c.a, c.b), _name(c.b, c.a), str(r.n)]
         values += [f"{100 * r.accuracy_a:.1f}", f"{100 * r.accuracy_b:.1f}"]
         values += [f"{100 * r.difference:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"]
@@ -203,6 +203,13 @@ def seeds_to_markdown(summaries: Sequence[SeedSummary]) -> str:
         values += [f"{100 * mean_a:.1f}", f"{100 * mean_b:.1f}", per_seed, summary.verdict()]
         lines.append("| " + " | ".join(values) + " |")
     return "\n".join(lines)
+
+
+def _setting(a: Record, b: Record, key: str) -> str:
+    """A setting label of the pair: one if they share it, "A's / B's" if two cells chosen by
+    hash differ in it (two attacks on one victim, say)."""
+    first, second = a.labels.get(key, ""), b.labels.get(key, "")
+    return first if first == second else f"{first} / {second}"
 
 
 def _name(record: Record, other: Record | None = None, seed: bool = True) -> str:

@@ -50,6 +50,10 @@ def test_pairs_within_a_setting_with_interval_p_value_and_verdict(tmp_path: Path
     assert "| +0.0 [+0.0, +0.0] |" in by_hash.stdout  # the same clean outcome on every sample
     assert "| not significant |" in by_hash.stdout and "[95% CI]" in by_hash.stdout
     assert "Family: the 1 paired test of this table" in by_hash.stdout
+    other_attack = stored_record([0] * 20 + [1] * 20, ids=ids, method="a", attack="si_adv")
+    store.put(other_attack)
+    two_attacks = bench(tmp_path, "compare", a.cell_hash[:6], other_attack.cell_hash[:6])
+    assert "| d | pgd / si_adv | none | a | a | 40 | 75.0 | 50.0 |" in two_attacks.stdout
     missing = bench(tmp_path, "compare", "ffffffff", b.cell_hash[:4])
     assert (
         missing.returncode == 2
