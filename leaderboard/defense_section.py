@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from leaderboard.defense_table import DefenseTable, row_label, slug
-from leaderboard.markup import escape
+from leaderboard.markup import escape, flag
 
 
 def defense_section(tables: Sequence[DefenseTable]) -> str:
@@ -31,16 +31,11 @@ def defense_section(tables: Sequence[DefenseTable]) -> str:
                     cells.append('<td class="num"></td>')
                     continue
                 low, high = value.interval
-                flag = (
-                    f' <span class="flag" title="{escape("; ".join(value.warnings))}">'
-                    f"⚑ {escape(value.flags)}</span>"
-                    if value.flags
-                    else ""
-                )
+                marked = f" {flag(value.flags, value.warnings)}" if value.flags else ""
                 cells.append(
                     f'<td class="num" data-value="{value.accuracy:.6f}">'
                     f"{100 * value.accuracy:.1f}"
-                    f' <span class="ci">[{100 * low:.1f}, {100 * high:.1f}]</span>{flag}</td>'
+                    f' <span class="ci">[{100 * low:.1f}, {100 * high:.1f}]</span>{marked}</td>'
                 )
             rows.append(f"<tr><th>{escape(row_label(attack))}</th>{''.join(cells)}</tr>")
         name = slug(table)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.contracts.indicators import indicator_of
+from bench.contracts.indicators import indicator_letters
 
 CLEAN = "none"  # the attack label of the cells that measure clean accuracy
 OWN_SECTIONS = {"transfer", "open_target"}  # attacks whose cells another section shows
@@ -77,7 +77,7 @@ class CellValue:
         key = "clean_acc" if clean else "robust_acc"
         interval = (float(row[f"{key}_ci_low"]), float(row[f"{key}_ci_high"]))
         warnings = tuple(w for w in str(row.get("warnings") or "").split("; ") if w)
-        letters = "".join(sorted({i.letter for w in warnings if (i := indicator_of(w))}))
+        letters = indicator_letters(warnings)
         flags = letters or (str(len(warnings)) if warnings else "")  # a count if none has a letter
         return cls(float(row[key]), interval, flags, warnings, status)
 
@@ -92,19 +92,14 @@ class CellValue:
 
 def defense_tables(rows: Iterable[Row]) -> list[DefenseTable]:
     """One table per victim whose cells span two defenses or more."""
-    groups: dict[tuple[str, str, str, str], dict[tuple[str, str], Row]] = {}
-    seeds: dict[tuple[str, str, str, str], object] = {}
+    groups: dict[tuple[str, str, str, object], dict[tuple[str, str], Row]] = {}
     for row in rows:
         if row["attack"].split("(")[0] in OWN_SECTIONS:
             continue
-        seed = row.get("seed")
-        key = (row["method"], row["dataset"], str(row.get("corpus", "")), str(seed))
-        seeds[key] = seed
+        key = (row["method"], row["dataset"], str(row.get("corpus", "")), row.get("seed"))
         groups.setdefault(key, {})[row["attack"], row.get("defense") or "none"] = row
-    tables = [
-        DefenseTable(*key[:3], seed=seeds[key], cells=cells)
-        for key, cells in sorted(groups.items())
-    ]
+    ordered = sorted(groups.items(), key=lambda group: [str(part) for part in group[0]])
+    tables = [DefenseTable(*key, cells=cells) for key, cells in ordered]
     return [t for t in tables if len(t.defenses) > 1]
 
 

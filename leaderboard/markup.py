@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from leaderboard.charts import Chart
 
@@ -10,6 +11,11 @@ from leaderboard.charts import Chart
 def escape(text: str) -> str:
     """Text safe inside HTML elements and attribute values."""
     return html.escape(text, quote=True)
+
+
+def flag(marks: str, warnings: Sequence[str]) -> str:
+    """The ⚑ mark with its indicator letters (or count), the warnings' sentences on hover."""
+    return f'<span class="flag" title="{escape("; ".join(warnings))}">⚑ {escape(marks)}</span>'
 
 
 def figure(chart: Chart) -> str:

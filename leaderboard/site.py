@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.contracts.indicators import INDICATORS, indicator_of
+from bench.contracts.indicators import INDICATORS, indicator_letters
 from bench.storage.atomic import write_bytes_atomic, write_text_atomic
 from bench.storage.store import Record
 from leaderboard import exports, latex
@@ -34,6 +34,7 @@ from leaderboard.defense_table import to_csv as defense_csv
 from leaderboard.indicators import cross_cell_warnings
 from leaderboard.markup import escape as _e
 from leaderboard.markup import figure as _figure
+from leaderboard.markup import flag as _flag
 from leaderboard.matrix import mcnemar_matrix
 from leaderboard.open_targets import open_target_results
 from leaderboard.tables import protocol_label
@@ -88,7 +89,8 @@ tbody.superseded{color:#999} .flag{color:#b00;font-weight:bold} .ci{color:#666;f
 def publish(records: Sequence[Record], out: Path) -> list[Path]:
     """Write the site for these records under `out`; returns the HTML pages written."""
     finished = [r for r in records if r.status == "ok"]
-    ranked = tracks(finished, cross_cell_warnings(finished))
+    warnings = cross_cell_warnings(finished)
+    ranked = tracks(finished, warnings)
     pages = []
     for track, entries in ranked.items():
         charts = [tradeoff_chart(f"{track.slug}-tradeoff", f"{track.title}: trade-off", entries)]
@@ -110,7 +112,7 @@ def publish(records: Sequence[Record], out: Path) -> list[Path]:
     index = out / "index.html"
     clean = [r for r in finished if r.measured.threat_model == NO_CHANGE]
     failed = [r for r in records if r.status != "ok"]
-    tables = defense_tables(cell_rows(finished, extra_warnings=cross_cell_warnings(finished)))
+    tables = defense_tables(cell_rows(finished, extra_warnings=warnings))
     for table in tables:
         write_text_atomic(out / "tables" / f"{slug(table)}.csv", defense_csv(table))
     sections = defense_section(tables)
@@ -184,8 +186,7 @@ Tables: {tables}</p>
 def _entry_body(entry: Entry, width: int) -> str:
     victim = entry.victim
     flags = len(entry.warnings)
-    marks = "".join(sorted({i.letter for w in entry.warnings if (i := indicator_of(w))}))
-    flag = f'<span class="flag" title="{_e("; ".join(entry.warnings))}">⚑ {marks or flags}</span>'
+    flag = _flag(indicator_letters(entry.warnings) or str(flags), entry.warnings)
     naive = entry.naive_acc
     gap = None if naive is None else 100 * (naive - entry.robust_acc)
     method = _e(victim["method"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -222,3 +223,8 @@ def warn(code: str, **fields: Any) -> str:
 def indicator_of(sentence: str) -> Indicator | None:
     """The indicator a stored sentence is from (None for a sentence no indicator says)."""
     return next((i for i in INDICATORS if i.said(sentence)), None)
+
+
+def indicator_letters(sentences: Iterable[str]) -> str:
+    """The letters of the indicators these stored sentences are from, sorted, each once."""
+    return "".join(sorted({i.letter for s in sentences if (i := indicator_of(s))}))
