@@ -42,6 +42,7 @@ from typing import Any
 import torch
 
 import bench
+from bench.adversarial.losses import margin
 from bench.api.victim import state_sha256
 from bench.defenses.sor import SOR, SORConfig
 from bench.evaluation.metrics import perturbation_metrics
@@ -90,9 +91,12 @@ class UntargetedMargin(torch.nn.Module):
         self.kappa = kappa
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        true = logits.gather(1, labels.view(-1, 1)).squeeze(1)
-        other = logits.scatter(1, labels.view(-1, 1), float("-inf")).amax(dim=1)
-        return (true - other + self.kappa).clamp(min=0).mean()
+        return (raw_margin(logits, labels) + self.kappa).clamp(min=0).mean()
+
+
+def raw_margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """z_y - max_{j != y} z_j per cloud, unfloored (negative: fooled)."""
+    return margin(logits.unsqueeze(0), labels, targeted=False, kappa=float("inf"))  # one draw
 
 
 def reference_attacks(
@@ -155,8 +159,6 @@ def outcome(
         logits = victim(adversarial)
         unused = torch.Generator().manual_seed(0)  # SOR draws nothing
         behind_sor = victim(sor.apply(adversarial, unused))
-    true = logits.gather(1, labels.view(-1, 1)).squeeze(1)
-    other = logits.scatter(1, labels.view(-1, 1), float("-inf")).amax(dim=1)
     sizes = perturbation_metrics(clean, adversarial)
     through = {}
     if autoencoder is not None:
@@ -166,7 +168,7 @@ def outcome(
     return {
         "fooled": int((logits.argmax(dim=1) != labels).sum()),
         "fooled_behind_sor": int((behind_sor.argmax(dim=1) != labels).sum()),
-        "median_margin": float((true - other).median()),
+        "median_margin": float(raw_margin(logits, labels).median()),
         "points": int(adversarial.shape[1]),
         "chamfer_sq_two_sided_mean": float(sizes["chamfer_sq_two_sided"].mean()),
         "seconds": round(seconds, 1),
