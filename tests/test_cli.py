@@ -200,14 +200,18 @@ def test_gallery_command_writes_a_png(tmp_path: Path) -> None:
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+# A tiny ULIP, one cloud per class, clean and one PGD step: a spec that runs in seconds.
+SMALL_SPEC = (
+    "methods: [{name: ulip, params: {num_points: 256, num_groups: 16, group_size: 16,"
+    " depth: 1, epochs: 1}}]\n"
+    "datasets: [{name: procedural40, params: {test_per_class: 1}}]\n"
+    "attacks: [none, {name: pgd, params: {steps: 1, eps: 0.02}}]\n"
+)
+
+
 def test_results_for_a_spec_show_only_its_cells(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        "methods: [{name: ulip, params: {num_points: 256, num_groups: 16, group_size: 16,"
-        " depth: 1, epochs: 1}}]\n"
-        "datasets: [{name: procedural40, params: {test_per_class: 1}}]\n"
-        "attacks: [none, {name: pgd, params: {steps: 1, eps: 0.02}}]\n"
-    )
+    spec.write_text(SMALL_SPEC)
     ran = bench("run", "--spec", str(spec))
     assert ran.returncode == 0, ran.stderr
     wide = bench("results", "--spec", str(spec), "--layout", "wide")
@@ -224,13 +228,7 @@ def test_results_for_a_spec_show_only_its_cells(tmp_path: Path) -> None:
 
 def test_results_lay_a_victims_cells_out_as_attacks_against_defenses(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        "methods: [{name: ulip, params: {num_points: 256, num_groups: 16, group_size: 16,"
-        " depth: 1, epochs: 1}}]\n"
-        "datasets: [{name: procedural40, params: {test_per_class: 1}}]\n"
-        "attacks: [none, {name: pgd, params: {steps: 1, eps: 0.02}}]\n"
-        "defenses: [none, sor]\n"
-    )
+    spec.write_text(SMALL_SPEC + "defenses: [none, sor]\n")
     ran = bench("run", "--spec", str(spec))
     assert ran.returncode == 0, ran.stderr
     shown = bench("results", "--spec", str(spec), "--layout", "defenses")
