@@ -105,13 +105,23 @@ def paired_on_shared_ids(
 ) -> PairedComparison | None:
     """The paired comparison of two per-sample outcomes on the sample ids both have; None if
     they share none."""
+    a, b = shared_outcomes(ids_a, right_a, ids_b, right_b)
+    return paired_comparison(a, b) if a else None
+
+
+def shared_outcomes(
+    ids_a: Sequence[str],
+    right_a: Sequence[bool] | np.ndarray,
+    ids_b: Sequence[str],
+    right_b: Sequence[bool] | np.ndarray,
+) -> tuple[list[bool], list[bool]]:
+    """Two per-sample outcomes on the sample ids both have, aligned (in sorted id order)."""
     shared = sorted(set(ids_a) & set(ids_b))
-    if not shared:
-        return None
     index_a = {sample: i for i, sample in enumerate(ids_a)}
     index_b = {sample: i for i, sample in enumerate(ids_b)}
-    return paired_comparison(
-        [bool(right_a[index_a[s]]) for s in shared], [bool(right_b[index_b[s]]) for s in shared]
+    return (
+        [bool(right_a[index_a[s]]) for s in shared],
+        [bool(right_b[index_b[s]]) for s in shared],
     )
 
 

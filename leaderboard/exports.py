@@ -12,6 +12,7 @@ import pandas as pd
 
 from bench.storage.atomic import write_bytes_atomic
 from bench.storage.store import Record
+from leaderboard.methods import MethodRow, method_rows
 from leaderboard.tables import rows
 from leaderboard.tracks import Entry, Track
 
@@ -65,6 +66,52 @@ def track_frame(entries: Sequence[Entry]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def method_frame(methods: Sequence[MethodRow]) -> pd.DataFrame:
+    """One row per method pooled over its seeds (`leaderboard.methods`), numbers as numbers:
+    mean, 95% interval and lowest and highest seed, in percent."""
+    data = []
+    for row in methods:
+        found: dict[str, object] = {
+            "Rank": row.rank_text,
+            "Method": row.label,
+            "Teacher": row.labels["teacher"],
+            "Trained on": row.labels["corpus"],
+            "Seeds": " ".join(str(seed) for seed in row.seeds),
+            "Protocol": row.protocol,
+            "N per seed": row.n,
+        }
+        for name, mean, interval, spread in (
+            ("Clean", row.clean_mean, row.clean_interval, row.clean_range),
+            ("Robust", row.robust_mean, row.robust_interval, row.robust_range),
+        ):
+            found[f"{name} (%)"] = 100 * mean
+            found[f"{name} low"], found[f"{name} high"] = (100 * b for b in interval)
+            found[f"{name} lowest seed"], found[f"{name} highest seed"] = (100 * b for b in spread)
+        data.append(found)
+    return pd.DataFrame(data)
+
+
+def method_display_frame(methods: Sequence[MethodRow]) -> pd.DataFrame:
+    """The method table as printed: "mean [low, high]" and the seed range "lowest–highest"."""
+    frame = method_frame(methods)
+    shown = ["Rank", "Method", "Teacher", "Trained on", "Seeds", "Protocol", "N per seed"]
+    for name in ("Clean", "Robust"):
+        frame[f"{name} (%)"] = [
+            f"{v:.1f} [{lo:.1f}, {hi:.1f}]"
+            for v, lo, hi in zip(
+                frame[f"{name} (%)"], frame[f"{name} low"], frame[f"{name} high"], strict=True
+            )
+        ]
+        frame[f"{name}, seed range"] = [
+            f"{lo:.1f}–{hi:.1f}"
+            for lo, hi in zip(
+                frame[f"{name} lowest seed"], frame[f"{name} highest seed"], strict=True
+            )
+        ]
+        shown += [f"{name} (%)", f"{name}, seed range"]
+    return frame[shown]
+
+
 def rank_text(entry: Entry) -> str:
     """ "3", "=3" for a rank shared with a neighbour the paired test does not separate from it,
     "superseded", or "not ranked" (not evaluated under the track's reference attack)."""
@@ -101,6 +148,11 @@ def to_markdown(track: Track, entries: Sequence[Entry]) -> str:
     text = f"**{track.title}**\n\n"
     if track.reference is not None:
         text += track.reference.note + "\n\n"
+    methods = method_rows(entries)
+    if methods:
+        text += "Methods, pooled over training seeds (mean [95% interval over seeds and"
+        text += " samples], lowest–highest seed):\n\n"
+        text += _markdown_table(method_display_frame(methods)) + "\nPer training seed:\n\n"
     text += _markdown_table(display_frame([e for e in entries if not e.unranked]))
     if apart and track.reference is not None:
         text += f"\n**{track.reference.heading}**\n\n" + _markdown_table(display_frame(apart))
@@ -118,6 +170,10 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 def to_csv(entries: Sequence[Entry]) -> str:
     return track_frame(entries).to_csv(index=False)
+
+
+def methods_to_csv(entries: Sequence[Entry]) -> str:
+    return method_frame(method_rows(entries)).to_csv(index=False)
 
 
 def write_parquet(records: Sequence[Record], directory: Path) -> tuple[Path, Path]:

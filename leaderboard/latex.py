@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from bench.contracts.indicators import INDICATORS, indicator_of
 from leaderboard.exports import rank_text
+from leaderboard.methods import method_rows
 from leaderboard.tracks import Entry, Track
 
 # Characters LaTeX reads as commands, and typographic ones pdflatex does not take from UTF-8
@@ -47,6 +48,11 @@ ACCURACY = r"r@{\ }l"  # the percentage right-aligned, its interval beside it
 BOX = r"\leaderboardtable"  # a save box, allocated by the first table a document inputs
 OTHER_WARNING = "*"  # the mark of a warning no indicator says (older or plugin wording)
 NOTES = r"Accuracy in \%, 95\% Wilson intervals; robust: worst case per sample over all attacks."
+METHOD_NOTES = (
+    r"Accuracy in \%: mean over training seeds, 95\% interval over seeds and samples (two-level"
+    r" bootstrap); robust: worst case per sample over all attacks; last column: lowest and"
+    r" highest seed. Rank: paired test pooled over seeds, Holm-adjusted."
+)
 
 
 def escape(text: str) -> str:
@@ -172,9 +178,7 @@ def legend(entries: Sequence[Entry]) -> list[str]:
 
 
 def to_latex(track: Track, entries: Sequence[Entry], *, every_column: bool = False) -> str:
-    """The tabular, then its legend wrapped at the tabular's width: the table is measured in a
-    box first, so that the legend never widens a column and the whole fits a float, a
-    `\\resizebox` or a tabular cell."""
+    """The entries' tabular and its legend (`_boxed`)."""
     chosen = columns(entries, every_column)
     header = " & ".join(
         escape(c.header) if c.span == 1 else rf"\multicolumn{{{c.span}}}{{c}}{{{escape(c.header)}}}"
@@ -187,11 +191,59 @@ def to_latex(track: Track, entries: Sequence[Entry], *, every_column: bool = Fal
         width = sum(c.span for c in chosen)
         rows += [r"\midrule", rf"\multicolumn{{{width}}}{{l}}{{\emph{{Not ranked}}}} \\", *apart]
         notes.append(escape(track.reference.heading) + ".")
+    comment = f"% {escape(track.title)}: worst-case robust accuracy."
+    return _boxed(comment, "".join(c.align for c in chosen), header, rows, notes)
+
+
+def methods_to_latex(track: Track, entries: Sequence[Entry]) -> str:
+    """The track's method rows (`leaderboard.methods`): mean over training seeds with its
+    interval over seeds and samples, and the seed range, in the same boxed layout."""
+    methods = method_rows(entries)
+    header = " & ".join(
+        [
+            "Rank",
+            "Method",
+            "Trained on",
+            "Seeds",
+            r"\multicolumn{2}{c}{Clean (\%)}",
+            r"\multicolumn{2}{c}{Robust (\%)}",
+            "Robust, seeds",
+        ]
+    )
+    rows = [
+        " & ".join(
+            [
+                escape(row.rank_text),
+                escape(row.label),
+                escape(row.labels["corpus"]),
+                str(len(row.seeds)),
+                accuracy(row.clean_mean, row.clean_interval),
+                accuracy(row.robust_mean, row.robust_interval),
+                "--".join(number(100 * bound) for bound in row.robust_range),
+            ]
+        )
+        + r" \\"
+        for row in methods
+    ]
+    shared = protocol(entries)
+    notes = [
+        METHOD_NOTES + (f" Protocol: {escape(shared)}." if shared else ""),
+    ]
+    comment = f"% {escape(track.title)}: methods pooled over training seeds."
+    return _boxed(comment, "rlll" + ACCURACY + ACCURACY + "r", header, rows, notes)
+
+
+def _boxed(
+    comment: str, aligns: str, header: str, rows: Sequence[str], notes: Sequence[str]
+) -> str:
+    """The tabular, then its legend wrapped at the tabular's width: the table is measured in a
+    box first, so that the legend never widens a column and the whole fits a float, a
+    `\\resizebox` or a tabular cell."""
     return "\n".join(
         [
-            f"% {escape(track.title)}: worst-case robust accuracy. Needs \\usepackage{{booktabs}}.",
+            f"{comment} Needs \\usepackage{{booktabs}}.",
             rf"\ifdefined{BOX}\else\newsavebox{BOX}\fi",
-            rf"\sbox{BOX}{{\begin{{tabular}}{{{''.join(c.align for c in chosen)}}}",
+            rf"\sbox{BOX}{{\begin{{tabular}}{{{aligns}}}",
             r"\toprule",
             header + r" \\",
             r"\midrule",

@@ -1,6 +1,7 @@
 """The static leaderboard site (`bench publish --out DIR`), a pure function of store records.
 
-One page per track (dataset and threat model) ranked by worst-case robust accuracy, with
+One page per track (dataset and threat model): its methods pooled over their training seeds
+(`leaderboard.methods`), then its entries ranked by worst-case robust accuracy, with
 clean and robust accuracy and their 95% intervals, the gap between the naive and the worst
 case, attack-failure flags with their explanation, the zero-shot or seen-classes label, the
 paired McNemar matrix, charts, and each entry's provenance in a details row; an index page
@@ -36,6 +37,8 @@ from leaderboard.markup import escape as _e
 from leaderboard.markup import figure as _figure
 from leaderboard.markup import flag as _flag
 from leaderboard.matrix import mcnemar_matrix
+from leaderboard.method_section import method_section
+from leaderboard.methods import method_rows
 from leaderboard.open_targets import open_target_results
 from leaderboard.tables import protocol_label
 from leaderboard.tables import rows as cell_rows
@@ -155,6 +158,9 @@ def _track_page(track: Track, entries: Sequence[Entry], charts: Sequence[Chart])
     tables = "".join(
         f'<a href="tables/{track.slug}.{ext}">{ext}</a> ' for ext in ("md", "tex", "csv")
     )
+    tables += "; methods: " + " ".join(
+        f'<a href="tables/{track.slug}-methods.{ext}">{ext}</a>' for ext in ("tex", "csv")
+    )
     body = f"""
 <p><a href="index.html">All tracks</a></p>
 <h1>{_e(track.title)}</h1>
@@ -166,6 +172,8 @@ another entry is marked "=". Intervals are 95% Wilson.
 "Naive − worst" is how much lower the worst case is than the best non-adaptive run (one draw
 per step, or crafted without the defense). {_e(reference.note if reference else "")}
 Tables: {tables}</p>
+{method_section(method_rows(entries))}
+<h2>Per training seed</h2>
 <div class="filters">
 <input id="filter-text" placeholder="filter rows" aria-label="filter rows">
 <select id="filter-protocol" aria-label="protocol">
@@ -306,11 +314,11 @@ def _index_page(
 ) -> str:
     rows = []
     for track, entries in ranked.items():
-        leaders = [e for e in entries if e.rank == 1 and not e.superseded]
+        leaders = [row for row in method_rows(entries) if row.rank == 1]
         best = ", ".join(
-            f"{e.label} {100 * e.robust_acc:.1f}% [{100 * e.robust_ci[0]:.1f},"
-            f" {100 * e.robust_ci[1]:.1f}]"
-            for e in leaders
+            f"{row.label} {100 * row.robust_mean:.1f}% [{100 * row.robust_interval[0]:.1f},"
+            f" {100 * row.robust_interval[1]:.1f}] ({_seeds(row.seeds)})"
+            for row in leaders
         )
         rows.append(
             f'<tr><td><a href="{track.slug}.html">{_e(track.title)}</a></td>'
@@ -332,8 +340,9 @@ def _index_page(
     )
     body = f"""
 <h1>Zero-shot adversarial robustness of 3D point-cloud recognition</h1>
-<p>One track per evaluation dataset and threat model. Rank 1 of each: the entries no other
-entry beats by the paired test:</p>
+<p>One track per evaluation dataset and threat model. Rank 1 of each: the methods no other
+method beats by the paired test pooled over their training seeds (mean over seeds, 95%
+interval over seeds and samples):</p>
 <table><thead><tr><th>Track</th><th>Entries</th><th>Rank 1 (worst-case robust acc)</th></tr>
 </thead><tbody>{"".join(rows)}</tbody></table>
 <p>Data: <a href="data/cells.parquet">cells.parquet</a> (one row per cell),
@@ -346,6 +355,10 @@ entry beats by the paired test:</p>
 {_glossary()}
 """
     return _page("Leaderboard", body)
+
+
+def _seeds(seeds: Sequence[Any]) -> str:
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds"
 
 
 CLEAN_HEAD = (
@@ -381,6 +394,10 @@ def _write_tables(directory: Path, track: Track, entries: Sequence[Entry]) -> No
     write_text_atomic(directory / f"{track.slug}.md", exports.to_markdown(track, entries))
     write_text_atomic(directory / f"{track.slug}.tex", latex.to_latex(track, entries))
     write_text_atomic(directory / f"{track.slug}.csv", exports.to_csv(entries))
+    write_text_atomic(directory / f"{track.slug}-methods.csv", exports.methods_to_csv(entries))
+    write_text_atomic(
+        directory / f"{track.slug}-methods.tex", latex.methods_to_latex(track, entries)
+    )
 
 
 def _page(title: str, body: str) -> str:

@@ -99,7 +99,8 @@ def test_every_exported_table_compiles_with_pdflatex_and_booktabs(tmp_path: Path
     site = tmp_path / "site"
     publish(cells, site)
     exported = sorted((site / "tables").glob("*.tex"))
-    assert len(exported) == 2  # one per budget
+    assert len(exported) == 4  # per budget: the entries, and the methods pooled over seeds
+    assert len([p for p in exported if p.stem.endswith("-methods")]) == 2
     for track, entries in tracks(cells).items():  # and every column, from Python
         (tmp_path / f"{track.slug}-every-column.tex").write_text(
             latex.to_latex(track, entries, every_column=True)

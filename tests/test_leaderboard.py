@@ -196,7 +196,9 @@ def test_publish_writes_pages_charts_and_tables_with_every_number(tmp_path: Path
     for cell in cells:
         assert f"{100 * cell.metrics['robust_acc']:.1f}" in everything
     for ext in ("md", "tex", "csv"):
-        assert len(list((tmp_path / "tables").glob(f"*.{ext}"))) == 2
+        assert len(list((tmp_path / "tables").glob(f"*linf-0-0?.{ext}"))) == 2
+    for ext in ("tex", "csv"):  # the method rows of each track
+        assert len(list((tmp_path / "tables").glob(f"*-methods.{ext}"))) == 2
     # a trade-off chart per track, one convergence chart (one cell has a curve), one budget chart
     assert len(list((tmp_path / "charts").glob("*.png"))) == 4
 
