@@ -61,11 +61,10 @@ class SIAdv(Attack[SIAdvConfig]):
     Moving along tangents slides points over the surface instead of lifting them off it, so the
     shape, and outlier-removal defenses, see little.
 
-    Threat model: L-inf eps around the clean cloud, the perturbation clipped after every step
-    (the reference's `ClipPointsLinf`, which is in fact a per-point L2 clip, is the IF-Defense
-    convention; here the harness's L-inf ball is used so SI-Adv sits beside PGD and APGD at the
-    same budget). After the clip a point may have left its tangent plane slightly. Only xyz
-    moves; rgb is returned untouched.
+    Threat model: L-inf eps around the clean cloud, the perturbation clipped after every step,
+    as the reference clips (its `ClipPointsLinf` clamps each coordinate; IF-Defense's class of
+    that name, which AOF and AdvPC use, clips each point's length instead). After the clip a
+    point may have left its tangent plane slightly. Only xyz moves; rgb is returned untouched.
 
     Returned cloud: as PGD's, each sample's first iterate judged a success (confirmed by a fresh
     vote of a stochastic victim), else its highest cross-entropy iterate; a sample leaves the

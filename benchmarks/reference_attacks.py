@@ -1,68 +1,118 @@
-"""Our point drop, kNN and AdvPC beside the reference code, on one victim, clouds and budget.
+"""Our attacks beside the reference code, on one victim, clouds and budget.
 
 The Bag-of-Tricks benchmark (qiufan319/benchmark_pc_attack, ICCV 2023) runs the field's
 reference ports: IF-Defense's (Wu et al., ICLR 2021) saliency point drop (Zheng et al., ICCV
-2019) and kNN (Tsai et al., AAAI 2020), and its own AdvPC (Hamdi et al., ECCV 2020). This
-script imports them from a checkout given on the command line (nothing of theirs is copied
-here; an IF-Defense checkout works too, without AdvPC), runs them and ours on the ulip
+2019), kNN (Tsai et al., AAAI 2020) and C&W (Xiang et al., CVPR 2019), its own AdvPC (Hamdi et
+al., ECCV 2020), SI-Adv (Huang et al., CVPR 2022) and AOF (Liu and Hu, TPAMI 2022). This script
+imports them from a checkout given on the command line (nothing of theirs is copied here; an
+IF-Defense checkout works too, for point drop, kNN and C&W), runs them and ours on the ulip
 miniature (seed 0, the home's cached weights, trained if absent) and its first `--clouds`
-clean-correct clouds of the unseen classes of procedural40, untargeted, on one thread, and
-writes each run's successes, distortion and wall time to a JSON file that `docs/generate.py`
-renders in docs/attacks.md. Each side runs as its own scripts configure it:
+clean-correct clouds of the unseen classes of procedural40, on one thread, and writes each
+run's successes, distortion and wall time to a JSON file that `docs/generate.py` renders in
+docs/attacks.md. Each side runs as its own scripts configure it:
 
 - point drop: 200 points in rounds of 5, saliency alpha 1 (`untargeted_drop_attack.py`);
 - kNN: Adam 0.001, margin kappa 15, per-point clip 0.1, `--knn-steps` iterations (the scripts
   default to 2,500), Chamfer 5 and kNN 3 (`targeted_knn_attack.py`), with the checkout's
   untargeted margin loss (IF-Defense has none: the same loss is given here);
+- C&W, targeted: Adam 0.01, lambda 10 in [0, 80], margin kappa 0, `--cw-binary-steps` x
+  `--cw-steps` (the scripts default to 10 x 500), each cloud's target the random other class
+  ours drew. Their kept-iterate rule (prediction equal to the label argument) is the targeted
+  one, so only a targeted run compares like with like;
 - AdvPC: Adam 0.01, per-point clip 0.18, `--advpc-steps` iterations and one restart (their
   second "binary step" restarts identically), their script's kappa 30 and gamma 0.25, through
   the very autoencoder our AdvPC uses (the one its cell trains on the victim's corpus);
+- SI-Adv: their `shape_invariant_ifgm`, one cloud at a time as their script runs it, at their
+  script's setting (L-inf 0.16, 50 steps of 0.07) and at a budget small enough to tell
+  attacks apart (L-inf 0.002, 100 steps of 0.0002); it needs Open3D;
+- AOF: the `attack` function of their script, per-point clip 0.18 and 0.005, `--aof-steps`
+  iterations (the script defaults to 200) and their two restarts, low pass 100, kappa 30,
+  batches of 16;
 - each returned cloud is also judged behind SOR (k 2, alpha 1.1): an attack whose clouds
   barely cross the boundary loses them to any small change.
 
-Their code calls `.cuda()` on the model and on tensors; on a machine without a GPU this script
-makes those calls return their argument, so their code runs unchanged on the CPU.
+Their code calls `.cuda()` on the model and on tensors and casts to `torch.cuda.FloatTensor`;
+on a machine without a GPU this script makes those calls return their argument and that type
+the CPU one, so their code runs unchanged on the CPU. Their SI-Adv file imports `Iterable`
+from `collections` (moved to `collections.abc` in Python 3.10) and is given it there. Their AOF
+is a script whose imports (its own models and datasets, `torch._C._llvm_enabled`) do not load
+outside their tree: its three functions are read from the file and run with the victim, the
+clouds and their script's settings in their place, `torch.symeig` (removed from torch) as
+`torch.linalg.eigh`, and `all_orig_pc`, a name its last line uses but never defines; it writes
+its adversarial clouds to `baselines/result/AOF.npz` in a scratch folder, read back here.
 
     python benchmarks/reference_attacks.py --reference PATH/TO/benchmark_pc_attack
-        [--clouds 100] [--knn-steps 100] [--advpc-steps 50] [--out FILE]
+        [--clouds 100] [--knn-steps 100] [--cw-binary-steps 3] [--cw-steps 30]
+        [--advpc-steps 50] [--aof-steps 50] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import collections
+import collections.abc
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
+import numpy as np
 import torch
 
 import bench
 from bench.adversarial.losses import margin
 from bench.api.victim import state_sha256
+from bench.contracts.plugins import Attack
 from bench.defenses.sor import SOR, SORConfig
 from bench.evaluation.metrics import perturbation_metrics
 
 OUT = Path(__file__).resolve().parent / "reference_attacks.json"
 DROP_POINTS, DROP_PER_ROUND = 200, 5
 KNN_KAPPA, KNN_CLIP, KNN_LR = 15.0, 0.1, 0.001
+CW_LR, CW_LAMBDA, CW_MAX_LAMBDA = 0.01, 10.0, 80.0
 ADVPC_KAPPA, ADVPC_GAMMA, ADVPC_CLIP, ADVPC_LR = 30.0, 0.25, 0.18, 0.01  # their script's
+# SI-Adv (eps, step size, steps): their script's setting, then one that tells attacks apart.
+SI_ADV_SETTINGS = ((0.16, 0.07, 50), (0.002, 0.0002, 100))
+AOF_BUDGETS, AOF_KAPPA, AOF_LR, AOF_LOW_PASS, AOF_BATCH = (0.18, 0.005), 30.0, 0.01, 100, 16
+
+Run = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # clouds, classes -> adversarial
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One attack at one setting: theirs and ours, and what judges the returned clouds."""
+
+    attack: str
+    setting: str
+    ours: Attack[Any]
+    theirs: Run
+    targeted: bool = False
+    autoencoder: torch.nn.Module | None = None
+    # What their code returns for a cloud it never fooled, where that is not the last iterate.
+    fallback: Callable[[torch.Tensor], torch.Tensor] | None = None
 
 
 @contextmanager
 def cuda_calls_stay_on_cpu() -> Iterator[None]:
-    """`.cuda()` on tensors and modules returns them unchanged while inside."""
-    saved = torch.Tensor.cuda, torch.nn.Module.cuda
+    """`.cuda()` on tensors and modules returns them unchanged while inside, and
+    `torch.cuda.FloatTensor` is the CPU float tensor type."""
+    saved = torch.Tensor.cuda, torch.nn.Module.cuda, torch.cuda.FloatTensor
     torch.Tensor.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
     torch.nn.Module.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
+    torch.cuda.FloatTensor = torch.FloatTensor  # type: ignore[misc]
     try:
         yield
     finally:
-        torch.Tensor.cuda, torch.nn.Module.cuda = saved  # type: ignore[method-assign]
+        torch.Tensor.cuda, torch.nn.Module.cuda, torch.cuda.FloatTensor = saved  # type: ignore[method-assign, misc]
 
 
 class ChannelsFirst(torch.nn.Module):
@@ -83,6 +133,17 @@ class ChannelsFirstCloud(ChannelsFirst):
         return super().forward(points).transpose(1, 2)
 
 
+class LogitsInTuple(torch.nn.Module):
+    """A model as their SI-Adv calls one: logits as the first item of a tuple (PointNet's)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, points: torch.Tensor) -> tuple[torch.Tensor]:
+        return (self.model(points),)
+
+
 class UntargetedMargin(torch.nn.Module):
     """Their `LogitsAdvLoss` aimed away from the true class: max(z_y - max_j!=y z_j + kappa, 0)."""
 
@@ -99,18 +160,132 @@ def raw_margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return margin(logits.unsqueeze(0), labels, targeted=False, kappa=float("inf"))  # one draw
 
 
-def reference_attacks(
-    checkout: Path, model: torch.nn.Module, autoencoder: torch.nn.Module, steps: dict[str, int]
-) -> dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
-    """Their attacks, configured as their scripts configure them, as clouds -> adversarial."""
+def import_reference(checkout: Path) -> ModuleType:
+    """Their `attack` package (the folder `baselines/attack` of the checkout)."""
     sys.path.insert(0, str(checkout / "baselines"))
-    import attack as reference
+    import attack
 
-    margin = getattr(reference, "UntargetedLogitsAdvLoss", UntargetedMargin)
+    return attack
+
+
+def reference_si_adv(
+    model: torch.nn.Module, classes: int, eps: float, step: float, steps: int
+) -> Run | None:
+    """Their SI-Adv (`attack/SIA/attacks.py`), white box, one cloud at a time; None without
+    Open3D, which it imports."""
+    collections.Iterable = collections.abc.Iterable  # type: ignore[attr-defined]
+    try:
+        from attack.SIA.attacks import PointCloudAttack  # type: ignore[import-not-found]
+    except ModuleNotFoundError as missing:
+        print(f"skipping the reference SI-Adv: its module needs {missing.name}", file=sys.stderr)
+        return None
+    settings = SimpleNamespace(
+        device="cpu",
+        eps=eps,
+        step_size=step,
+        max_steps=steps,
+        num_class=classes,
+        normal=False,
+        top5_attack=False,
+        transfer_attack_method="ifgm_ours",
+        query_attack_method=None,
+        defense_method=None,
+    )
+    attack = PointCloudAttack(settings, LogitsInTuple(model))
+
+    def run(points: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return torch.cat(
+            [attack.run(points[i : i + 1], labels[i : i + 1])[0] for i in range(len(points))]
+        )
+
+    return run
+
+
+def reference_aof(
+    checkout: Path, model: torch.nn.Module, reference: ModuleType, eps: float, steps: int
+) -> Run:
+    """The `attack` function of their AOF script, with its globals supplied (module docstring)."""
+    script = checkout / "baselines" / "attack_scripts" / "AOF.py"
+    wanted = {"knn", "get_Laplace_from_pc", "attack"}
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    functions = [
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in wanted
+    ]
+    code = compile(ast.Module(body=functions, type_ignores=[]), str(script), "exec")
+
+    def run(points: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        batches = [
+            (points[i : i + AOF_BATCH], labels[i : i + AOF_BATCH], None)
+            for i in range(0, len(points), AOF_BATCH)
+        ]
+        settings = SimpleNamespace(
+            step=2,
+            epochs=steps,
+            lr=AOF_LR,
+            low_pass=AOF_LOW_PASS,
+            budget=eps,
+            model="pointnet2",
+            trans_model="pointnet2",
+            batch_size=AOF_BATCH,
+        )
+        names: dict[str, Any] = {
+            "torch": torch,
+            "np": np,
+            "optim": torch.optim,
+            "time": time,
+            "os": os,
+            "tqdm": lambda loader: loader,
+            "args": settings,
+            "model": model,
+            "trans_model": model,
+            "test_loader": batches,
+            "adv_func": reference.UntargetedLogitsAdvLoss(kappa=AOF_KAPPA),
+            "clip_func": reference.ClipPointsLinf(budget=eps),
+            "all_orig_pc": np.zeros(0),
+        }
+        exec(code, names)
+        here, saved = Path.cwd(), getattr(torch, "symeig", None)
+        torch.symeig = lambda matrix, eigenvectors=True: torch.linalg.eigh(matrix)  # type: ignore[attr-defined]
+        with tempfile.TemporaryDirectory() as scratch:
+            os.chdir(scratch)
+            try:
+                names["attack"]()
+                written = np.load(Path("baselines", "result", "AOF.npz"))["test_pc"]
+            finally:
+                os.chdir(here)
+                torch.symeig = saved  # type: ignore[attr-defined]
+        return torch.from_numpy(written)
+
+    return run
+
+
+def aof_fallback(clip: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Their AOF's cloud for a sample it never fooled: its kept iterate starts as all zeros and
+    is clipped to the budget, so every point moves the budget's length toward the origin."""
+
+    def pulled(clean: torch.Tensor) -> torch.Tensor:
+        layout = clean.transpose(1, 2)
+        return clip(torch.zeros_like(layout), layout).transpose(1, 2)
+
+    return pulled
+
+
+def comparisons(
+    checkout: Path,
+    victim: Callable[[torch.Tensor], torch.Tensor],
+    classes: int,
+    ours: dict[str, Attack[Any]],
+    steps: dict[str, int],
+) -> list[Comparison]:
+    """Every attack the checkout has, theirs configured as their scripts configure it beside
+    ours at the same setting."""
+    reference = import_reference(checkout)
+    model = ChannelsFirst(victim)
+    margin_loss = getattr(reference, "UntargetedLogitsAdvLoss", UntargetedMargin)
     drop = reference.SaliencyDrop(model, num_drop=DROP_POINTS, alpha=1, k=DROP_PER_ROUND)
     knn = reference.CWKNN(
         model,
-        margin(kappa=KNN_KAPPA),
+        margin_loss(kappa=KNN_KAPPA),
         reference.ChamferkNNDist(
             chamfer_method="adv2ori", knn_k=5, knn_alpha=1.05, chamfer_weight=5.0, knn_weight=3.0
         ),
@@ -118,15 +293,43 @@ def reference_attacks(
         attack_lr=KNN_LR,
         num_iter=steps["knn"],
     )
-    runs = {
-        "point_drop": lambda points, labels: drop.attack(points, labels)[0],
-        "knn": lambda points, labels: knn.attack(points, labels)[0],
-    }
+    cw = reference.CWPerturb(
+        model,
+        reference.LogitsAdvLoss(kappa=0.0),
+        reference.L2Dist(),
+        attack_lr=CW_LR,
+        init_weight=CW_LAMBDA,
+        max_weight=CW_MAX_LAMBDA,
+        binary_step=steps["cw_binary"],
+        num_iter=steps["cw"],
+    )
+    found = [
+        Comparison(
+            "point_drop",
+            f"{DROP_POINTS} points, {DROP_PER_ROUND} per round",
+            ours["point_drop"],
+            lambda points, labels: drop.attack(points, labels)[0],
+        ),
+        Comparison(
+            "knn",
+            f"{steps['knn']} steps",
+            ours["knn"],
+            lambda points, labels: knn.attack(points, labels)[0],
+        ),
+        Comparison(
+            "cw",
+            f"targeted, {steps['cw_binary']} x {steps['cw']} steps",
+            ours["cw"],
+            lambda points, targets: cw.attack(points, targets)[1],
+            targeted=True,
+        ),
+    ]
     if hasattr(reference, "CWAdvPC"):
+        autoencoder = ours["advpc"].auxiliary
         advpc = reference.CWAdvPC(
             model,
             ChannelsFirstCloud(autoencoder),
-            margin(kappa=ADVPC_KAPPA),
+            margin_loss(kappa=ADVPC_KAPPA),
             reference.ChamferDist(),
             attack_lr=ADVPC_LR,
             binary_step=1,
@@ -134,14 +337,30 @@ def reference_attacks(
             GAMMA=ADVPC_GAMMA,
             clip_func=reference.ClipPointsLinf(budget=ADVPC_CLIP),
         )
-        runs["advpc"] = lambda points, labels: advpc.attack(points, labels, labels)[1]
-    return {name: _as_tensor(run) for name, run in runs.items()}
-
-
-def _as_tensor(
-    run: Callable[[torch.Tensor, torch.Tensor], Any],
-) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    return lambda points, labels: torch.as_tensor(run(points, labels), dtype=points.dtype)
+        found.append(
+            Comparison(
+                "advpc",
+                f"per-point {ADVPC_CLIP}, {steps['advpc']} steps",
+                ours["advpc"],
+                lambda points, labels: advpc.attack(points, labels, labels)[1],
+                autoencoder=autoencoder,
+            )
+        )
+    if (checkout / "baselines" / "attack" / "SIA").is_dir():
+        for eps, step, count in SI_ADV_SETTINGS:
+            run = reference_si_adv(model, classes, eps, step, count)
+            if run is not None:
+                mine = bench.attacks.get("si_adv", eps=eps, step_size=step, steps=count)
+                setting = f"L-inf {eps}, {count} steps of {step}"
+                found.append(Comparison("si_adv", setting, mine, run))
+    if (checkout / "baselines" / "attack_scripts" / "AOF.py").is_file():
+        for eps in AOF_BUDGETS:
+            run = reference_aof(checkout, model, reference, eps, steps["aof"])
+            mine = bench.attacks.get("aof", eps=eps, steps=steps["aof"])
+            setting = f"per-point {eps}, {steps['aof']} steps"
+            fallback = aof_fallback(reference.ClipPointsLinf(budget=eps))
+            found.append(Comparison("aof", setting, mine, run, fallback=fallback))
+    return found
 
 
 def outcome(
@@ -150,21 +369,30 @@ def outcome(
     adversarial: torch.Tensor,
     labels: torch.Tensor,
     seconds: float,
-    autoencoder: torch.nn.Module | None = None,
+    comparison: Comparison,
+    targets: torch.Tensor | None,
 ) -> dict[str, Any]:
-    """Clouds fooled bare, behind SOR and (AdvPC) through the autoencoder, the returned clouds'
-    distortion, and the time."""
+    """Clouds fooled bare, behind SOR, (AdvPC) through the autoencoder and (targeted) into
+    their target, the returned clouds' distortion, and the time."""
     sor = SOR(SORConfig(k=2, alpha=1.1))
+    adversarial = torch.as_tensor(adversarial, dtype=clean.dtype)
     with torch.no_grad():
         logits = victim(adversarial)
         unused = torch.Generator().manual_seed(0)  # SOR draws nothing
         behind_sor = victim(sor.apply(adversarial, unused))
     sizes = perturbation_metrics(clean, adversarial)
-    through = {}
-    if autoencoder is not None:
+    extra = {}
+    if comparison.autoencoder is not None:
         with torch.no_grad():
-            reconstructed = victim(autoencoder(adversarial))
-        through["fooled_through_autoencoder"] = int((reconstructed.argmax(dim=1) != labels).sum())
+            reconstructed = victim(comparison.autoencoder(adversarial))
+        extra["fooled_through_autoencoder"] = int((reconstructed.argmax(dim=1) != labels).sum())
+    if comparison.fallback is not None:
+        pulled = comparison.fallback(clean)
+        extra["returned_fallback"] = int(
+            ((adversarial - pulled).abs().amax(dim=(1, 2)) < 1e-5).sum()
+        )
+    if targets is not None:
+        extra["reached_target"] = int((logits.argmax(dim=1) == targets).sum())
     return {
         "fooled": int((logits.argmax(dim=1) != labels).sum()),
         "fooled_behind_sor": int((behind_sor.argmax(dim=1) != labels).sum()),
@@ -172,7 +400,7 @@ def outcome(
         "points": int(adversarial.shape[1]),
         "chamfer_sq_two_sided_mean": float(sizes["chamfer_sq_two_sided"].mean()),
         "seconds": round(seconds, 1),
-    } | through
+    } | extra
 
 
 def reference_name(checkout: Path) -> str:
@@ -191,7 +419,10 @@ def main() -> None:
     )
     parser.add_argument("--clouds", type=int, default=100)
     parser.add_argument("--knn-steps", type=int, default=100)
+    parser.add_argument("--cw-binary-steps", type=int, default=3)
+    parser.add_argument("--cw-steps", type=int, default=30)
     parser.add_argument("--advpc-steps", type=int, default=50)
+    parser.add_argument("--aof-steps", type=int, default=50)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -203,30 +434,40 @@ def main() -> None:
     chosen = correct.nonzero().squeeze(1)[: args.clouds]
     points, labels = data.points[chosen], data.labels[chosen]
     ids = [data.ids[i] for i in chosen.tolist()]
-    steps = {"knn": args.knn_steps, "advpc": args.advpc_steps}
-    ours = {
+    steps = {
+        "knn": args.knn_steps,
+        "cw_binary": args.cw_binary_steps,
+        "cw": args.cw_steps,
+        "advpc": args.advpc_steps,
+        "aof": args.aof_steps,
+    }
+    ours: dict[str, Attack[Any]] = {
         "point_drop": bench.attacks.get("point_drop", points=DROP_POINTS, per_round=DROP_PER_ROUND),
         "knn": bench.attacks.get("knn", steps=steps["knn"]),
+        "cw": bench.attacks.get(
+            "cw", binary_steps=steps["cw_binary"], steps=steps["cw"], targeted=True
+        ),
         "advpc": method.ready(bench.attacks.get("advpc", steps=steps["advpc"]), data),
     }
-    autoencoder = ours["advpc"].auxiliary
-    assert autoencoder is not None, "Method.ready binds AdvPC's autoencoder"
     runs = []
     with cuda_calls_stay_on_cpu():
-        theirs = reference_attacks(args.reference, ChannelsFirst(victim), autoencoder, steps)
-        for name in theirs:
+        for comparison in comparisons(args.reference, victim, len(data.class_names), ours, steps):
             start = time.perf_counter()
-            adversarial = theirs[name](points, labels)
-            elapsed = time.perf_counter() - start
-            runs.append({"attack": name, "implementation": "reference"})
-            network = autoencoder if name == "advpc" else None
-            runs[-1] |= outcome(victim, points, adversarial, labels, elapsed, network)
+            output = comparison.ours(victim, points, labels, seed=0, ids=ids)
+            mine = time.perf_counter() - start
+            targets = output.stats["target"] if comparison.targeted else None
             start = time.perf_counter()
-            output = ours[name](victim, points, labels, seed=0, ids=ids)
+            theirs = comparison.theirs(points, labels if targets is None else targets)
             elapsed = time.perf_counter() - start
-            runs.append({"attack": name, "implementation": "bench"})
-            runs[-1] |= outcome(victim, points, output.points, labels, elapsed, network)
-            print(runs[-2], runs[-1], sep="\n", flush=True)
+            for implementation, adversarial, seconds in (
+                ("reference", theirs, elapsed),
+                ("bench", output.points, mine),
+            ):
+                run = {"attack": comparison.attack, "setting": comparison.setting}
+                run["implementation"] = implementation
+                run |= outcome(victim, points, adversarial, labels, seconds, comparison, targets)
+                runs.append(run)
+                print(run, flush=True)
     report = {
         "victim": "ulip miniature, seed 0",
         "encoder_sha256": state_sha256(victim.encoder),
@@ -234,8 +475,6 @@ def main() -> None:
         "clouds": len(chosen),
         "threads": 1,
         "reference": reference_name(args.reference),
-        "steps": steps,
-        "drop": {"points": DROP_POINTS, "per_round": DROP_PER_ROUND},
         "runs": runs,
     }
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
