@@ -61,6 +61,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from bench import commands
+    from bench.sharing import commands as sharing
 
     parser = argparse.ArgumentParser(
         prog="bench",
@@ -167,7 +168,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--out", type=Path, required=True, help="the site's directory")
     publish.add_argument("--spec", type=Path, help="only the cells of this spec (file or name)")
+    publish.add_argument(
+        "--include",
+        type=Path,
+        nargs="+",
+        metavar="BUNDLE",
+        help="also the results of these bundles (`bench export`), each checked first",
+    )
     publish.set_defaults(command=commands.publish)
+
+    export = sub.add_parser(
+        "export", help="pack a spec's stored results into a bundle for another machine's site"
+    )
+    export.add_argument("--spec", type=Path, required=True, help="the spec (file or name)")
+    export.add_argument("--out", type=Path, required=True, help="the bundle (.tar.gz) to write")
+    export.set_defaults(command=sharing.export)
+
+    verify = sub.add_parser(
+        "verify", help="check a bundle and recompute some of its samples here (spot check)"
+    )
+    verify.add_argument("bundle", type=Path, help="the bundle (.tar.gz)")
+    verify.add_argument("--sample", type=int, default=20, help="samples per cell (default 20)")
+    verify.add_argument("--seed", type=int, help="the draw's seed (default: a fresh one)")
+    verify.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    verify.add_argument("--batch-size", type=int, default=32, help="clouds per batch")
+    verify.set_defaults(command=sharing.verify)
 
     comparing = sub.add_parser(
         "compare",

@@ -229,12 +229,24 @@ def publish(args: argparse.Namespace) -> int:
     from leaderboard.site import publish as write_site
 
     writable_directory(args.out, "the site directory (--out)")
-    records = _stored_records(args.spec)
+    records = _stored_records(args.spec) if args.include is None or _has_home() else []
+    origins: dict[str, Any] = {}
+    if args.include:
+        from bench.sharing.commands import included
+
+        contributed, origins = included(args.include, records)
+        records += contributed
     if not records:
         raise UsageError("The store holds no results to publish yet; `bench run` computes some.")
-    pages = write_site(records, args.out)
+    pages = write_site(records, args.out, origins)
     print(f"{len(pages)} page(s) for {len(records)} cell(s): open {pages[0]}")
     return 0
+
+
+def _has_home() -> bool:
+    from bench.storage.home import home
+
+    return (home() / "store").is_dir()
 
 
 def _stored_records(spec: Any) -> list[Any]:

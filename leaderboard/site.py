@@ -12,7 +12,7 @@ Beside the pages: PNG charts, per-track tables (Markdown, LaTeX, CSV) and the st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from leaderboard.matrix import mcnemar_matrix
 from leaderboard.method_section import method_section
 from leaderboard.methods import method_rows
 from leaderboard.open_targets import open_target_results
+from leaderboard.origins import Origin, badge
 from leaderboard.tables import protocol_label
 from leaderboard.tables import rows as cell_rows
 from leaderboard.tracks import NO_CHANGE, Entry, Track, tracks
@@ -84,13 +85,19 @@ th,td{border-bottom:1px solid #ddd;padding:0.3em 0.6em;text-align:left;vertical-
 th[data-type]{cursor:pointer;user-select:none} th[data-type]:hover{background:#eef}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 tbody.superseded{color:#999} .flag{color:#b00;font-weight:bold} .ci{color:#666;font-size:0.85em}
+.origin{color:#a50;font-size:0.85em}
 .details td{background:#fafafa;font-size:0.85em} .charts svg{max-width:46em;height:auto}
 .filters{margin:1em 0} .filters>*{margin-right:1em} code{font-size:0.9em}
 """
 
 
-def publish(records: Sequence[Record], out: Path) -> list[Path]:
-    """Write the site for these records under `out`; returns the HTML pages written."""
+def publish(
+    records: Sequence[Record], out: Path, origins: Mapping[str, Origin] | None = None
+) -> list[Path]:
+    """Write the site for these records under `out`; returns the HTML pages written.
+    `origins`: the records contributed in bundles, by cell hash (the others were computed
+    here); their entries say so, and whether a spot check vouches for them."""
+    origins = origins or {}
     finished = [r for r in records if r.status == "ok"]
     warnings = cross_cell_warnings(finished)
     ranked = tracks(finished, warnings)
@@ -102,7 +109,7 @@ def publish(records: Sequence[Record], out: Path) -> list[Path]:
         _write_charts(out, charts)
         _write_tables(out / "tables", track, entries)
         page = out / f"{track.slug}.html"
-        write_text_atomic(page, _track_page(track, entries, charts))
+        write_text_atomic(page, _track_page(track, entries, charts, origins))
         pages.append(page)
     budget_charts = _budget_charts(ranked)
     _write_charts(out, budget_charts)
@@ -125,7 +132,9 @@ def publish(records: Sequence[Record], out: Path) -> list[Path]:
     return [index, *pages]
 
 
-def _track_page(track: Track, entries: Sequence[Entry], charts: Sequence[Chart]) -> str:
+def _track_page(
+    track: Track, entries: Sequence[Entry], charts: Sequence[Chart], origins: Mapping[str, Origin]
+) -> str:
     headers = [
         ("Rank", "num"),
         ("Method", "text"),
@@ -147,8 +156,8 @@ def _track_page(track: Track, entries: Sequence[Entry], charts: Sequence[Chart])
     head = "".join(
         f'<th data-type="{kind}">{_e(name)}</th>' if kind else "<th></th>" for name, kind in headers
     )
-    bodies = "".join(_entry_body(e, len(headers)) for e in entries if not e.unranked)
-    apart = "".join(_entry_body(e, len(headers)) for e in entries if e.unranked)
+    bodies = "".join(_entry_body(e, len(headers), origins) for e in entries if not e.unranked)
+    apart = "".join(_entry_body(e, len(headers), origins) for e in entries if e.unranked)
     reference = track.reference
     if apart and reference is not None:
         heading = f"<h2>{_e(reference.heading)}</h2>"
@@ -191,7 +200,7 @@ Tables: {tables}</p>
     return _page(track.title, body)
 
 
-def _entry_body(entry: Entry, width: int) -> str:
+def _entry_body(entry: Entry, width: int, origins: Mapping[str, Origin]) -> str:
     victim = entry.victim
     flags = len(entry.warnings)
     flag = _flag(indicator_letters(entry.warnings) or str(flags), entry.warnings)
@@ -200,6 +209,9 @@ def _entry_body(entry: Entry, width: int) -> str:
     method = _e(victim["method"])
     if entry.distinguished_by:
         method += f' <span class="ci">({_e(entry.distinguished_by)})</span>'
+    contributed = badge(origins.get(r.cell_hash) for r in entry.records)
+    if contributed:
+        method += f' <span class="origin">{_e(contributed)}</span>'
     cells = [
         _num(exports.rank_text(entry), entry.rank if entry.ranked else ""),
         f"<td>{method}</td>",
@@ -223,7 +235,8 @@ def _entry_body(entry: Entry, width: int) -> str:
         f'<tbody class="{kind}" data-protocol="{_e(entry.protocol)}"'
         f' data-superseded="{str(entry.superseded).lower()}">'
         f"<tr>{''.join(cells)}</tr>"
-        f'<tr class="details" hidden><td colspan="{width}">{_details(entry)}</td></tr></tbody>'
+        f'<tr class="details" hidden><td colspan="{width}">{_details(entry, origins)}</td></tr>'
+        "</tbody>"
     )
 
 
@@ -252,7 +265,7 @@ def _reported(reported: dict[str, Any] | None) -> str:
     )
 
 
-def _details(entry: Entry) -> str:
+def _details(entry: Entry, origins: Mapping[str, Origin]) -> str:
     """Each cell of the entry with its own numbers and provenance, and its flags."""
     rows = []
     for record in sorted(entry.records, key=lambda r: r.labels["attack"]):
@@ -276,11 +289,13 @@ def _details(entry: Entry) -> str:
             f"<td><code>{_e(str(p.get('dataset_fingerprint', ''))[:16])}</code></td>"
             f"<td>{_e(str(p.get('finished_at', '')))}</td>"
             f"<td><code>{_e(record.cell_hash[:16])}</code></td>"
+            f"<td>{_e(origin.text() if (origin := origins.get(record.cell_hash)) else 'here')}</td>"
             "</tr>"
         )
     head = (
         "<tr><th>Attack</th><th>Robust acc (%)</th><th>Plugins</th><th>Commit</th>"
-        "<th>Weights sha256</th><th>Data fingerprint</th><th>Finished</th><th>Cell</th></tr>"
+        "<th>Weights sha256</th><th>Data fingerprint</th><th>Finished</th><th>Cell</th>"
+        "<th>Computed</th></tr>"
     )
     flags = "".join(f"<li>{_e(w)}</li>" for w in entry.warnings)
     return f"<table>{head}{''.join(rows)}</table>" + (f"<ul>{flags}</ul>" if flags else "")

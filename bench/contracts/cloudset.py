@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -64,6 +65,23 @@ class CloudSet:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def select(self, ids: Sequence[str]) -> CloudSet:
+        """These samples only, in this order; the fingerprint stays the whole split's, which
+        is what they were drawn from. Unknown ids are a DataError."""
+        index = {sample: row for row, sample in enumerate(self.ids)}
+        missing = [sample for sample in ids if sample not in index]
+        if missing:
+            raise DataError(f"The data has no sample {missing[0]!r}.")
+        rows = np.array([index[sample] for sample in ids], dtype=np.int64)
+        return replace(
+            self,
+            points=self.points[rows],
+            labels=self.labels[rows],
+            ids=tuple(ids),
+            image_embeddings=None if self.image_embeddings is None else self.image_embeddings[rows],
+            captions=None if self.captions is None else tuple(self.captions[r] for r in rows),
+        )
 
 
 def fingerprint_arrays(

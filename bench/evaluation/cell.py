@@ -22,6 +22,7 @@ shared with the Python API; this module builds what it needs from a planned cell
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -45,11 +46,17 @@ from bench.training.weights import obtain_encoder
 
 
 def evaluate_cell(
-    cell: Cell, runtime: Runtime, partial: PartialResults | None = None
+    cell: Cell,
+    runtime: Runtime,
+    partial: PartialResults | None = None,
+    only: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, Any]]:
     """Metrics, per-sample outcomes and provenance facts of one cell.
 
     With `partial`, the batches it saved are taken as done and each new one is saved to it.
+    With `only`, just these samples (ids) are evaluated: each sample's random streams depend on
+    its id and the seed alone, so its outcome is the one the whole split gives it (the spot
+    check of contributed results relies on this).
     """
     device = torch.device(runtime.device)
     torch.manual_seed(cell.seed)
@@ -59,6 +66,8 @@ def evaluate_cell(
             f"The data of {cell.dataset.label()} changed after the cell was planned (fingerprint"
             f" {data.fingerprint[:16]}, planned {cell.data_fingerprint[:16]}); run it again."
         )
+    if only is not None:
+        data = data.select(only)
     validate_clouds(data.points, f"The {cell.split} split of dataset '{cell.dataset.name}'")
     defense = cell.defense.instantiate()
     attack = cell.attack.instantiate()

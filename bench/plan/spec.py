@@ -248,10 +248,15 @@ def shipped_specs() -> list[str]:
 def load_spec(path: Path) -> list[Cell]:
     """Cells of a YAML spec file, or of a shipped spec given by its name (a name that is also a
     directory here, such as `attacks` in a source checkout, still means the shipped spec)."""
+    return load_spec_text(spec_text(path), str(path))
+
+
+def spec_text(path: Path) -> str:
+    """The YAML text of a spec file, or of a shipped spec given by its name."""
     try:
         if not path.is_file() and str(path) in shipped_specs():
             path = SHIPPED_SPECS / f"{path}.yaml"
-        text = read_small_text(path, MAX_SPEC_BYTES, "spec file", SpecError)
+        return read_small_text(path, MAX_SPEC_BYTES, "spec file", SpecError)
     except OSError as error:
         shipped = ", ".join(shipped_specs())
         raise SpecError(
@@ -260,11 +265,15 @@ def load_spec(path: Path) -> list[Cell]:
         ) from None
     except UnicodeDecodeError:
         raise SpecError(f"{path} is not a text file; a spec is a YAML text file.") from None
+
+
+def load_spec_text(text: str, where: str = "the spec") -> list[Cell]:
+    """Cells of a spec given as YAML text (a bundle carries its spec so)."""
     try:
         data = load_yaml(text)
     except yaml.YAMLError as error:
-        raise SpecError(f"{path} is not valid YAML: {yaml_problem(error)}.") from None
-    return expand(data, where=str(path))
+        raise SpecError(f"{where} is not valid YAML: {yaml_problem(error)}.") from None
+    return expand(data, where=where)
 
 
 def _methods(entries: Any, where: str) -> list[tuple[Choice, WeightsSource]]:
