@@ -21,6 +21,7 @@ from bench.contracts.hashing import sha256_of
 from bench.storage.store import Record, Store
 from bench.testing.records import stored_record
 from leaderboard import exports
+from leaderboard.origins import Origin
 from leaderboard.site import publish
 from leaderboard.tracks import paired_tests, tracks
 
@@ -263,7 +264,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
         record("ulip", "pgd", [1] * 40, eps=0.02, defense="srs"),
     ]
     out = tmp_path_factory.mktemp("site")
-    publish(cells, out)
+    contributed = {cells[2].cell_hash: Origin("lab.tar.gz", unverified="no spot check here")}
+    publish(cells, out, contributed)
     return out, cells
 
 
@@ -300,9 +302,16 @@ def test_in_chromium_every_number_sorting_filters_charts_and_a_clean_console(bro
             assert chart.size["width"] > 200  # rendered, not a broken embed
     for cell in cells:  # each cell's own number, visible once its details are open
         assert f"{100 * cell.metrics['robust_acc']:.1f}" in shown, cell.labels
+    assert "contributed in lab.tar.gz: unverified (no spot check here)" in shown
 
     browser.get((out / links[0].rsplit("/", 1)[1]).as_uri())
-    assert column(browser, "Method") == ["openshape", "ulip", "dual_denoise"]  # ranked
+    methods = browser.find_elements(By.CSS_SELECTOR, "#methods tbody tr")
+    assert [row.find_elements(By.TAG_NAME, "td")[1].text for row in methods] == [
+        "openshape",
+        "ulip",
+        "dual_denoise",
+    ]  # the method rows, pooled over seeds (one each here), above the entries
+    assert column(browser, "Method") == ["openshape unverified", "ulip", "dual_denoise"]
     # Beside the worst case, each attack's own number: the ranking attack's and the others'.
     assert column(browser, "Each attack alone (%)") == [
         "pgd 75.0",
@@ -311,9 +320,9 @@ def test_in_chromium_every_number_sorting_filters_charts_and_a_clean_console(bro
     ]
     robust = browser.find_element(By.XPATH, "//th[starts-with(., 'Robust acc')]")
     robust.click()  # ascending
-    assert column(browser, "Method") == ["dual_denoise", "ulip", "openshape"]
+    assert column(browser, "Method") == ["dual_denoise", "ulip", "openshape unverified"]
     robust.click()  # descending
-    assert column(browser, "Method") == ["openshape", "ulip", "dual_denoise"]
+    assert column(browser, "Method") == ["openshape unverified", "ulip", "dual_denoise"]
 
     box = browser.find_element(By.ID, "filter-text")
     box.send_keys("ulip")
