@@ -1,4 +1,5 @@
-"""HTML pieces every page of the site shares: escaped text and an inline chart figure."""
+"""HTML pieces every page of the site shares: escaped text, number cells, flags and an inline
+chart figure."""
 
 from __future__ import annotations
 
@@ -25,3 +26,16 @@ def figure(chart: Chart) -> str:
         f'<figcaption>{escape(chart.title)} (<a href="charts/{escape(chart.name)}.png">PNG</a>)'
         "</figcaption></figure>"
     )
+
+
+def accuracy_cell(value: float, interval: tuple[float, float]) -> str:
+    """A table cell: the percentage, sortable by its value, and its interval, smaller."""
+    return (
+        f'<td class="num" data-value="{100 * value:.4f}">{100 * value:.1f}'
+        f' <span class="ci">[{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]</span></td>'
+    )
+
+
+def number_cell(text: str, value: object) -> str:
+    """A right-aligned table cell whose sort key is `value`."""
+    return f'<td class="num" data-value="{escape(str(value))}">{text}</td>'
