@@ -117,7 +117,7 @@ class OpenShapeConfig:
         )
 
 
-RELEASE_TABLE = Path(__file__).with_name("releases.yaml")
+ENTRIES = Path(__file__).with_name("entries")  # one file per published checkpoint
 
 
 @METHODS.register("openshape")
@@ -144,7 +144,7 @@ class OpenShape(Method[OpenShapeConfig]):
         " Understanding, NeurIPS 2023",
         url="https://github.com/Colin97/OpenShape_code",
     )
-    releases = release_table(RELEASE_TABLE, "openshape", OpenShapeConfig)
+    releases = release_table(ENTRIES, "openshape", OpenShapeConfig)
 
     @property
     def stochastic(self) -> bool:

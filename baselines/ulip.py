@@ -55,7 +55,7 @@ class UlipConfig:
         require(self, "ulip", PATCH_RULES)
 
 
-RELEASE_TABLE = Path(__file__).with_name("releases.yaml")
+ENTRIES = Path(__file__).with_name("entries")  # one file per published checkpoint
 
 
 @METHODS.register("ulip")
@@ -72,7 +72,7 @@ class Ulip(Method[UlipConfig]):
         " Point Clouds for 3D Understanding, CVPR 2023",
         url="https://github.com/salesforce/ULIP",
     )
-    releases = release_table(RELEASE_TABLE, "ulip", UlipConfig)
+    releases = release_table(ENTRIES, "ulip", UlipConfig)
 
     def build_encoder(self, embed_dim: int) -> torch.nn.Module:
         from bench.nn.backbone import PointBertEncoder, point_bert_config

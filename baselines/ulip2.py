@@ -36,7 +36,7 @@ class Ulip2Config:
         require(self, "ulip2", rules)
 
 
-RELEASE_TABLE = Path(__file__).with_name("releases.yaml")
+ENTRIES = Path(__file__).with_name("entries")  # one file per published checkpoint
 
 
 @METHODS.register("ulip2")
@@ -46,7 +46,7 @@ class Ulip2(Method[Ulip2Config]):
     Config = Ulip2Config
     version = 1
     miniature = False
-    releases = release_table(RELEASE_TABLE, "ulip2", Ulip2Config)
+    releases = release_table(ENTRIES, "ulip2", Ulip2Config)
     smoke = Ulip2Config(num_points=1024)
     info = PluginInfo(
         display="ULIP-2 (PointBERT, xyz+rgb)",

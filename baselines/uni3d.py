@@ -45,7 +45,7 @@ class Uni3dMethodConfig:
         require(self, "uni3d", rules)
 
 
-RELEASE_TABLE = Path(__file__).with_name("releases.yaml")
+ENTRIES = Path(__file__).with_name("entries")  # one file per published checkpoint
 
 
 @METHODS.register("uni3d")
@@ -55,7 +55,7 @@ class Uni3d(Method[Uni3dMethodConfig]):
     Config = Uni3dMethodConfig
     version = 1
     miniature = False
-    releases = release_table(RELEASE_TABLE, "uni3d", Uni3dMethodConfig)
+    releases = release_table(ENTRIES, "uni3d", Uni3dMethodConfig)
     smoke = Uni3dMethodConfig(size="ti", num_points=1024)
     info = PluginInfo(
         display="Uni3D",

@@ -175,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BUNDLE",
         help="also the results of these bundles (`bench export`), each checked first",
     )
+    publish.add_argument(
+        "--entries",
+        type=Path,
+        help="the folder of entry files the index lists (default: the shipped releases)",
+    )
     publish.set_defaults(command=commands.publish)
 
     export = sub.add_parser(

@@ -226,6 +226,7 @@ def results(args: argparse.Namespace) -> int:
 
 def publish(args: argparse.Namespace) -> int:
     from bench.storage.outputs import writable_directory
+    from leaderboard.entries import SHIPPED, read_entries
     from leaderboard.site import publish as write_site
 
     writable_directory(args.out, "the site directory (--out)")
@@ -238,7 +239,8 @@ def publish(args: argparse.Namespace) -> int:
         records += contributed
     if not records:
         raise UsageError("The store holds no results to publish yet; `bench run` computes some.")
-    pages = write_site(records, args.out, origins)
+    entries = read_entries(args.entries or SHIPPED)
+    pages = write_site(records, args.out, origins, entries)
     print(f"{len(pages)} page(s) for {len(records)} cell(s): open {pages[0]}")
     return 0
 

@@ -39,7 +39,7 @@ REPORTED = ("modelnet40", "objaverse_lvis", "scanobjectnn")  # columns of the re
 
 
 def releases_table() -> str:
-    """Every release of every built-in method, from its `Release` object."""
+    """Every release of every built-in method, from its entry file (`baselines/entries/`)."""
     from bench.contracts.plugins import METHODS
 
     rows = []
@@ -71,11 +71,12 @@ def releases_table() -> str:
                     numbers,
                     sources,
                     protocol,
+                    f"[paper]({release.paper[1]}), [code]({release.code})",
                 ]
             )
     header = ["Method and weights", "Published at (Hugging Face)", "Size", "Teacher"]
     header += ["Pre-trained on", "Reported zero-shot top-1 (%): " + " / ".join(REPORTED)]
-    return table([*header, "Reported in", "Protocol here"], rows)
+    return table([*header, "Reported in", "Protocol here", "Paper, code"], rows)
 
 
 def indicators_table() -> str:

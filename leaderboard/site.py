@@ -31,6 +31,7 @@ from leaderboard.charts import (
 from leaderboard.defense_section import defense_section
 from leaderboard.defense_table import defense_tables, slug
 from leaderboard.defense_table import to_csv as defense_csv
+from leaderboard.entries import EntryFile, entries_section
 from leaderboard.entry_rows import entry_body, reported_cell
 from leaderboard.indicators import cross_cell_warnings
 from leaderboard.markup import accuracy_cell as _accuracy
@@ -92,11 +93,15 @@ tbody.superseded{color:#999} .flag{color:#b00;font-weight:bold} .ci{color:#666;f
 
 
 def publish(
-    records: Sequence[Record], out: Path, origins: Mapping[str, Origin] | None = None
+    records: Sequence[Record],
+    out: Path,
+    origins: Mapping[str, Origin] | None = None,
+    entry_files: Sequence[EntryFile] = (),
 ) -> list[Path]:
     """Write the site for these records under `out`; returns the HTML pages written.
     `origins`: the records contributed in bundles, by cell hash (the others were computed
-    here); their entries say so, and whether a spot check vouches for them."""
+    here); their entries say so, and whether a spot check vouches for them. `entry_files`: the
+    leaderboard's entry files (`leaderboard.entries`), listed on the index."""
     origins = origins or {}
     finished = [r for r in records if r.status == "ok"]
     warnings = cross_cell_warnings(finished)
@@ -128,6 +133,7 @@ def publish(
     sections = defense_section(tables)
     sections += transfer_section(matrices, transfer_charts)
     sections += open_target_section(open_target_results(finished))
+    sections += entries_section(entry_files, finished)
     write_text_atomic(index, _index_page(ranked, budget_charts, clean, failed, sections))
     return [index, *pages]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -220,19 +221,42 @@ def test_a_checkpoint_that_pickles_its_arguments_is_read_only_when_trusted(
         UlipText(config).encode(["a chair"])
 
 
-def test_the_release_table_is_checked_when_read(tmp_path: Path) -> None:
-    from baselines.uni3d import RELEASE_TABLE, Uni3dMethodConfig
+def test_the_entry_files_are_checked_when_read(tmp_path: Path) -> None:
+    from baselines.uni3d import ENTRIES, Uni3dMethodConfig
     from bench.contracts.errors import ConfigError
     from bench.contracts.releases import release_table
 
-    text = RELEASE_TABLE.read_text(encoding="utf-8")
-    releases = release_table(RELEASE_TABLE, "uni3d", Uni3dMethodConfig)
+    releases = release_table(ENTRIES, "uni3d", Uni3dMethodConfig)
     assert list(releases)[0] == "uni3d-b" and releases["uni3d-g"].config.size == "g"
+    assert releases["uni3d-b"].code == "https://github.com/baaivision/Uni3D"
+    text = (ENTRIES / "uni3d-g.yaml").read_text(encoding="utf-8")
     for broken, message in (
-        (text.replace("  config: {size: g}\n", "  config: {size: xl}\n", 1), "size must be one of"),
-        (text.replace("  hub: BAAI/Uni3D\n", "  hub_repo: BAAI/Uni3D\n", 1), "exactly the keys"),
+        (text.replace("config: {size: g}\n", "config: {size: xl}\n", 1), "size must be one of"),
+        (text.replace("hub: BAAI/Uni3D\n", "hub_repo: BAAI/Uni3D\n", 1), "exactly the keys"),
+        (text.replace("sha256: null", "sha256: abc"), "not 64 lower-case hex digits"),
+        (text.replace("official: false", "official: true"), "must be official, not 2"),
+        (text.replace("name: uni3d-g", "name: uni3d-x"), "not its file's"),
     ):
-        path = tmp_path / "releases.yaml"
-        path.write_text(broken, encoding="utf-8")
+        folder = tmp_path / message.replace(" ", "-")
+        shutil.copytree(ENTRIES, folder)
+        (folder / "uni3d-g.yaml").write_text(broken, encoding="utf-8")
         with pytest.raises(ConfigError, match=message):
-            release_table(path, "uni3d", Uni3dMethodConfig)
+            release_table(folder, "uni3d", Uni3dMethodConfig)
+
+
+def test_a_file_whose_sha256_is_not_the_one_its_entry_publishes_is_refused(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    from baselines.ulip import Ulip
+    from bench.plan.resolve import Resolver
+
+    checkpoint = tmp_path / "checkpoint_pointbert.pt"
+    checkpoint.write_bytes(b"a partial download")
+    published = hashlib.sha256(b"the whole file").hexdigest()
+    release = dataclasses.replace(Ulip.releases["ulip1-pointbert"], sha256=published)
+    with pytest.raises(WeightsError, match="not the .* its entry publishes: it is another file"):
+        Resolver().release_sha256(release, str(checkpoint))
+    checkpoint.write_bytes(b"the whole file")
+    assert Resolver().release_sha256(release, str(checkpoint)) == published

@@ -119,6 +119,9 @@ class Release:
     teacher: tuple[str, Mapping[str, Any]]  # text encoder name and params it was evaluated with
     corpus: PretrainingCorpus
     published: tuple[PublishedAccuracy, ...] = ()
+    sha256: str | None = None  # the file's, where its publisher gives it: checked when found
+    paper: tuple[str, str] = ("", "")  # citation and link
+    code: str = ""  # the authors' code
 
     @property
     def url(self) -> str:
@@ -176,24 +179,33 @@ def release_of(releases: Mapping[str, Release], weights: str, method: str) -> Re
 
 
 RELEASE_KEYS = {
-    "method", "config", "layout", "hub", "file", "size", "embed_dim", "teacher", "corpus",
-    "reported",
+    "name", "method", "official", "config", "layout", "hub", "file", "size", "sha256",
+    "embed_dim", "teacher", "corpus", "paper", "code", "reported",
 }  # fmt: skip
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def release_table(path: Path, method: str, config: type) -> dict[str, Release]:
-    """The releases of `method` in a release table (YAML, one entry per published file, in the
-    order `--weights official` takes the first of), each checked and built."""
+def release_table(folder: Path, method: str, config: type) -> dict[str, Release]:
+    """The releases of `method` among the entry files of `folder` (one YAML file per published
+    checkpoint, `baselines/entries/`), each checked and built; its `official` one first."""
     from bench.contracts.config import build_config, load_yaml
 
-    table = load_yaml(path.read_text(encoding="utf-8"))
-    releases = {}
-    for name, row in table.items():
-        where = f"release {name!r} in {path.name}"
-        if set(row) != RELEASE_KEYS:
+    releases, official = {}, []
+    for path in sorted(folder.glob("*.yaml")):
+        row = load_yaml(path.read_text(encoding="utf-8"))
+        where = f"entry {path.name}"
+        if not isinstance(row, Mapping) or set(row) != RELEASE_KEYS:
             raise ConfigError(f"The {where} needs exactly the keys {sorted(RELEASE_KEYS)}.")
+        if row["name"] != path.stem:
+            raise ConfigError(
+                f"The {where} names the release {shown(row['name'])}, not its file's."
+            )
+        if row["sha256"] is not None and not SHA256.fullmatch(str(row["sha256"])):
+            raise ConfigError(f"The {where} has a sha256 that is not 64 lower-case hex digits.")
         if row["method"] != method:
             continue
+        if row["official"]:
+            official.append(row["name"])
         reported = tuple(
             PublishedAccuracy(
                 r["dataset"], float(r["top1"]), r["source"], r.get("params", {}), r.get("note", "")
@@ -201,8 +213,8 @@ def release_table(path: Path, method: str, config: type) -> dict[str, Release]:
             for r in row["reported"]
         )
         corpus = row["corpus"]
-        releases[name] = Release(
-            name=name,
+        releases[row["name"]] = Release(
+            name=row["name"],
             config=build_config(config, row["config"], where),
             layout=LAYOUTS[row["layout"]],
             hub=row["hub"],
@@ -216,5 +228,13 @@ def release_table(path: Path, method: str, config: type) -> dict[str, Release]:
                 corpus.get("open_vocabulary", False),
             ),
             published=reported,
+            sha256=row["sha256"],
+            paper=(row["paper"]["cite"], row["paper"]["url"]),
+            code=row["code"],
         )
-    return releases
+    if releases and len(official) != 1:
+        raise ConfigError(
+            f"Exactly one entry of method '{method}' in {folder.name}/ must be official, not"
+            f" {len(official)}."
+        )
+    return {name: releases[name] for name in sorted(releases, key=lambda n: n not in official)}

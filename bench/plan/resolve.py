@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from bench.contracts.errors import WeightsError
 from bench.contracts.hashing import canonical_json
 from bench.contracts.plugins import ATTACKS, METHODS, TEXT_ENCODERS, victim_names
 from bench.contracts.releases import PretrainingCorpus, Release
@@ -47,11 +48,8 @@ class Resolver:
         return self._once({"teacher": teacher.whole()}, lambda: teacher.instantiate().identity())
 
     def release_sha256(self, release: Release, checkpoint: str) -> str:
-        from bench.storage.file_hashes import cached_sha256
-        from bench.storage.release_files import release_file
-
         key = {"release": release.name, "checkpoint": checkpoint}
-        return self._once(key, lambda: cached_sha256(release_file(release, checkpoint)))
+        return self._once(key, lambda: _published_file_sha256(release, checkpoint))
 
     def training(
         self,
@@ -163,3 +161,19 @@ def _fingerprint_and_names_of(
 def _fingerprint_and_names(corpus: Corpus) -> tuple[str, tuple[str, ...]]:
     data = corpus.load()
     return data.fingerprint, tuple(data.class_names)
+
+
+def _published_file_sha256(release: Release, checkpoint: str) -> str:
+    """The sha256 of the release's file here; a WeightsError if its entry publishes another."""
+    from bench.storage.file_hashes import cached_sha256
+    from bench.storage.release_files import release_file
+
+    path = release_file(release, checkpoint)
+    found = cached_sha256(path)
+    if release.sha256 is not None and found != release.sha256:
+        raise WeightsError(
+            f"The {release.name} file {path} has sha256 {found[:16]}…, not the"
+            f" {release.sha256[:16]}… its entry publishes: it is another file (a partial"
+            " download, another version)."
+        )
+    return found
