@@ -123,7 +123,9 @@ def test_a_budget_statistic_outside_the_threat_model_is_refused(lab: dict[str, P
         resummarized(record)
 
     stderr = refused(doctored(lab, "budget", edit))
-    assert "reports 1 sample(s) with linf up to 0.05, outside its threat model's 0.0200" in stderr
+    assert (
+        "reports 1 sample(s) with linf up to 0.05, outside its threat model (linf 0.02)." in stderr
+    )
 
 
 def test_a_sample_left_out_is_refused(lab: dict[str, Path]) -> None:

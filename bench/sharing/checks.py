@@ -63,7 +63,8 @@ def check_records(records: Sequence[Record], spec_text: str) -> Checked:
 
 
 def _name(record: Record) -> str:
-    return f"Cell {record.cell_hash[:16]} ({' × '.join(record.labels.values())})"
+    method = record.labels["method"].split("(")[0]
+    return f"Cell {record.cell_hash[:16]} ({method} × {record.labels['attack']})"
 
 
 def _code_version(record: Record) -> list[str]:
@@ -89,24 +90,25 @@ def _budget(record: Record) -> list[str]:
     """A sentence for each per-sample size outside the declared threat model."""
     threat = record.provenance.get("threat_model") or {}
     samples = record.samples
-    limits: list[tuple[str, float]] = []
+    limits: list[tuple[str, float, str]] = []  # column, limit, the threat model as said
     norm = threat.get("norm")
     if norm in NORM_COLUMNS:
         eps = float(threat.get("eps", 0.0))
-        limits.append((norm, eps * (1 + RELATIVE_SLACK) + ABSOLUTE_SLACK))
+        limit = eps * (1 + RELATIVE_SLACK) + ABSOLUTE_SLACK
+        limits.append((norm, limit, f"{norm} {eps:g}"))
     elif norm == "none" and not threat.get("reordered"):  # no point may move at all
-        limits.append(("linf", ABSOLUTE_SLACK))
+        limits.append(("linf", ABSOLUTE_SLACK, "no point moved"))
     for column in ("points_added", "points_dropped"):
-        limits.append((column, float(threat.get(column) or 0)))
+        count = float(threat.get(column) or 0)
+        limits.append((column, count, f"{column.replace('_', ' ')} {count:g}"))
     problems = []
-    for column, limit in limits:
+    for column, limit, said in limits:
         values = [v for v in samples.get(column, []) if v is not None]
-        if values and max(values) > limit:
-            worst = max(values)
-            count = sum(1 for v in values if v > limit)
+        outside = [v for v in values if v > limit]
+        if outside:
             problems.append(
-                f"{_name(record)} reports {count} sample(s) with {column} up to {worst:.6g},"
-                f" outside its threat model's {limit:.6g}."
+                f"{_name(record)} reports {len(outside)} sample(s) with {column} up to"
+                f" {max(outside):.6g}, outside its threat model ({said})."
             )
     return problems
 
