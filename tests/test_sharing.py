@@ -159,3 +159,39 @@ def test_a_record_changed_after_the_export_is_refused(lab: dict[str, Path]) -> N
             member.size = len(data)
             target.addfile(member, io.BytesIO(data))
     assert "does not match the sha256 the manifest gives for it" in refused(bad)
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (
+            ["publish", "--include", "{notes}", "--out", "{site}"],
+            "is not a readable .tar.gz bundle",
+        ),
+        (["verify", "{missing}"], "is not a readable .tar.gz bundle"),
+        (["verify", "{bundle}", "--sample", "0"], "--sample must be at least 1, not 0."),
+        (
+            ["export", "--spec", "{spec}", "--out", "{site}"],
+            "it is a directory, not a regular file.",
+        ),
+    ],
+    ids=["not-a-bundle", "missing", "no-samples", "out-is-a-directory"],
+)
+def test_a_bad_bundle_argument_is_one_sentence(
+    lab: dict[str, Path], command: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench.cli import main
+
+    notes = lab["where"] / "notes.tar.gz"
+    notes.write_text("not a bundle")
+    (lab["where"] / "site-dir").mkdir(exist_ok=True)
+    paths = {
+        "notes": notes,
+        "site": lab["where"] / "site-dir",
+        "missing": lab["where"] / "missing.tar.gz",
+        "bundle": lab["bundle"],
+        "spec": lab["spec"],
+    }
+    assert main([part.format(**paths) for part in command]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: ") and said in line

@@ -45,6 +45,8 @@ def verify(args: argparse.Namespace) -> int:
     from bench.contracts.runtime import Runtime
     from bench.sharing.spot_check import spot_check, write_report
 
+    if args.sample < 1:
+        raise UsageError(f"--sample must be at least 1, not {args.sample}.")
     bundle, checked = checked_bundle(args.bundle)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     runtime = Runtime(_device(args.device), _batch(args.batch_size))
