@@ -156,7 +156,7 @@ def method_rows(entries: Sequence[Entry]) -> list[MethodRow]:
     rows = [
         MethodRow(
             dict(zip(LABELS, key, strict=True)),
-            sorted(same, key=lambda e: str(e.victim["seed"])),
+            sorted(same, key=lambda e: e.victim["seed"]),
         )
         for key, same in grouped.items()
     ]
