@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bench.evaluation",),
     ("bench.running", "bench.api"),
     ("leaderboard",),
+    ("bench.sharing",),  # bundles: checked with the plan and the store, shown by the leaderboard
     ("bench.commands", "bench.progress"),
     ("bench.cli",),
     ("bench.testing",),  # what tests use, which may drive the whole command

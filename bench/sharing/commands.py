@@ -41,15 +41,17 @@ def export(args: argparse.Namespace) -> int:
 
 def verify(args: argparse.Namespace) -> int:
     """Check a bundle as publishing it would, then spot-check some of its samples here."""
-    from bench.commands import _batch, _device
+    from bench.contracts.bounds import RUN_DEVICE, check
     from bench.contracts.runtime import Runtime
     from bench.sharing.spot_check import spot_check, write_report
 
-    if args.sample < 1:
-        raise UsageError(f"--sample must be at least 1, not {args.sample}.")
+    for flag, value in (("--sample", args.sample), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise UsageError(f"{flag} must be at least 1, not {value}.")
+    check(args.device, RUN_DEVICE, "--device")
     bundle, checked = checked_bundle(args.bundle)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    runtime = Runtime(_device(args.device), _batch(args.batch_size))
+    runtime = Runtime(args.device, args.batch_size)
     print(f"{bundle.name}: every import check passed; spot check of {args.sample} samples per")
     print(f"cell, drawn with seed {seed} (`--seed {seed}` draws them again):")
     results = spot_check(bundle, checked, args.sample, seed, runtime)
