@@ -21,6 +21,12 @@ EXPLAINED = (
 )
 
 
+def points(share: float) -> str:
+    """A share in percentage points, one decimal, without a "-0.0"."""
+    text = f"{100 * share:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
 def percent_range(bounds: tuple[float, float]) -> str:
     return f"{100 * bounds[0]:.1f}–{100 * bounds[1]:.1f}"
 
@@ -94,8 +100,8 @@ def _pairs(rows: Sequence[MethodRow]) -> str:
         lines.append(
             f"<tr><td>{_e(rows[i].label)}</td><td>{_e(rows[j].label)}</td>"
             f'<td class="num">{100 * pooled.difference:+.1f}'
-            f' <span class="ci">[{100 * pooled.interval[0]:.1f},'
-            f" {100 * pooled.interval[1]:.1f}]</span></td>"
+            f' <span class="ci">[{points(pooled.interval[0])},'
+            f" {points(pooled.interval[1])}]</span></td>"
             f'<td class="num">{pooled.n}</td><td class="num">{pooled.p_value:.3g}</td>'
             f'<td class="num">{pooled.p_adjusted:.3g}</td><td>{_e(test.verdict())}</td>'
             f"<td>{_e(seeds)}</td></tr>"
