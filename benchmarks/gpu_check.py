@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from bench_pointops import timings  # the sibling script: run as a file, its folder is on the path
 
 RELEASES = (
     "ulip2-pointbert-10k-xyzrgb",
@@ -103,17 +105,8 @@ def agreement(device: str, quick: bool, work: Path) -> dict[str, Any]:
 
 
 def timed(work: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Median seconds of `work` after one warm-up, synchronising on CUDA."""
-
-    def once() -> float:
-        start = time.perf_counter()
-        work()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return time.perf_counter() - start
-
-    once()
-    return sorted(once() for _ in range(repeats))[repeats // 2]
+    """Median seconds of `work` after one warm-up (`bench_pointops.timings`)."""
+    return statistics.median(timings(work, device, repeats))
 
 
 def full_size(device_name: str, quick: bool, work: Path) -> dict[str, Any]:

@@ -31,15 +31,8 @@ docs/attacks.md. Each side runs as its own scripts configure it:
 - each returned cloud is also judged behind SOR (k 2, alpha 1.1): an attack whose clouds
   barely cross the boundary loses them to any small change.
 
-Their code calls `.cuda()` on the model and on tensors and casts to `torch.cuda.FloatTensor`;
-on a machine without a GPU this script makes those calls return their argument and that type
-the CPU one, so their code runs unchanged on the CPU. Their SI-Adv file imports `Iterable`
-from `collections` (moved to `collections.abc` in Python 3.10) and is given it there. Their AOF
-is a script whose imports (its own models and datasets, `torch._C._llvm_enabled`) do not load
-outside their tree: its three functions are read from the file and run with the victim, the
-clouds and their script's settings in their place, `torch.symeig` (removed from torch) as
-`torch.linalg.eigh`, and `all_orig_pc`, a name its last line uses but never defines; it writes
-its adversarial clouds to `baselines/result/AOF.npz` in a scratch folder, read back here.
+Their code runs unchanged on the CPU through the adapters of `reference_adapters.py`, whose
+docstring says what each is given.
 
     python benchmarks/reference_attacks.py --reference PATH/TO/benchmark_pc_attack
         [--clouds 100] [--knn-steps 100] [--cw-binary-steps 3] [--cw-steps 30]
@@ -49,27 +42,29 @@ its adversarial clouds to `baselines/result/AOF.npz` in a scratch folder, read b
 from __future__ import annotations
 
 import argparse
-import ast
-import collections
-import collections.abc
 import json
-import os
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
 from typing import Any
 
-import numpy as np
 import torch
+from reference_adapters import (  # the sibling module: run as a file, its folder is on the path
+    ChannelsFirst,
+    ChannelsFirstCloud,
+    Run,
+    UntargetedMargin,
+    aof_fallback,
+    cuda_calls_stay_on_cpu,
+    import_reference,
+    raw_margin,
+    reference_aof,
+    reference_si_adv,
+)
 
 import bench
-from bench.adversarial.losses import margin
 from bench.api.victim import state_sha256
 from bench.contracts.plugins import Attack
 from bench.defenses.sor import SOR, SORConfig
@@ -82,9 +77,7 @@ CW_LR, CW_LAMBDA, CW_MAX_LAMBDA = 0.01, 10.0, 80.0
 ADVPC_KAPPA, ADVPC_GAMMA, ADVPC_CLIP, ADVPC_LR = 30.0, 0.25, 0.18, 0.01  # their script's
 # SI-Adv (eps, step size, steps): their script's setting, then one that tells attacks apart.
 SI_ADV_SETTINGS = ((0.16, 0.07, 50), (0.002, 0.0002, 100))
-AOF_BUDGETS, AOF_KAPPA, AOF_LR, AOF_LOW_PASS, AOF_BATCH = (0.18, 0.005), 30.0, 0.01, 100, 16
-
-Run = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # clouds, classes -> adversarial
+AOF_BUDGETS = (0.18, 0.005)
 
 
 @dataclass(frozen=True)
@@ -99,175 +92,6 @@ class Comparison:
     autoencoder: torch.nn.Module | None = None
     # What their code returns for a cloud it never fooled, where that is not the last iterate.
     fallback: Callable[[torch.Tensor], torch.Tensor] | None = None
-
-
-@contextmanager
-def cuda_calls_stay_on_cpu() -> Iterator[None]:
-    """`.cuda()` on tensors and modules returns them unchanged while inside, and
-    `torch.cuda.FloatTensor` is the CPU float tensor type."""
-    saved = torch.Tensor.cuda, torch.nn.Module.cuda, torch.cuda.FloatTensor
-    torch.Tensor.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
-    torch.nn.Module.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
-    torch.cuda.FloatTensor = torch.FloatTensor  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        torch.Tensor.cuda, torch.nn.Module.cuda, torch.cuda.FloatTensor = saved  # type: ignore[method-assign, misc]
-
-
-class ChannelsFirst(torch.nn.Module):
-    """The victim as their attacks call a model: clouds [B, 3, N] in, logits out."""
-
-    def __init__(self, victim: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        super().__init__()
-        self.victim = victim
-
-    def forward(self, points: torch.Tensor) -> torch.Tensor:
-        return self.victim(points.transpose(1, 2))
-
-
-class ChannelsFirstCloud(ChannelsFirst):
-    """A cloud-to-cloud network (the autoencoder) as their attacks call it: [B, 3, N] both ways."""
-
-    def forward(self, points: torch.Tensor) -> torch.Tensor:
-        return super().forward(points).transpose(1, 2)
-
-
-class LogitsInTuple(torch.nn.Module):
-    """A model as their SI-Adv calls one: logits as the first item of a tuple (PointNet's)."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, points: torch.Tensor) -> tuple[torch.Tensor]:
-        return (self.model(points),)
-
-
-class UntargetedMargin(torch.nn.Module):
-    """Their `LogitsAdvLoss` aimed away from the true class: max(z_y - max_j!=y z_j + kappa, 0)."""
-
-    def __init__(self, kappa: float) -> None:
-        super().__init__()
-        self.kappa = kappa
-
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return (raw_margin(logits, labels) + self.kappa).clamp(min=0).mean()
-
-
-def raw_margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """z_y - max_{j != y} z_j per cloud, unfloored (negative: fooled)."""
-    return margin(logits.unsqueeze(0), labels, targeted=False, kappa=float("inf"))  # one draw
-
-
-def import_reference(checkout: Path) -> ModuleType:
-    """Their `attack` package (the folder `baselines/attack` of the checkout)."""
-    sys.path.insert(0, str(checkout / "baselines"))
-    import attack
-
-    return attack
-
-
-def reference_si_adv(
-    model: torch.nn.Module, classes: int, eps: float, step: float, steps: int
-) -> Run | None:
-    """Their SI-Adv (`attack/SIA/attacks.py`), white box, one cloud at a time; None without
-    Open3D, which it imports."""
-    collections.Iterable = collections.abc.Iterable  # type: ignore[attr-defined]
-    try:
-        from attack.SIA.attacks import PointCloudAttack  # type: ignore[import-not-found]
-    except ModuleNotFoundError as missing:
-        print(f"skipping the reference SI-Adv: its module needs {missing.name}", file=sys.stderr)
-        return None
-    settings = SimpleNamespace(
-        device="cpu",
-        eps=eps,
-        step_size=step,
-        max_steps=steps,
-        num_class=classes,
-        normal=False,
-        top5_attack=False,
-        transfer_attack_method="ifgm_ours",
-        query_attack_method=None,
-        defense_method=None,
-    )
-    attack = PointCloudAttack(settings, LogitsInTuple(model))
-
-    def run(points: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return torch.cat(
-            [attack.run(points[i : i + 1], labels[i : i + 1])[0] for i in range(len(points))]
-        )
-
-    return run
-
-
-def reference_aof(
-    checkout: Path, model: torch.nn.Module, reference: ModuleType, eps: float, steps: int
-) -> Run:
-    """The `attack` function of their AOF script, with its globals supplied (module docstring)."""
-    script = checkout / "baselines" / "attack_scripts" / "AOF.py"
-    wanted = {"knn", "get_Laplace_from_pc", "attack"}
-    tree = ast.parse(script.read_text(encoding="utf-8"))
-    functions = [
-        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in wanted
-    ]
-    code = compile(ast.Module(body=functions, type_ignores=[]), str(script), "exec")
-
-    def run(points: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        batches = [
-            (points[i : i + AOF_BATCH], labels[i : i + AOF_BATCH], None)
-            for i in range(0, len(points), AOF_BATCH)
-        ]
-        settings = SimpleNamespace(
-            step=2,
-            epochs=steps,
-            lr=AOF_LR,
-            low_pass=AOF_LOW_PASS,
-            budget=eps,
-            model="pointnet2",
-            trans_model="pointnet2",
-            batch_size=AOF_BATCH,
-        )
-        names: dict[str, Any] = {
-            "torch": torch,
-            "np": np,
-            "optim": torch.optim,
-            "time": time,
-            "os": os,
-            "tqdm": lambda loader: loader,
-            "args": settings,
-            "model": model,
-            "trans_model": model,
-            "test_loader": batches,
-            "adv_func": reference.UntargetedLogitsAdvLoss(kappa=AOF_KAPPA),
-            "clip_func": reference.ClipPointsLinf(budget=eps),
-            "all_orig_pc": np.zeros(0),
-        }
-        exec(code, names)
-        here, saved = Path.cwd(), getattr(torch, "symeig", None)
-        torch.symeig = lambda matrix, eigenvectors=True: torch.linalg.eigh(matrix)  # type: ignore[attr-defined]
-        with tempfile.TemporaryDirectory() as scratch:
-            os.chdir(scratch)
-            try:
-                names["attack"]()
-                written = np.load(Path("baselines", "result", "AOF.npz"))["test_pc"]
-            finally:
-                os.chdir(here)
-                torch.symeig = saved  # type: ignore[attr-defined]
-        return torch.from_numpy(written)
-
-    return run
-
-
-def aof_fallback(clip: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Their AOF's cloud for a sample it never fooled: its kept iterate starts as all zeros and
-    is clipped to the budget, so every point moves the budget's length toward the origin."""
-
-    def pulled(clean: torch.Tensor) -> torch.Tensor:
-        layout = clean.transpose(1, 2)
-        return clip(torch.zeros_like(layout), layout).transpose(1, 2)
-
-    return pulled
 
 
 def comparisons(
@@ -349,10 +173,11 @@ def comparisons(
     if (checkout / "baselines" / "attack" / "SIA").is_dir():
         for eps, step, count in SI_ADV_SETTINGS:
             run = reference_si_adv(model, classes, eps, step, count)
-            if run is not None:
-                mine = bench.attacks.get("si_adv", eps=eps, step_size=step, steps=count)
-                setting = f"L-inf {eps}, {count} steps of {step}"
-                found.append(Comparison("si_adv", setting, mine, run))
+            if run is None:  # its module does not load here (it said why)
+                break
+            mine = bench.attacks.get("si_adv", eps=eps, step_size=step, steps=count)
+            setting = f"L-inf {eps}, {count} steps of {step}"
+            found.append(Comparison("si_adv", setting, mine, run))
     if (checkout / "baselines" / "attack_scripts" / "AOF.py").is_file():
         for eps in AOF_BUDGETS:
             run = reference_aof(checkout, model, reference, eps, steps["aof"])

@@ -35,12 +35,9 @@ class RecordCheck:
     cell_hash: str
     label: str
     compared: int = 0
+    agreed: int = 0  # samples whose every prediction is the recomputed one
     disagreeing: list[str] = field(default_factory=list)  # "id: column stored x, here y"
     skipped: str = ""
-
-    @property
-    def agreed(self) -> int:
-        return self.compared - len({d.split(":")[0] for d in self.disagreeing})
 
     def summary(self) -> str:
         if self.skipped:
@@ -80,23 +77,25 @@ def spot_check(
                 f" {str(stored_weights)[:16]}"
             )
             continue
-        result.compared = len(ids)
-        result.disagreeing = _disagreements(record.samples, samples, ids)
+        differing = _disagreements(record.samples, samples, ids)
+        result.compared, result.agreed = len(ids), len(ids) - len(differing)
+        result.disagreeing = [line for lines in differing.values() for line in lines]
     return results
 
 
 def _disagreements(
     stored: dict[str, list[Any]], here: dict[str, list[Any]], ids: list[str]
-) -> list[str]:
-    """Each (sample, prediction column) whose stored value is not the recomputed one."""
+) -> dict[str, list[str]]:
+    """By sample, each prediction column whose stored value is not the recomputed one."""
     where = {sample: row for row, sample in enumerate(stored["id"])}
     columns = [c for c in here if c == "clean_pred" or c.startswith("adv_pred")]
-    found = []
+    found: dict[str, list[str]] = {}
     for row, sample in enumerate(ids):
         for column in columns:
             kept = stored.get(column, [None] * len(stored["id"]))[where[sample]]
             if kept != here[column][row]:
-                found.append(f"{sample}: {column} stored {kept}, here {here[column][row]}")
+                line = f"{sample}: {column} stored {kept}, here {here[column][row]}"
+                found.setdefault(sample, []).append(line)
     return found
 
 
